@@ -1,0 +1,80 @@
+/**
+ * The library's errors. Everything raised on purpose is an NdsamplerError (or a subclass) with a
+ * stable string `code`; file errors add `path` (and `errno`, `syscall` when a system call failed).
+ * Argument type/range mistakes caught by the validator are plain TypeError / RangeError with
+ * `code` ERR_INVALID_ARG_TYPE / ERR_OUT_OF_RANGE, as Node's own are.
+ */
+
+export interface ErrorProps {
+  path?: string;
+  errno?: number;
+  syscall?: string;
+  cause?: unknown;
+  [key: string]: unknown;
+}
+
+export class NdsamplerError extends Error {
+  readonly code: string;
+  path?: string;
+  errno?: number;
+  syscall?: string;
+  constructor(code: string, message: string, props: ErrorProps = {}) {
+    super(message, props.cause !== undefined ? { cause: props.cause } : undefined);
+    this.code = code;
+    for (const [k, v] of Object.entries(props)) {
+      if (k !== 'cause' && v !== undefined) (this as Record<string, unknown>)[k] = v;
+    }
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** A file that is not a valid .npy array of a supported kind (ERR_NPY_HEADER). */
+export class NpyFormatError extends NdsamplerError {}
+/** A region that cannot be served (ERR_REGION, ERR_REGION_STEP, ERR_OUT_BUFFER). */
+export class RegionError extends NdsamplerError {}
+/** A file that cannot be read or written (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_IO). */
+export class FileError extends NdsamplerError {}
+/** GDAL refused to open, read or write something (ERR_GDAL_OPEN, ERR_GDAL_READ, ERR_GDAL_WRITE, ...). */
+export class GdalError extends NdsamplerError {}
+/** An invalid backend specification or config key (ERR_BACKEND_CONFIG). */
+export class BackendConfigError extends NdsamplerError {}
+/** Use of a reader or Frames object after close() (ERR_CLOSED). */
+export class ClosedError extends NdsamplerError {}
+/** Image ids, pathinfo and hashid problems in Frames (ERR_UNKNOWN_IMAGE, ERR_HASHID, ...). */
+export class FramesError extends NdsamplerError {}
+
+type ErrorClass = new (code: string, message: string, props?: ErrorProps) => NdsamplerError;
+
+/** The closed list of codes, each with the class that carries it. */
+export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
+  ERR_NPY_HEADER: NpyFormatError,
+  ERR_REGION: RegionError,
+  ERR_REGION_STEP: RegionError,
+  ERR_OUT_BUFFER: RegionError,
+  ERR_SOURCE_MISSING: FileError,
+  ERR_NOT_A_FILE: FileError,
+  ERR_IO: FileError,
+  ERR_GDAL_OPEN: GdalError,
+  ERR_GDAL_READ: GdalError,
+  ERR_GDAL_WRITE: GdalError,
+  ERR_GDAL_UNSUPPORTED: GdalError,
+  ERR_BACKEND_CONFIG: BackendConfigError,
+  ERR_CLOSED: ClosedError,
+  ERR_UNKNOWN_IMAGE: FramesError,
+  ERR_HASHID: FramesError,
+  ERR_PATHINFO: FramesError,
+  ERR_PREPARE: FramesError,
+  ERR_CHANNELS: FramesError,
+  ERR_UNSUPPORTED: NdsamplerError,
+  ERR_NO_MEMORY: NdsamplerError,
+  ERR_INTERNAL: NdsamplerError,
+  ERR_ADDON_LOAD: NdsamplerError,
+});
+
+/** Builds the right subclass for `code` (used by the addon too, through setErrorFactory). */
+export function makeError(code: string, message: string, props: ErrorProps = {}): NdsamplerError {
+  const Cls = ERROR_CODES[code] ?? NdsamplerError;
+  return new Cls(code, message, props);
+}

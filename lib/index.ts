@@ -1,0 +1,12 @@
+/** ndsampler: fast random access to sub-regions of images. */
+export {
+  NdsamplerError, NpyFormatError, RegionError, FileError, GdalError, BackendConfigError,
+  ClosedError, FramesError, ERROR_CODES,
+} from './errors';
+export type { ErrorProps } from './errors';
+export type { DType, NDArray, TypedArray, Shape3 } from './ndarray';
+export { allocate, DTYPES } from './ndarray';
+export type { Region, SliceLike } from './region';
+export { normalizeRegion } from './region';
+export { openImage, writeNpy, NpyReader, RasterReader } from './readers';
+export type { ImageReader, ReadOptions } from './readers';

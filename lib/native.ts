@@ -1,0 +1,133 @@
+/**
+ * The only file that loads the addon, and the exact type of everything it exports.
+ * All calls here run on the calling JS thread; the *Async methods run their work on the libuv
+ * pool and settle on the calling thread.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeError, NdsamplerError } from './errors';
+import type { DType, Shape3, TypedArray } from './ndarray';
+
+/** Layout of the Float64Array request every read passes (native/common.h `Req`). */
+export const REQ = {
+  Y0: 0, Y1: 1, X0: 2, X1: 3, C0: 4, C1: 5,
+  DST_OFFSET: 6, DST_SY: 7, DST_SX: 8, DST_SC: 9,
+  OUT_H: 10, OUT_W: 11,
+  LENGTH: 12,
+} as const;
+
+export interface NpyInfo {
+  shape: Shape3;            // HWC; a 2-D file has C = 1
+  ndim: 2 | 3;
+  dtype: DType;
+  version: 1 | 2 | 3;
+  fortranOrder: boolean;
+  byteSwapped: boolean;     // stored big-endian: reads convert, no zero-copy view
+  dataOffset: number;       // bytes from the file start to the first element
+  strides: Shape3;          // in elements, of the stored layout
+}
+
+export interface NativeNpyReader {
+  info(): NpyInfo;
+  /** Copies window req[Y0..C1] into dst per req[DST_*]. */
+  readInto(dst: TypedArray, req: Float64Array): void;
+  /** The same on the libuv pool; dst and the mapping are pinned until it settles. */
+  readIntoAsync(dst: TypedArray, req: Float64Array): Promise<void>;
+  /**
+   * An ArrayBuffer over the whole mapped file (zero-copy, read-only by contract), or null when the
+   * runtime forbids external buffers. The mapping lives as long as this buffer or the reader does.
+   */
+  mapping(): ArrayBuffer | null;
+  close(): void;
+}
+
+export interface NpyArrayDesc {
+  shape: Shape3;
+  strides: Shape3;
+  offset: number;
+  dtype: DType;
+  ndim: 2 | 3;
+}
+
+export interface RasterInfo {
+  shape: Shape3;
+  dtype: DType;
+  driver: string;
+  isCog: boolean;
+  blockSize: [number, number];            // [height, width] of a block (tile or strip)
+  overviews: Array<[number, number]>;     // [height, width] of each overview level
+  palette: boolean;                       // a color table expanded to RGB(A)
+  compression: string | null;
+}
+
+export interface NativeRasterReader {
+  info(): RasterInfo;
+  /** Reads window req[Y0..C1] at output size req[OUT_H] x req[OUT_W] into dst. */
+  readInto(dst: TypedArray, req: Float64Array): void;
+  readIntoAsync(dst: TypedArray, req: Float64Array): Promise<void>;
+  close(): void;
+}
+
+export interface NativeCogOptions {
+  compress: string;
+  blocksize: number;
+  overviews: 'auto' | 'none';
+  overviewCount: number;          // 0 = GDAL's automatic choice (with overviews 'auto')
+  resampling: string;             // overview resampling
+  level: number;                  // -1 = codec default
+  quality: number;                // -1 = codec default
+  predictor: string;              // 'NO' | 'STANDARD' | 'FLOATING_POINT' | 'YES'
+  numThreads: number;
+}
+
+export interface TileCacheStats { hits: number; misses: number; bytes: number; budget: number; entries: number }
+
+export interface NativeBinding {
+  setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
+  NpyReader: new (path: string) => NativeNpyReader;
+  writeNpy(path: string, data: TypedArray, desc: NpyArrayDesc): void;
+  RasterReader: new (path: string, opts: { maxHandles: number }) => NativeRasterReader;
+  writeCog(src: string, dst: string, opts: NativeCogOptions): void;
+  writeCogAsync(src: string, dst: string, opts: NativeCogOptions): Promise<void>;
+  convertToNpy(src: string, dst: string): void;
+  convertToNpyAsync(src: string, dst: string): Promise<void>;
+  isCog(path: string): boolean;
+  tileCacheStats(): TileCacheStats;
+  setTileCacheBudget(bytes: number): void;
+  gdalVersion(): string;
+  hasDriver(name: string): boolean;
+}
+
+const root = path.resolve(__dirname, '..');
+const candidates = [
+  path.join(root, 'build', 'Release', 'ndsampler.node'),
+  path.join(root, 'build', 'Debug', 'ndsampler.node'),
+];
+
+function load(): NativeBinding {
+  const tried: string[] = [];
+  for (const file of candidates) {
+    if (!fs.existsSync(file)) {
+      tried.push(`${file}: not built`);
+      continue;
+    }
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const binding = require(file) as NativeBinding;
+      binding.setErrorFactory(makeError);
+      return binding;
+    } catch (err) {
+      const msg = (err as Error).message;
+      const hint = /libgdal/.test(msg)
+        ? 'GDAL is not installed: apt-get install libgdal-dev (Debian/Ubuntu), then npm rebuild ndsampler'
+        : 'rebuild it: npm rebuild ndsampler (in a checkout: npm run build:native)';
+      tried.push(`${file}: ${msg} (${hint})`);
+    }
+  }
+  throw new NdsamplerError('ERR_ADDON_LOAD',
+    'the ndsampler native addon could not be loaded. Tried:\n  ' + tried.join('\n  ') +
+    '\nBuilding needs GDAL\'s development files and cmake (apt-get install libgdal-dev cmake), then ' +
+    '`npm rebuild ndsampler`, or `npm run build:native` in a checkout.');
+}
+
+export const native: NativeBinding = load();

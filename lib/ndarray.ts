@@ -1,0 +1,123 @@
+/** HWC arrays: the NDArray type, dtypes and allocation. */
+import { NdsamplerError } from './errors';
+import * as v from './validate';
+
+export type DType = 'uint8' | 'int8' | 'uint16' | 'int16' | 'uint32' | 'int32' | 'float32' | 'float64';
+export type TypedArray = Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | Int32Array
+  | Float32Array | Float64Array;
+export type Shape3 = [number, number, number];
+
+export interface NDArray {
+  data: TypedArray;
+  shape: Shape3;      // [height, width, channels]
+  strides: Shape3;    // in elements
+  offset: number;     // in elements, into data
+  dtype: DType;
+}
+
+type TypedArrayCtor = { new (n: number): TypedArray; new (b: ArrayBufferLike, off: number, n: number): TypedArray; BYTES_PER_ELEMENT: number };
+
+export const DTYPES: readonly DType[] = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'];
+export const TYPED_ARRAY: Readonly<Record<DType, TypedArrayCtor>> = {
+  uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array,
+  uint32: Uint32Array, int32: Int32Array, float32: Float32Array, float64: Float64Array,
+} as unknown as Record<DType, TypedArrayCtor>;
+export const ITEMSIZE: Readonly<Record<DType, number>> = {
+  uint8: 1, int8: 1, uint16: 2, int16: 2, uint32: 4, int32: 4, float32: 4, float64: 8,
+};
+
+/** The dtype whose typed array class `data` is an instance of, or undefined. */
+export function dtypeOf(data: unknown): DType | undefined {
+  for (const d of DTYPES) if (data instanceof (TYPED_ARRAY[d] as unknown as typeof Uint8Array)) return d;
+  return undefined;
+}
+
+/** Above this many bytes a new array is allocated without zero-filling: every byte is written by the read. */
+const UNSAFE_ALLOC_BYTES = 64 * 1024;
+
+/** A new C-contiguous array of `shape`. Its contents are unspecified unless `zero` is set. */
+export function allocate(shape: Shape3, dtype: DType, zero = false): NDArray {
+  const [h, w, c] = shape;
+  const n = h * w * c;
+  const Ctor = TYPED_ARRAY[dtype];
+  let data: TypedArray;
+  const bytes = n * Ctor.BYTES_PER_ELEMENT;
+  if (!zero && bytes >= UNSAFE_ALLOC_BYTES) {
+    const buf = Buffer.allocUnsafeSlow(bytes);
+    data = new Ctor(buf.buffer, buf.byteOffset, n);
+  } else {
+    data = new Ctor(n);
+  }
+  return { data, shape: [h, w, c], strides: [w * c, c, 1], offset: 0, dtype };
+}
+
+/** True for a C-contiguous array starting at offset 0 and covering all of `data`. */
+export function isContiguous(a: NDArray): boolean {
+  const [h, w, c] = a.shape;
+  return a.offset === 0 && a.strides[0] === w * c && a.strides[1] === c && a.strides[2] === 1 && a.data.length === h * w * c;
+}
+
+const isShape3 = (s: unknown): s is Shape3 =>
+  Array.isArray(s) && s.length === 3 && s.every((x) => Number.isSafeInteger(x) && x >= 0);
+
+/**
+ * Validates an NDArray given by a caller (an `out` array or an array to write): its data must be
+ * a typed array matching dtype, and every element its shape and strides address must lie inside it.
+ */
+export function checkArray(a: unknown, name: string): NDArray {
+  if (!v.isPlainObject(a)) throw v.typeError('an NDArray {data, shape, strides, offset, dtype}', name, a);
+  const arr = a as unknown as NDArray;
+  const dtype = dtypeOf(arr.data);
+  if (dtype === undefined) throw v.typeError('a typed array', `${name}.data`, arr.data);
+  if (arr.dtype !== undefined && arr.dtype !== dtype) {
+    throw v.typeError(`dtype '${dtype}' (the type of ${name}.data)`, `${name}.dtype`, arr.dtype);
+  }
+  if (!isShape3(arr.shape)) throw v.typeError('[height, width, channels] of non-negative integers', `${name}.shape`, arr.shape);
+  const [h, w, c] = arr.shape;
+  const strides: Shape3 = arr.strides === undefined ? [w * c, c, 1] : arr.strides;
+  if (!isShape3(strides)) throw v.typeError('[rowStride, colStride, chanStride] of non-negative integers', `${name}.strides`, arr.strides);
+  const offset = arr.offset === undefined ? 0 : arr.offset;
+  if (!Number.isSafeInteger(offset) || offset < 0) throw v.rangeError('a non-negative integer', `${name}.offset`, arr.offset);
+  if (h * w * c > 0) {
+    const last = offset + (h - 1) * strides[0] + (w - 1) * strides[1] + (c - 1) * strides[2];
+    if (last >= arr.data.length) {
+      throw new NdsamplerError('ERR_OUT_BUFFER', `${name}: shape and strides address element ${last} but data has ${arr.data.length}`);
+    }
+  }
+  return { data: arr.data, shape: [h, w, c], strides: [strides[0], strides[1], strides[2]], offset, dtype };
+}
+
+/** Sets every element addressed by `a` to `value`. */
+export function fill(a: NDArray, value: number): void {
+  if (isContiguous(a)) {
+    a.data.fill(value);
+    return;
+  }
+  const [h, w, c] = a.shape;
+  const [sy, sx, sc] = a.strides;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const base = a.offset + y * sy + x * sx;
+      for (let k = 0; k < c; k++) a.data[base + k * sc] = value;
+    }
+  }
+}
+
+/** A C-contiguous copy of any NDArray (used where a view must become independent). */
+export function toContiguous(a: NDArray): NDArray {
+  if (isContiguous(a)) return a;
+  const out = allocate(a.shape, a.dtype);
+  const [h, w, c] = a.shape;
+  const [sy, sx, sc] = a.strides;
+  const d = out.data;
+  let i = 0;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const base = a.offset + y * sy + x * sx;
+      for (let k = 0; k < c; k++) d[i++] = a.data[base + k * sc];
+    }
+  }
+  return out;
+}
+
+export { NdsamplerError };

@@ -1,0 +1,277 @@
+/**
+ * Low-level readers: openImage() for .npy files (mmap, zero-copy views) and for anything GDAL
+ * reads (windowed RasterIO with a tile cache), both behind one ImageReader interface built on the
+ * one region normaliser. Every method runs on the calling thread; readAsync does its copying on
+ * the libuv pool.
+ */
+import * as path from 'node:path';
+import { ClosedError, NdsamplerError, RegionError } from './errors';
+import { allocate, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
+import type { DType, NDArray, Shape3, TypedArray } from './ndarray';
+import { native, REQ } from './native';
+import type { NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
+import { isPartial, normalizeRegion } from './region';
+import type { Region, Window } from './region';
+import * as v from './validate';
+
+export interface ReadOptions {
+  /** Write into this array (its shape must equal the region's) instead of allocating one. */
+  out?: NDArray;
+  /** npy only: false returns a zero-copy view of the mapped file when it can (default true). */
+  copy?: boolean;
+  /** Absolute coordinates; the parts outside the image are filled with `fill` (default false). */
+  boundless?: boolean;
+  /** The value outside the image for boundless reads (default 0). */
+  fill?: number;
+  /** Raster only: read at this scale in (0, 1], from overviews where they exist (default 1). */
+  scale?: number;
+  /** 'hwc' (default) or 'chw': a new array laid out band-planar (shape stays [H, W, C]). */
+  layout?: 'hwc' | 'chw';
+}
+
+const READ_KEYS = ['out', 'copy', 'boundless', 'fill', 'scale', 'layout'] as const;
+/** Refuse to allocate more than this many bytes for one read (a typo'd boundless region). */
+const MAX_READ_BYTES = 2 ** 32;
+
+export interface ImageReader {
+  readonly path: string;
+  readonly shape: Shape3;
+  readonly dtype: DType;
+  readonly kind: 'npy' | 'raster';
+  readonly isCog?: boolean;
+  read(region?: Region | null, opts?: ReadOptions): NDArray;
+  readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray>;
+  close(): void;
+  readonly closed: boolean;
+}
+
+interface Plan {
+  win: Window;
+  out: NDArray;
+  /** Where the in-image part goes in `out`, and the request for the native copy. */
+  req: Float64Array;
+  empty: boolean;
+}
+
+abstract class BaseReader implements ImageReader {
+  readonly path: string;
+  abstract readonly shape: Shape3;
+  abstract readonly dtype: DType;
+  abstract readonly kind: 'npy' | 'raster';
+  /** Reused for every synchronous read: the addon copies it into a struct before returning. */
+  protected readonly req = new Float64Array(REQ.LENGTH);
+  protected isClosed = false;
+
+  constructor(file: string) {
+    this.path = file;
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  protected checkOpen(): void {
+    if (this.isClosed) throw new ClosedError('ERR_CLOSED', `reader for '${this.path}' is closed`, { path: this.path });
+  }
+
+  protected abstract nativeReader(): NativeNpyReader | NativeRasterReader;
+  protected abstract supportsScale: boolean;
+
+  /** Validates options, normalises the region and prepares the destination and request. */
+  protected plan(region: Region | null | undefined, o: ReadOptions, req: Float64Array): Plan {
+    const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
+    const fillValue = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
+    const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
+    if (!(scale > 0 && scale <= 1)) throw v.rangeError('a number in (0, 1]', 'options.scale', scale);
+    if (scale !== 1 && !this.supportsScale) {
+      throw new NdsamplerError('ERR_UNSUPPORTED', `scaled reads need a raster reader; '${this.path}' is an npy file`, { path: this.path });
+    }
+    const layout = o.layout === undefined ? 'hwc' : v.oneOf(o.layout, 'options.layout', ['hwc', 'chw'] as const);
+    const win = normalizeRegion(region, this.shape, boundless);
+    const sc = (n: number) => (scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale)));
+    const shape: Shape3 = [sc(win.y1 - win.y0), sc(win.x1 - win.x0), win.c1 - win.c0];
+    let out: NDArray;
+    if (o.out !== undefined) {
+      out = checkArray(o.out, 'options.out');
+      if (out.dtype !== this.dtype) {
+        throw v.typeError(`an array of dtype '${this.dtype}'`, 'options.out', out.dtype);
+      }
+      if (out.shape[0] !== shape[0] || out.shape[1] !== shape[1] || out.shape[2] !== shape[2]) {
+        throw new RegionError('ERR_OUT_BUFFER', `options.out has shape [${out.shape}] but the region gives [${shape}]`);
+      }
+      if (layout !== 'hwc') throw v.typeError('no layout with options.out (its strides decide)', 'options.layout', layout);
+    } else {
+      if (shape[0] * shape[1] * shape[2] * ITEMSIZE[this.dtype] > MAX_READ_BYTES) {
+        throw new RegionError('ERR_REGION', `region of shape [${shape}] is larger than ${MAX_READ_BYTES} bytes`);
+      }
+      out = allocate(shape, this.dtype, boundless && isPartial(win));
+      if (layout === 'chw') out.strides = [shape[1], 1, shape[0] * shape[1]];
+    }
+    if (boundless && isPartial(win) && (o.out !== undefined || fillValue !== 0)) fill(out, fillValue);
+    // The in-image part of the window, and where it lands in `out`.
+    const oy = sc(win.iy0 - win.y0);
+    const ox = sc(win.ix0 - win.x0);
+    const ih = win.iy1 > win.iy0 ? Math.max(1, sc(win.iy1 - win.y0) - oy) : 0;
+    const iw = win.ix1 > win.ix0 ? Math.max(1, sc(win.ix1 - win.x0) - ox) : 0;
+    const [sy, sx, sch] = out.strides;
+    req[REQ.Y0] = win.iy0; req[REQ.Y1] = win.iy1;
+    req[REQ.X0] = win.ix0; req[REQ.X1] = win.ix1;
+    req[REQ.C0] = win.c0; req[REQ.C1] = win.c1;
+    req[REQ.DST_OFFSET] = out.offset + oy * sy + ox * sx;
+    req[REQ.DST_SY] = sy; req[REQ.DST_SX] = sx; req[REQ.DST_SC] = sch;
+    req[REQ.OUT_H] = Math.min(ih, shape[0] - oy); req[REQ.OUT_W] = Math.min(iw, shape[1] - ox);
+    const empty = ih === 0 || iw === 0 || win.c1 === win.c0;
+    return { win, out, req, empty };
+  }
+
+  read(region?: Region | null, opts?: ReadOptions): NDArray {
+    this.checkOpen();
+    const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
+    const view = this.tryView(region, o);
+    if (view !== undefined) return view;
+    const p = this.plan(region, o, this.req);
+    if (!p.empty) this.nativeReader().readInto(p.out.data, p.req);
+    return p.out;
+  }
+
+  async readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
+    this.checkOpen();
+    const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
+    const p = this.plan(region, o, new Float64Array(REQ.LENGTH));
+    if (p.empty) return p.out;
+    const callSite = new Error();
+    try {
+      await this.nativeReader().readIntoAsync(p.out.data, p.req);
+    } catch (err) {
+      if (err instanceof Error && callSite.stack) {
+        err.stack = `${err.name}: ${err.message}\n${callSite.stack.split('\n').slice(1).join('\n')}`;
+      }
+      throw err;
+    }
+    return p.out;
+  }
+
+  /** npy overrides this to serve `copy: false` as a zero-copy view. */
+  protected tryView(_region: Region | null | undefined, _o: ReadOptions): NDArray | undefined {
+    return undefined;
+  }
+
+  abstract close(): void;
+}
+
+/** Reads a .npy file through a read-only mmap. */
+export class NpyReader extends BaseReader {
+  readonly kind = 'npy' as const;
+  readonly shape: Shape3;
+  readonly dtype: DType;
+  readonly info: NpyInfo;
+  protected supportsScale = false;
+  #native: NativeNpyReader | null;
+  /** The whole data section as one typed array over the mapping, made on first use. */
+  #base: TypedArray | null | undefined;
+
+  constructor(file: string) {
+    super(file);
+    this.#native = new native.NpyReader(file);
+    this.info = this.#native.info();
+    this.shape = this.info.shape;
+    this.dtype = this.info.dtype;
+  }
+
+  protected nativeReader(): NativeNpyReader {
+    this.checkOpen();
+    return this.#native as NativeNpyReader;
+  }
+
+  /** The mapped data as a typed array, or null where a view cannot be served. */
+  #mappedData(): TypedArray | null {
+    if (this.#base !== undefined) return this.#base;
+    const info = this.info;
+    const size = ITEMSIZE[info.dtype];
+    let base: TypedArray | null = null;
+    if (!info.byteSwapped && info.dataOffset % size === 0) {
+      const ab = this.nativeReader().mapping();
+      if (ab !== null) {
+        const n = info.shape[0] * info.shape[1] * info.shape[2];
+        base = new TYPED_ARRAY[info.dtype](ab, info.dataOffset, n);
+      }
+    }
+    this.#base = base;
+    return base;
+  }
+
+  protected override tryView(region: Region | null | undefined, o: ReadOptions): NDArray | undefined {
+    if (o.copy === undefined || v.boolean(o.copy, 'options.copy') || o.out !== undefined || o.boundless === true) return undefined;
+    if (o.scale !== undefined || o.layout !== undefined) return undefined;
+    const data = this.#mappedData();
+    if (data === null) return undefined;
+    const win = normalizeRegion(region, this.shape, false);
+    const [sy, sx, sc] = this.info.strides;
+    return {
+      data,
+      shape: [win.y1 - win.y0, win.x1 - win.x0, win.c1 - win.c0],
+      strides: [sy, sx, sc],
+      offset: win.y0 * sy + win.x0 * sx + win.c0 * sc,
+      dtype: this.dtype,
+    };
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.#native?.close();
+    this.#native = null;
+    this.#base = undefined;
+  }
+}
+
+/** Reads anything GDAL opens: windows through RasterIO and the shared tile cache. */
+export class RasterReader extends BaseReader {
+  readonly kind = 'raster' as const;
+  readonly shape: Shape3;
+  readonly dtype: DType;
+  readonly info: RasterInfo;
+  protected supportsScale = true;
+  #native: NativeRasterReader | null;
+
+  constructor(file: string, opts: { maxHandles?: number } = {}) {
+    super(file);
+    this.#native = new native.RasterReader(file, { maxHandles: opts.maxHandles ?? 4 });
+    this.info = this.#native.info();
+    this.shape = this.info.shape;
+    this.dtype = this.info.dtype;
+  }
+
+  get isCog(): boolean {
+    return this.info.isCog;
+  }
+
+  protected nativeReader(): NativeRasterReader {
+    this.checkOpen();
+    return this.#native as NativeRasterReader;
+  }
+
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.#native?.close();
+    this.#native = null;
+  }
+}
+
+/** Opens an image: '.npy' files with the mmap reader, anything else through GDAL. */
+export function openImage(file: string, opts?: { kind?: 'npy' | 'raster' }): NpyReader | RasterReader {
+  v.string(file, 'path');
+  const o = v.options(opts, 'options', ['kind'] as const);
+  const kind = o.kind === undefined
+    ? (path.extname(file).toLowerCase() === '.npy' ? 'npy' : 'raster')
+    : v.oneOf(o.kind, 'options.kind', ['npy', 'raster'] as const);
+  return kind === 'npy' ? new NpyReader(file) : new RasterReader(file);
+}
+
+/** Writes `array` as a numpy-readable .npy file (v1.0, C order), atomically. */
+export function writeNpy(file: string, array: NDArray): void {
+  v.string(file, 'path');
+  const a = checkArray(array, 'array');
+  native.writeNpy(file, a.data, { shape: a.shape, strides: a.strides, offset: a.offset, dtype: a.dtype, ndim: 3 });
+}

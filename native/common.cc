@@ -1,0 +1,117 @@
+// Main-thread helpers shared by every class: JS error construction and request parsing.
+#include "common.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+namespace nds {
+
+bool ParseDTypeName(const std::string& name, DType* out) {
+  for (int i = 0; i < kNumDTypes; ++i) {
+    if (name == DTypeName(static_cast<DType>(i))) {
+      *out = static_cast<DType>(i);
+      return true;
+    }
+  }
+  return false;
+}
+
+void ThrowErrno(const std::string& syscall, const std::string& path, int err) {
+  ErrorInfo info;
+  info.code = err == ENOENT ? "ERR_SOURCE_MISSING" : (err == EISDIR ? "ERR_NOT_A_FILE" : "ERR_IO");
+  info.message = syscall + " '" + path + "': " + std::strerror(err);
+  info.path = path;
+  info.errnum = err;
+  info.syscall = syscall;
+  throw CodedError(std::move(info));
+}
+
+Napi::Value MakeJsError(Napi::Env env, const ErrorInfo& info) {
+  AddonData* data = GetData(env);
+  Napi::Object props = Napi::Object::New(env);
+  if (!info.path.empty()) props.Set("path", info.path);
+  if (info.errnum != 0) props.Set("errno", info.errnum);
+  if (!info.syscall.empty()) props.Set("syscall", info.syscall);
+  if (data != nullptr && !data->errorFactory.IsEmpty()) {
+    return data->errorFactory.Call({Napi::String::New(env, info.code),
+                                    Napi::String::New(env, info.message), props});
+  }
+  // Before lib/errors.ts registered its factory (only a direct use of the raw binding).
+  Napi::Error err = Napi::Error::New(env, info.message);
+  err.Set("code", info.code);
+  if (!info.path.empty()) err.Set("path", info.path);
+  if (info.errnum != 0) err.Set("errno", info.errnum);
+  return err.Value();
+}
+
+void ThrowJs(Napi::Env env, const ErrorInfo& info) {
+  throw Napi::Error(env, MakeJsError(env, info));
+}
+
+void ThrowArg(Napi::Env env, const std::string& message) {
+  Napi::TypeError err = Napi::TypeError::New(env, message);
+  err.Set("code", "ERR_INVALID_ARG_TYPE");
+  throw err;
+}
+
+namespace {
+// An integer in [lo, hi], as a double from the request array.
+bool IntIn(double v, double lo, double hi) {
+  return std::isfinite(v) && v == std::floor(v) && v >= lo && v <= hi;
+}
+}  // namespace
+
+void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal,
+                  int64_t H, int64_t W, int64_t C, DType dtype, Window* win, Destination* dst,
+                  bool allowScaled) {
+  if (!dstVal.IsTypedArray()) ThrowArg(env, "destination must be a typed array");
+  Napi::TypedArray ta = dstVal.As<Napi::TypedArray>();
+  if (ta.TypedArrayType() != TypedArrayType(dtype)) {
+    ThrowArg(env, std::string("destination typed array does not match dtype ") + DTypeName(dtype));
+  }
+  if (!reqVal.IsTypedArray() || reqVal.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    ThrowArg(env, "request must be a Float64Array");
+  }
+  Napi::Float64Array req = reqVal.As<Napi::Float64Array>();
+  if (req.ElementLength() < static_cast<size_t>(kReqLen)) ThrowArg(env, "request is too short");
+  const double* r = req.Data();
+  const double big = 9007199254740991.0;  // 2^53 - 1
+  if (!IntIn(r[kY0], 0, H) || !IntIn(r[kY1], r[kY0], H) || !IntIn(r[kX0], 0, W) ||
+      !IntIn(r[kX1], r[kX0], W) || !IntIn(r[kC0], 0, C) || !IntIn(r[kC1], r[kC0], C)) {
+    ThrowJs(env, ErrorInfo{"ERR_REGION", "window is outside the image", "", 0, ""});
+  }
+  for (int k = kDstOffset; k <= kOutW; ++k) {
+    if (!IntIn(r[k], 0, big)) ThrowArg(env, "request offsets, strides and sizes must be non-negative integers");
+  }
+  win->y0 = static_cast<int64_t>(r[kY0]);
+  win->y1 = static_cast<int64_t>(r[kY1]);
+  win->x0 = static_cast<int64_t>(r[kX0]);
+  win->x1 = static_cast<int64_t>(r[kX1]);
+  win->c0 = static_cast<int64_t>(r[kC0]);
+  win->c1 = static_cast<int64_t>(r[kC1]);
+  dst->data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  dst->length = static_cast<int64_t>(ta.ElementLength());
+  dst->offset = static_cast<int64_t>(r[kDstOffset]);
+  dst->sy = static_cast<int64_t>(r[kDstSY]);
+  dst->sx = static_cast<int64_t>(r[kDstSX]);
+  dst->sc = static_cast<int64_t>(r[kDstSC]);
+  dst->outH = static_cast<int64_t>(r[kOutH]);
+  dst->outW = static_cast<int64_t>(r[kOutW]);
+  if (!allowScaled && (dst->outH != win->h() || dst->outW != win->w())) {
+    ThrowArg(env, "output size must equal the window size for this reader");
+  }
+  if (allowScaled && ((dst->outH == 0) != (win->h() == 0) || (dst->outW == 0) != (win->w() == 0) ||
+                      dst->outH > win->h() || dst->outW > win->w())) {
+    ThrowArg(env, "scaled output size must be between 1 and the window size");
+  }
+  if (dst->outH == 0 || dst->outW == 0 || win->c() == 0) return;  // nothing is written
+  const double last = static_cast<double>(dst->offset) + static_cast<double>(dst->outH - 1) * dst->sy +
+                      static_cast<double>(dst->outW - 1) * dst->sx +
+                      static_cast<double>(win->c() - 1) * dst->sc;
+  if (last >= static_cast<double>(dst->length)) {
+    ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", "destination array is too small for the region", "", 0, ""});
+  }
+}
+
+}  // namespace nds
