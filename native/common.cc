@@ -31,7 +31,7 @@ Napi::Value MakeJsError(Napi::Env env, const ErrorInfo& info) {
   AddonData* data = GetData(env);
   Napi::Object props = Napi::Object::New(env);
   if (!info.path.empty()) props.Set("path", info.path);
-  if (info.errnum != 0) props.Set("errno", info.errnum);
+  if (info.errnum != 0) props.Set("errno", static_cast<double>(info.errnum));
   if (!info.syscall.empty()) props.Set("syscall", info.syscall);
   if (data != nullptr && !data->errorFactory.IsEmpty()) {
     return data->errorFactory.Call({Napi::String::New(env, info.code),
@@ -41,7 +41,7 @@ Napi::Value MakeJsError(Napi::Env env, const ErrorInfo& info) {
   Napi::Error err = Napi::Error::New(env, info.message);
   err.Set("code", info.code);
   if (!info.path.empty()) err.Set("path", info.path);
-  if (info.errnum != 0) err.Set("errno", info.errnum);
+  if (info.errnum != 0) err.Set("errno", static_cast<double>(info.errnum));
   return err.Value();
 }
 
