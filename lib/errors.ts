@@ -42,7 +42,7 @@ export class GdalError extends NdsamplerError {}
 export class BackendConfigError extends NdsamplerError {}
 /** Use of a reader or Frames object after close() (ERR_CLOSED). */
 export class ClosedError extends NdsamplerError {}
-/** Image ids, pathinfo and hashid problems in Frames (ERR_UNKNOWN_IMAGE, ERR_HASHID, ...). */
+/** Image ids, pathinfo, hashid, prepare and serialisation problems in Frames (ERR_UNKNOWN_IMAGE, ERR_HASHID, ...). */
 export class FramesError extends NdsamplerError {}
 
 type ErrorClass = new (code: string, message: string, props?: ErrorProps) => NdsamplerError;
@@ -67,6 +67,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_PATHINFO: FramesError,
   ERR_PREPARE: FramesError,
   ERR_CHANNELS: FramesError,
+  ERR_FRAMES_JSON: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,
   ERR_INTERNAL: NdsamplerError,

@@ -10,3 +10,13 @@ export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';
 export { openImage, writeNpy, NpyReader, RasterReader } from './readers';
 export type { ImageReader, ReadOptions } from './readers';
+export { Frames, defaultWorkdir } from './frames';
+export type {
+  FramesOptions, LoadRegionOptions, LoadImageOptions, PrepareOptions, PrepareReport, PrepareFailure, LazyFrame,
+  RegionRequest, FramesJSON, FramesClass, Affine, BackendConfig, BackendSpec, BackendType, ChannelInfo, HashidMode,
+  ImageId, Pathinfo,
+} from './frames';
+export { SimpleFrames, DEFAULT_CHANNEL } from './simple-frames';
+export type { SimpleFramesOptions } from './simple-frames';
+export { AlignableImageData } from './alignable';
+export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './alignable';
