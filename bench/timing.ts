@@ -1,0 +1,61 @@
+/** Timing helpers for the benchmark: medians of calibrated batches, deterministic crops. */
+
+/** Median µs/op of `fn(i)` over 15 samples, each a batch long enough to take ~`sampleMs`. */
+export function medianUs(fn: (i: number) => unknown, sampleMs = 4, samples = 15): number {
+  let reps = 1;
+  let i = 0;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < reps; k++) fn(i++);
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    if (ms > sampleMs || reps > 1 << 22) break;
+    reps *= 2;
+  }
+  const out: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < reps; k++) fn(i++);
+    out.push(Number(process.hrtime.bigint() - t0) / 1e3 / reps);
+  }
+  out.sort((a, b) => a - b);
+  return out[out.length >> 1];
+}
+
+/** Median µs/op of an async fn, awaited one at a time. */
+export async function medianUsAsync(fn: (i: number) => Promise<unknown>, sampleMs = 20, samples = 9): Promise<number> {
+  let reps = 1;
+  let i = 0;
+  for (;;) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < reps; k++) await fn(i++);
+    if (Number(process.hrtime.bigint() - t0) / 1e6 > sampleMs || reps > 1 << 18) break;
+    reps *= 2;
+  }
+  const out: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < reps; k++) await fn(i++);
+    out.push(Number(process.hrtime.bigint() - t0) / 1e3 / reps);
+  }
+  out.sort((a, b) => a - b);
+  return out[out.length >> 1];
+}
+
+/** `n` deterministic random [y0, y1, x0, x1] crops of size h x w inside an H x W image. */
+export function randomCrops(H: number, W: number, h: number, w: number, n: number, seed = 1): Array<[number, number, number, number]> {
+  let s = (seed * 2654435761) >>> 0 || 1;
+  const rnd = () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s;
+  };
+  const out: Array<[number, number, number, number]> = [];
+  for (let k = 0; k < n; k++) {
+    const y = rnd() % (H - h + 1);
+    const x = rnd() % (W - w + 1);
+    out.push([y, y + h, x, x + w]);
+  }
+  return out;
+}
+
+export const fmt = (us: number | undefined): string =>
+  us === undefined || Number.isNaN(us) ? 'n/a' : us < 10 ? us.toFixed(2) : us < 1000 ? us.toFixed(1) : us.toFixed(0);
