@@ -140,7 +140,7 @@ export function coerceBackendConfig(backend: unknown,
 
 /** Validates COG config keys and values (the raster layer's rules) and returns the full config. */
 function cogConfig(given: Record<string, unknown>): Record<string, unknown> {
-  return { ...(coerceCogConfig(given) as Record<string, unknown>) };
+  return { ...coerceCogConfig(given) } as Record<string, unknown>;
 }
 
 /** Canonical JSON: object keys sorted at every level, so equal configs hash equally. */

@@ -4,14 +4,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileError, tempName } from './cache';
+import { fileError } from './cache';
 import type { ImageId, Pathinfo } from './cache';
 import { FramesError } from './errors';
 import { defaultWorkdir, Frames, idKey } from './frames';
 import type { FramesOptions } from './frames';
 import { allocate } from './ndarray';
 import type { NDArray } from './ndarray';
-import { native } from './native';
+import { writeRaster } from './cog';
 import * as v from './validate';
 
 /** The channel group name of a SimpleFrames image (its one file). */
@@ -128,10 +128,6 @@ export function demoImage(index: number, height: number, width: number): NDArray
   return a;
 }
 
-// TODO(after the raster merge): use the typed native.writeRaster from lib/native.ts.
-const writeRaster = (...args: unknown[]): void =>
-  (native as unknown as { writeRaster(...a: unknown[]): void }).writeRaster(...args);
-
 /** Writes the demo PNGs into `dir` (atomically, once) and returns their paths. */
 export function ensureDemoImages(dir: string): string[] {
   try {
@@ -141,17 +137,8 @@ export function ensureDemoImages(dir: string): string[] {
   }
   return DEMO_SHAPES.map(([h, w], i) => {
     const file = path.join(dir, `demo${DEMO_VERSION}_${i + 1}_${h}x${w}.png`);
-    if (!fs.existsSync(file)) {
-      const tmp = tempName(file, '.png');
-      const a = demoImage(i + 1, h, w);
-      try {
-        writeRaster(tmp, a.data, { shape: a.shape, strides: a.strides, offset: a.offset, dtype: a.dtype, ndim: 3 }, 'PNG', {});
-        fs.renameSync(tmp, file);
-      } catch (err) {
-        try { fs.unlinkSync(tmp); } catch { /* never written */ }
-        throw err;
-      }
-    }
+    // writeRaster writes a temp file and renames it into place, so concurrent demos are safe.
+    if (!fs.existsSync(file)) writeRaster(file, demoImage(i + 1, h, w), { driver: 'PNG' });
     return file;
   });
 }
