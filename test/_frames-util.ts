@@ -148,9 +148,24 @@ export function listFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Argument vector to run a TypeScript entry point in a child node, with this process's preloads. */
+/**
+ * Argument vector to run a TypeScript entry point in a child node (or a worker) with this
+ * process's preloads (tsx), resolved to absolute paths so any cwd works.
+ */
 export function nodeArgs(script: string): string[] {
-  const exec = process.execArgv.filter((a) => a !== '--expose-gc');
-  const hasTsx = exec.some((a) => a.includes('tsx'));
-  return [...(hasTsx ? [] : ['-r', 'tsx/cjs']), ...exec, script];
+  const repo = path.resolve(__dirname, '..');
+  const exec: string[] = [];
+  const argv = process.execArgv;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--expose-gc') continue;
+    if ((a === '-r' || a === '--require') && i + 1 < argv.length) {
+      exec.push(a, path.isAbsolute(argv[i + 1]) ? argv[i + 1] : require.resolve(argv[i + 1], { paths: [repo] }));
+      i++;
+    } else {
+      exec.push(a);
+    }
+  }
+  if (!exec.some((a) => a.includes('tsx'))) exec.unshift('-r', require.resolve('tsx/cjs', { paths: [repo] }));
+  return [...exec, script];
 }

@@ -33,9 +33,9 @@ interface Reply {
 
 function runWorker(json: FramesJSON | string): Promise<Reply> {
   const script = path.join(__dirname, '_frames-worker.ts');
-  const [, ...preloads] = nodeArgs(script).reverse();
+  const preloads = nodeArgs(script).slice(0, -1);
   return new Promise((resolve, reject) => {
-    const w = new Worker(script, { workerData: { json, regions: REGIONS }, execArgv: preloads.reverse() });
+    const w = new Worker(script, { workerData: { json, regions: REGIONS }, execArgv: preloads });
     w.once('message', (m: Reply) => {
       void w.terminate();
       if (m.error) reject(new Error(m.error));
