@@ -439,6 +439,9 @@ export abstract class Frames {
    * (read-only: do not write into it). `cache: false` reads the source; `noreturn` only ensures
    * the cache entry.
    */
+  loadImage(imageId: ImageId, opts: LoadImageOptions & { noreturn: true }): undefined;
+  loadImage(imageId: ImageId, opts?: LoadImageOptions & { noreturn?: false }): NDArray;
+  loadImage(imageId: ImageId, opts?: LoadImageOptions): NDArray | undefined;
   loadImage(imageId: ImageId, opts?: LoadImageOptions): NDArray | undefined {
     const o = opts === undefined ? EMPTY : v.options(opts, 'options', IMAGE_KEYS) as LoadImageOptions;
     const cache = o.cache === undefined ? true : v.boolean(o.cache, 'options.cache');
