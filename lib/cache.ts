@@ -463,10 +463,17 @@ export class CacheOpener implements ChannelOpener {
     this.pool = new ReaderPool(maxReaders);
   }
 
+  /** The channel's cache entry if this backend can serve it (its extension matches the type), else null. */
+  #entry(chan: ChannelInfo): string | null {
+    const entry = chan.cache;
+    const type = this.backend.type;
+    return type !== null && typeof entry === 'string' && entry.endsWith(CACHE_EXT[type]) ? entry : null;
+  }
+
   /** Which file `mode` reads for `chan` right now, building synchronously when needed. */
   #target(chan: ChannelInfo, mode: OpenMode): string {
-    const entry = chan.cache;
-    if (mode === 'source' || this.backend.type === null || typeof entry !== 'string') return chan.path;
+    const entry = this.#entry(chan);
+    if (mode === 'source' || entry === null) return chan.path;
     if (this.pool.get(entry) !== undefined) return entry;
     const state = entryState(chan);
     if (state === 'fresh') return entry;
@@ -482,17 +489,18 @@ export class CacheOpener implements ChannelOpener {
 
   /** Ensures the entry exists and is fresh (synchronously). Returns true when it had to be built. */
   ensure(chan: ChannelInfo): boolean {
-    if (this.backend.type === null || typeof chan.cache !== 'string') return false;
+    const entry = this.#entry(chan);
+    if (entry === null) return false;
     if (entryState(chan) === 'fresh') return false;
-    this.pool.drop(chan.cache);
+    this.pool.drop(entry);
     buildEntrySync(chan, this.backend);
     return true;
   }
 
   /** Ensures the entry exists and is fresh, converting on the libuv pool. Resolves true when it built it. */
   async ensureAsync(chan: ChannelInfo): Promise<boolean> {
-    if (this.backend.type === null || typeof chan.cache !== 'string') return false;
-    const entry = chan.cache;
+    const entry = this.#entry(chan);
+    if (entry === null) return false;
     const pending = this.#building.get(entry);
     if (pending !== undefined) {
       await pending;
@@ -512,8 +520,8 @@ export class CacheOpener implements ChannelOpener {
 
   async openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease> {
     let file = chan.path;
-    const entry = chan.cache;
-    if (mode !== 'source' && this.backend.type !== null && typeof entry === 'string') {
+    const entry = this.#entry(chan);
+    if (mode !== 'source' && entry !== null) {
       if (this.pool.get(entry) !== undefined) {
         file = entry;
       } else if (mode === 'build') {

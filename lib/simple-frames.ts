@@ -47,8 +47,10 @@ export class SimpleFrames extends Frames {
     }
   }
 
+  /** The ids in insertion order (a frozen array: O(1), shared between calls). */
   get imageIds(): ImageId[] {
-    return this.#ids.slice();
+    if (!Object.isFrozen(this.#ids)) Object.freeze(this.#ids);
+    return this.#ids;
   }
 
   override get length(): number {

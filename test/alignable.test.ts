@@ -11,7 +11,7 @@ import { FramesError } from '../lib/errors';
 import { Frames } from '../lib/frames';
 import type { ChannelInfo, ImageId, Pathinfo } from '../lib/frames';
 import type { NDArray } from '../lib/ndarray';
-import { makeArray, rejects, rmrf, sameArray, throws, tmpdir, values, writeImage } from './_frames-util';
+import { listFiles, makeArray, rejects, rmrf, sameArray, throws, tmpdir, values, writeImage } from './_frames-util';
 
 const root = tmpdir('align');
 test.after(() => rmrf(root));
@@ -220,5 +220,15 @@ for (const backend of [null, 'npy', 'cog'] as const) {
     frames.close();
   });
 }
+
+test('a standalone AlignableImageData over another backend\'s pathinfo reads the sources, writing nothing', () => {
+  const workdir = path.join(root, 'w-mismatch');
+  const frames = new MultiFrames({ workdir, backend: 'npy' });
+  const al = new AlignableImageData(frames.lookupPathinfo(1), { type: 'cog' });
+  sameArray(al.loadRegion([[2, 9], [3, 7]], { channels: ['ir', 'dsm'] }) as NDArray,
+    expected(['ir', 'dsm'], range(2, 9), range(3, 7), 'float32'));
+  assert.equal(listFiles(workdir), [], 'no entry written under the npy names');
+  al.close();
+});
 
 test.run();
