@@ -137,7 +137,8 @@ const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation'] as c
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn'] as const;
 const PREPARE_KEYS = ['gids', 'workers', 'useStamp', 'onProgress', 'throwOnError'] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders'] as const;
-const STAMP_NAME = '_prepare_stamp.json';
+/** Stamps are `<cacheDpath>/_prepare_stamp.<key>.json`: one per image set, so several sets sharing a cache do not evict each other's. */
+const STAMP_PREFIX = '_prepare_stamp.';
 
 /** The per-user cache directory: $XDG_CACHE_HOME/ndsampler, else ~/.cache/ndsampler. */
 export function defaultWorkdir(): string {
@@ -555,10 +556,11 @@ export abstract class Frames {
     if (this.#backend.type === null) return finish();
 
     const stampable = useStamp && (o.gids === undefined || o.gids === null);
-    const stampFile = path.join(this.cacheDpath as string, STAMP_NAME);
     let stampKey = '';
+    let stampFile = '';
     if (stampable) {
       stampKey = this.#stampKey();
+      stampFile = path.join(this.cacheDpath as string, `${STAMP_PREFIX}${stampKey.slice(0, 16)}.json`);
       const total = readStamp(stampFile, stampKey);
       if (total !== null) {
         debug('prepare: stamp %s is current; skipping', stampFile);

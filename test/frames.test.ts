@@ -112,6 +112,7 @@ test('prepare: the stamp skips even the existence checks, and a different image 
     assert.is(two.cacheDpath, frames.cacheDpath);
     assert.equal(counts(await two.prepare()), { built: 0, reused: 2, failed: 0, total: 2, fromStamp: false });
     assert.is((await two.prepare()).fromStamp, true);
+    assert.is((await frames.prepare()).fromStamp, true, 'each set keeps its own stamp');
     // Another config is another cache directory.
     const deflate = SimpleFrames.demo({ workdir, backend: { type: 'cog', config: { compress: 'DEFLATE' } } });
     assert.is((await deflate.prepare()).fromStamp, false);
@@ -139,7 +140,7 @@ test('prepare: progress, a failing image does not stop the others, throwOnError 
     assert.is((byId.get(2) as NdsamplerError).code, 'ERR_SOURCE_MISSING');
     assert.instance(byId.get(4), NdsamplerError);
     assert.instance(byId.get(4), GdalError);
-    assert.is(fs.existsSync(path.join(frames.cacheDpath as string, '_prepare_stamp.json')), false, 'no stamp after failures');
+    assert.equal(fs.readdirSync(frames.cacheDpath as string).filter((f) => f.startsWith('_prepare_stamp')), [], 'no stamp after failures');
     const err = await rejects(() => frames.prepare({ throwOnError: true }), FramesError, 'ERR_PREPARE');
     const report = (err as FramesError & { report: PrepareReport }).report;
     assert.equal(counts(report), { built: 0, reused: 3, failed: 2, total: 5, fromStamp: false });
