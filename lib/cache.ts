@@ -347,7 +347,8 @@ export async function buildEntryAsync(chan: ChannelInfo, backend: BackendConfig)
 
 // ---- open readers --------------------------------------------------------------------------
 
-interface PoolEntry { reader: ImageReader; tick: number; inflight: number; evicted: boolean }
+/** An open reader in a ReaderPool; `evicted` is set once the pool has let go of it. */
+export interface PoolEntry { reader: ImageReader; tick: number; inflight: number; evicted: boolean }
 
 /**
  * A bounded set of open readers keyed by file, evicting the least recently used. A reader with
@@ -380,6 +381,11 @@ export class ReaderPool {
     const e = this.#map.get(key);
     if (e !== undefined) e.tick = ++this.#tick;
     return e;
+  }
+
+  /** Marks an entry (held by the caller) as just used. */
+  touch(e: PoolEntry): void {
+    e.tick = ++this.#tick;
   }
 
   add(key: string, reader: ImageReader): PoolEntry {
@@ -485,6 +491,11 @@ export class CacheOpener implements ChannelOpener {
 
   open(chan: ChannelInfo, mode: OpenMode): ImageReader {
     return this.#openFile(this.#target(chan, mode)).reader;
+  }
+
+  /** As open, returning the pool entry (its `evicted` flag tells when to stop reusing it). */
+  openEntry(chan: ChannelInfo, mode: OpenMode): PoolEntry {
+    return this.#openFile(this.#target(chan, mode));
   }
 
   /** Ensures the entry exists and is fresh (synchronously). Returns true when it had to be built. */

@@ -21,9 +21,10 @@ import {
   CacheOpener, cachePathFor, canonicalJson, checkHashid, coerceBackendConfig, DEFAULT_COG_CONFIG,
   DEFAULT_MAX_READERS, DEFAULT_NPY_CONFIG, HASHID_MODES, hashFile, hashString, isNpyPath, writeFileAtomic,
 } from './cache';
-import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, OpenMode, Pathinfo } from './cache';
+import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo, PoolEntry } from './cache';
 import { FramesError, NdsamplerError } from './errors';
 import type { DType, NDArray, Shape3 } from './ndarray';
+import type { ImageReader } from './readers';
 import type { Region } from './region';
 import * as v from './validate';
 
@@ -162,9 +163,15 @@ function fullSlice(s: unknown, size: number | undefined): boolean {
   if (s === null || s === undefined) return true;
   let start: unknown;
   let stop: unknown;
-  if (Array.isArray(s)) [start, stop] = s;
-  else if (v.isPlainObject(s)) ({ start, stop } = s as { start?: unknown; stop?: unknown });
-  else return false;
+  if (Array.isArray(s)) {
+    start = s[0];
+    stop = s[1];
+  } else if (v.isPlainObject(s)) {
+    start = s.start;
+    stop = s.stop;
+  } else {
+    return false;
+  }
   return (start === null || start === undefined || start === 0)
     && (stop === null || stop === undefined || (size !== undefined && stop === size));
 }
@@ -181,6 +188,11 @@ interface ImageState {
   /** The one identity-aligned channel of a single-file image (the fast path), else null. */
   single: ChannelInfo | null;
   alignable: AlignableImageData | null;
+  /**
+   * The pool entry of `single`'s cache entry once opened in 'build' mode, so repeated partial
+   * reads skip the lookups. Dropped when the pool retires it (evicted, closed, rebuilt).
+   */
+  hot: PoolEntry | null;
 }
 
 export abstract class Frames {
@@ -364,7 +376,7 @@ export abstract class Frames {
         || (w.length >= 2 && [w[0][0], w[0][1], w[0][2], w[1][0], w[1][1], w[1][2]].every((x, i) => x === [1, 0, 0, 0, 1, 0][i]));
       if (identity && typeof chan.path === 'string' && (pathinfo.default === keys[0] || pathinfo.default == null)) single = chan;
     }
-    const state: ImageState = { pathinfo, single, alignable: null };
+    const state: ImageState = { pathinfo, single, alignable: null, hot: null };
     this.#images.set(key, state);
     return state;
   }
@@ -391,10 +403,18 @@ export abstract class Frames {
     const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
     const state = this.#image(imageId);
     const full = isFullRegion(region, this.#dim(o.width, 'options.width'), this.#dim(o.height, 'options.height'));
-    const mode: OpenMode = full ? 'ifExists' : 'build';
     const chan = this.#fast(state, o.channels);
     if (chan !== null) {
-      const reader = this.#opener.open(chan, mode);
+      let reader: ImageReader;
+      const hot = state.hot;
+      if (!full && hot !== null && !hot.evicted) {
+        this.#opener.pool.touch(hot);
+        reader = hot.reader;
+      } else {
+        const e = this.#opener.openEntry(chan, full ? 'ifExists' : 'build');
+        if (!full && e.reader.path === chan.cache) state.hot = e;
+        reader = e.reader;
+      }
       return reader.read(region, o.out === undefined ? undefined : { out: o.out });
     }
     if (o.out !== undefined) throw v.typeError('no out option for images with several channel files', 'options.out', o.out);

@@ -14,24 +14,32 @@ interface Spy { opens: string[]; reads: Array<{ file: string; window: number[] }
 const spy: Spy = { opens: [], reads: [], hashes: 0 };
 const reset = () => { spy.opens = []; spy.reads = []; spy.hashes = 0; };
 
-type Ctor = new (file: string, ...rest: unknown[]) => Record<string, unknown>;
+type Ctor = new (file: string, ...rest: unknown[]) => Record<string | symbol, unknown>;
+
+/**
+ * Replaces native.<name> with a constructor that records each file opened and returns a stand-in
+ * forwarding every property to the real native object, except readInto / readIntoAsync, which
+ * also record their window. (The addon's readInto is a non-configurable own property, so the
+ * stand-in is a separate object rather than the native one patched.)
+ */
 function watch(name: 'NpyReader' | 'RasterReader'): void {
   const Real = native[name] as unknown as Ctor;
   (native as unknown as Record<string, unknown>)[name] = new Proxy(Real, {
     construct(target, args: [string, ...unknown[]]) {
       const obj = new target(...args);
       spy.opens.push(args[0]);
-      for (const m of ['readInto', 'readIntoAsync']) {
-        const fn = obj[m] as (dst: unknown, req: Float64Array) => unknown;
-        // An own property: the addon's prototype methods are read-only, so plain assignment would not shadow them.
-        Object.defineProperty(obj, m, {
-          value: (dst: unknown, req: Float64Array) => {
-            spy.reads.push({ file: args[0], window: [req[REQ.Y0], req[REQ.Y1], req[REQ.X0], req[REQ.X1], req[REQ.C0], req[REQ.C1]] });
-            return fn.call(obj, dst, req);
-          },
-        });
-      }
-      return obj;
+      const record = (m: 'readInto' | 'readIntoAsync') => (dst: unknown, req: Float64Array) => {
+        spy.reads.push({ file: args[0], window: [req[REQ.Y0], req[REQ.Y1], req[REQ.X0], req[REQ.X1], req[REQ.C0], req[REQ.C1]] });
+        return (obj[m] as (d: unknown, r: Float64Array) => unknown).call(obj, dst, req);
+      };
+      const spies: Record<string, unknown> = { readInto: record('readInto'), readIntoAsync: record('readIntoAsync') };
+      return new Proxy({}, {
+        get(_t, key) {
+          if (typeof key === 'string' && key in spies) return spies[key];
+          const value = obj[key];
+          return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(obj) : value;
+        },
+      });
     },
   });
 }
