@@ -269,13 +269,15 @@ function crops(frames: SimpleFrames, size: number, n: number, seed: number): Cro
   return list;
 }
 
-function timeOps(n: number, fn: (i: number) => void): number {
+/** Median time per call (µs) over batches of calls, after a warm-up pass. */
+function timeOps(n: number, fn: (i: number) => void, batch = 10): number {
+  for (let i = 0; i < Math.min(20, n); i++) fn(i);
   const times: number[] = [];
-  for (let i = 0; i < Math.min(5, n); i++) fn(i);  // warm-up
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n; i += batch) {
+    const m = Math.min(batch, n - i);
     const t = performance.now();
-    fn(i);
-    times.push((performance.now() - t) * 1000);
+    for (let k = 0; k < m; k++) fn(i + k);
+    times.push(((performance.now() - t) * 1000) / m);
   }
   return median(times);
 }
