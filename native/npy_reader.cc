@@ -207,6 +207,34 @@ Mapping::~Mapping() {
 
 // ---- NpyReader --------------------------------------------------------------------------------
 
+namespace {
+
+// Throws ERR_CLOSED after close(). Main thread.
+void CheckOpen(Napi::Env env, const NpyState& st) {
+  if (st.map == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + st.path + "' is closed", st.path, 0, ""});
+}
+
+// readInto(dst, req): the synchronous copy, on the main thread.
+Napi::Value ReadIntoImpl(const Napi::CallbackInfo& info, const NpyState& st) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, st);
+  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes a typed array and a Float64Array");
+  const NpyHeader& h = st.header;
+  Window win;
+  Destination dst;
+  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
+  CopyOut(st.layout, h.fortranOrder, win, dst);
+  return env.Undefined();
+}
+
+// The own `readInto` of each reader: its data is a heap shared_ptr<NpyState>, deleted by the
+// function's finalizer.
+Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
+  return ReadIntoImpl(info, **static_cast<std::shared_ptr<NpyState>*>(info.Data()));
+}
+
+}  // namespace
+
 Napi::Function NpyReader::Define(Napi::Env env) {
   return DefineClass(env, "NpyReader",
                      {InstanceMethod<&NpyReader::Info>("info"),
@@ -216,72 +244,73 @@ Napi::Function NpyReader::Define(Napi::Env env) {
                       InstanceMethod<&NpyReader::Close>("close")});
 }
 
-NpyReader::NpyReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NpyReader>(info) {
+NpyReader::NpyReader(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<NpyReader>(info), st_(std::make_shared<NpyState>()) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) ThrowArg(env, "new NpyReader(path) takes a string");
-  path_ = info[0].As<Napi::String>().Utf8Value();
-  if (path_.empty() || path_.find('\0') != std::string::npos) {
+  NpyState& st = *st_;
+  st.path = info[0].As<Napi::String>().Utf8Value();
+  if (st.path.empty() || st.path.find('\0') != std::string::npos) {
     ThrowArg(env, "new NpyReader(path): path must be a non-empty string without NUL");
   }
   Guard(env, [&] {
-    std::shared_ptr<const Mapping> map = Mapping::Open(path_);
-    header_ = ParseNpyHeader(map->data(), map->size(), map->size(), path_);
-    map_ = std::move(map);
+    std::shared_ptr<const Mapping> map = Mapping::Open(st.path);
+    st.header = ParseNpyHeader(map->data(), map->size(), map->size(), st.path);
+    st.map = std::move(map);
   });
   int64_t sy, sx, sc;
-  NpyStrides(header_, &sy, &sx, &sc);
-  layout_ = SrcLayout{map_->data() + header_.dataOffset, sy, sx, sc, ItemSize(header_.dtype),
-                      header_.bigEndian != HostIsBigEndian()};
-}
-
-void NpyReader::CheckOpen(Napi::Env env) const {
-  if (map_ == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + path_ + "' is closed", path_, 0, ""});
+  NpyStrides(st.header, &sy, &sx, &sc);
+  st.layout = SrcLayout{st.map->data() + st.header.dataOffset, sy, sx, sc, ItemSize(st.header.dtype),
+                        st.header.bigEndian != HostIsBigEndian()};
+  auto* hold = new std::shared_ptr<NpyState>(st_);
+  Napi::Function bound;
+  try {
+    bound = Napi::Function::New<BoundReadInto>(env, "readInto", hold);
+    bound.AddFinalizer([](Napi::Env, std::shared_ptr<NpyState>* p) { delete p; }, hold);
+  } catch (...) {
+    delete hold;
+    throw;
+  }
+  info.This().As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value("readInto", bound, napi_default));
 }
 
 Napi::Value NpyReader::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env);
-  const int64_t n = ItemSize(header_.dtype);
+  const NpyState& st = *st_;
+  CheckOpen(env, st);
+  const NpyHeader& h = st.header;
+  const int64_t n = ItemSize(h.dtype);
   Napi::Object o = Napi::Object::New(env);
   Napi::Array shape = Napi::Array::New(env, 3);
   Napi::Array strides = Napi::Array::New(env, 3);
-  const int64_t s[3] = {layout_.sy / n, layout_.sx / n, layout_.sc / n};
+  const int64_t s[3] = {st.layout.sy / n, st.layout.sx / n, st.layout.sc / n};
   for (uint32_t i = 0; i < 3; ++i) {
-    shape.Set(i, Napi::Number::New(env, static_cast<double>(header_.shape[i])));
+    shape.Set(i, Napi::Number::New(env, static_cast<double>(h.shape[i])));
     strides.Set(i, Napi::Number::New(env, static_cast<double>(s[i])));
   }
   o.Set("shape", shape);
-  o.Set("ndim", header_.ndim);
-  o.Set("dtype", DTypeName(header_.dtype));
-  o.Set("version", header_.version);
-  o.Set("fortranOrder", header_.fortranOrder);
-  o.Set("byteSwapped", layout_.swap);
-  o.Set("dataOffset", static_cast<double>(header_.dataOffset));
+  o.Set("ndim", h.ndim);
+  o.Set("dtype", DTypeName(h.dtype));
+  o.Set("version", h.version);
+  o.Set("fortranOrder", h.fortranOrder);
+  o.Set("byteSwapped", st.layout.swap);
+  o.Set("dataOffset", static_cast<double>(h.dataOffset));
   o.Set("strides", strides);
   return o;
 }
 
-Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckOpen(env);
-  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes a typed array and a Float64Array");
-  Window win;
-  Destination dst;
-  ParseRequest(env, info[0], info[1], header_.shape[0], header_.shape[1], header_.shape[2], header_.dtype,
-               &win, &dst, false);
-  CopyOut(layout_, header_.fortranOrder, win, dst);
-  return env.Undefined();
-}
+Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) { return ReadIntoImpl(info, *st_); }
 
 Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env);
+  const NpyState& st = *st_;
+  CheckOpen(env, st);
   if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes a typed array and a Float64Array");
+  const NpyHeader& h = st.header;
   Window win;
   Destination dst;
-  ParseRequest(env, info[0], info[1], header_.shape[0], header_.shape[1], header_.shape[2], header_.dtype,
-               &win, &dst, false);
-  auto* job = new ReadJob(env, map_, layout_, header_.fortranOrder, win, dst, info[0].As<Napi::Object>());
+  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
+  auto* job = new ReadJob(env, st.map, st.layout, h.fortranOrder, win, dst, info[0].As<Napi::Object>());
   Napi::Promise promise = job->Promise();
   job->Queue();  // the job deletes itself after OnOK/OnError
   return promise;
@@ -289,13 +318,14 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
 
 Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env);
+  const NpyState& st = *st_;
+  CheckOpen(env, st);
   AddonData* data = GetData(env);
-  if (!data->externalBuffersAllowed || !map_->writable()) return env.Null();
-  auto* hold = new std::shared_ptr<const Mapping>(map_);
+  if (!data->externalBuffersAllowed || !st.map->writable()) return env.Null();
+  auto* hold = new std::shared_ptr<const Mapping>(st.map);
   napi_value ab;
   const napi_status status = napi_create_external_arraybuffer(
-      env, const_cast<uint8_t*>(map_->data()), map_->size(), ReleaseMapping, hold, &ab);
+      env, const_cast<uint8_t*>(st.map->data()), st.map->size(), ReleaseMapping, hold, &ab);
   if (status == napi_no_external_buffers_allowed) {
     delete hold;
     data->externalBuffersAllowed = false;
@@ -309,8 +339,8 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NpyReader::Close(const Napi::CallbackInfo& info) {
-  map_.reset();
-  layout_.base = nullptr;
+  st_->map.reset();
+  st_->layout.base = nullptr;
   return info.Env().Undefined();
 }
 
