@@ -50,20 +50,23 @@ void CopyOut(const SrcLayout& src, bool fortran, const Window& w, const Destinat
 // One readIntoAsync call. Built on the main thread; Execute (libuv pool) touches only the plain
 // fields, the mapping (kept alive by `map_`) and the destination bytes (kept alive by `dstRef_`,
 // a strong reference to the caller's typed array, released on the main thread after settling).
+// Settling uses raw N-API calls whose failures are ignored: when a worker thread is terminated
+// with reads in flight, its environment can no longer run JS, and nothing can observe the promise.
 class ReadJob : public Napi::AsyncWorker {
  public:
   ReadJob(Napi::Env env, std::shared_ptr<const Mapping> map, const SrcLayout& src, bool fortran,
           const Window& win, const Destination& dst, const Napi::Object& dstObj)
       : Napi::AsyncWorker(env, "ndsampler:npyRead"),
-        deferred_(Napi::Promise::Deferred::New(env)),
         map_(std::move(map)),
         src_(src),
         fortran_(fortran),
         win_(win),
         dst_(dst),
-        dstRef_(Napi::Persistent(dstObj)) {}
+        dstRef_(Napi::Persistent(dstObj)) {
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
+  }
 
-  Napi::Promise Promise() const { return deferred_.Promise(); }
+  napi_value Promise() const { return promise_; }
 
  protected:
   void Execute() override {
@@ -79,18 +82,23 @@ class ReadJob : public Napi::AsyncWorker {
   }
 
   void OnOK() override {
-    Napi::Env env = Env();
-    if (failed_) {
-      deferred_.Reject(MakeJsError(env, error_));
-    } else {
-      deferred_.Resolve(env.Undefined());
+    napi_env env = Env();
+    if (!failed_) {
+      napi_value undefined;
+      napi_get_undefined(env, &undefined);
+      napi_resolve_deferred(env, deferred_, undefined);
+      return;
+    }
+    try {
+      napi_reject_deferred(env, deferred_, MakeJsError(Env(), error_));
+    } catch (const Napi::Error& e) {
+      napi_reject_deferred(env, deferred_, e.Value());
     }
   }
 
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
  private:
-  Napi::Promise::Deferred deferred_;
+  napi_deferred deferred_ = nullptr;
+  napi_value promise_ = nullptr;
   std::shared_ptr<const Mapping> map_;
   SrcLayout src_;
   bool fortran_;
@@ -311,9 +319,9 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Destination dst;
   ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
   auto* job = new ReadJob(env, st.map, st.layout, h.fortranOrder, win, dst, info[0].As<Napi::Object>());
-  Napi::Promise promise = job->Promise();
-  job->Queue();  // the job deletes itself after OnOK/OnError
-  return promise;
+  napi_value promise = job->Promise();
+  job->Queue();  // the job deletes itself after OnOK
+  return Napi::Value(env, promise);
 }
 
 Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
