@@ -84,6 +84,7 @@ abstract class BaseReader implements ImageReader {
 
   /** Validates options, normalises the region and prepares the destination and request. */
   protected plan(region: Region | null | undefined, o: ReadOptions, req: Float64Array): Plan {
+    if (o.copy !== undefined) v.boolean(o.copy, 'options.copy');
     const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
     const fillValue = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
     const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
@@ -141,6 +142,8 @@ abstract class BaseReader implements ImageReader {
   async readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
     this.checkOpen();
     const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
+    const view = this.tryView(region, o);
+    if (view !== undefined) return view;
     const p = this.plan(region, o, new Float64Array(REQ.LENGTH));
     if (p.empty) return p.out;
     const callSite = new Error();
