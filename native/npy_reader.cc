@@ -135,7 +135,8 @@ void DescTriple(Napi::Env env, const Napi::Object& desc, const char* name, int64
 
 // writeNpy(path, data, desc): writes the array `desc` describes over `data` (a typed array of
 // desc.dtype; shape/strides/offset in elements) as a v1.0 C-order little-endian .npy file,
-// atomically. Main thread; synchronous.
+// atomically. Main thread; synchronous. The description is read first (its getters may run JS,
+// even detach `data`), then the typed array's current pointer and length; no JS runs after that.
 Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsObject()) {
@@ -143,14 +144,12 @@ Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
   }
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   if (path.empty() || path.find('\0') != std::string::npos) ThrowArg(env, "writeNpy: path must be a non-empty string without NUL");
-  Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
   Napi::Object desc = info[2].As<Napi::Object>();
   Napi::Value dtypeVal = desc.Get("dtype");
   DType dtype;
   if (!dtypeVal.IsString() || !ParseDTypeName(dtypeVal.As<Napi::String>().Utf8Value(), &dtype)) {
     ThrowArg(env, "writeNpy: desc.dtype must be one of the eight dtype names");
   }
-  if (ta.TypedArrayType() != TypedArrayType(dtype)) ThrowArg(env, "writeNpy: data does not match desc.dtype");
   int64_t shape[3], strides[3];
   DescTriple(env, desc, "shape", shape);
   DescTriple(env, desc, "strides", strides);
@@ -158,18 +157,24 @@ Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
   const int64_t ndim = DescInt(env, desc.Get("ndim"), "ndim");
   if (ndim != 2 && ndim != 3) ThrowArg(env, "writeNpy: desc.ndim must be 2 or 3");
   if (ndim == 2 && shape[2] != 1) ThrowArg(env, "writeNpy: a 2-D array (desc.ndim 2) has shape [H, W, 1]");
-  const int64_t length = static_cast<int64_t>(ta.ElementLength());
+
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr), Napi::Value());
+  if (type != TypedArrayType(dtype)) ThrowArg(env, "writeNpy: data does not match desc.dtype");
+  if (data == nullptr) length = 0;  // detached
   const bool empty = shape[0] == 0 || shape[1] == 0 || shape[2] == 0;
   if (!empty) {
     // Every operand is below 2^53, so the sum of four of them cannot overflow 128 bits.
     __int128 last = offset;
     for (int i = 0; i < 3; ++i) last += static_cast<__int128>(shape[i] - 1) * strides[i];
-    if (last >= length) {
+    if (last >= static_cast<__int128>(length)) {
       ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", "writeNpy: shape and strides address elements past the end of data", "", 0, ""});
     }
   }
   const int n = ItemSize(dtype);
-  const uint8_t* bytes = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  const uint8_t* bytes = static_cast<const uint8_t*>(data);
   SrcLayout src{empty ? bytes : bytes + offset * n, strides[0] * n, strides[1] * n, strides[2] * n, n,
                 HostIsBigEndian()};
   const int ndimInt = static_cast<int>(ndim);
@@ -179,6 +184,15 @@ Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
     });
   });
   return env.Undefined();
+}
+
+// True when `ta`'s ArrayBuffer can shrink (a resizable ArrayBuffer): a pool thread must not
+// write into it, since JS may shrink it while the copy runs. Main thread.
+bool IsResizable(Napi::Env env, const Napi::Value& ta) {
+  napi_value ab;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, ta, nullptr, nullptr, nullptr, &ab, nullptr), false);
+  if (!Napi::Value(env, ab).IsArrayBuffer()) return false;  // a SharedArrayBuffer only grows
+  return Napi::Object(env, ab).Get("resizable").ToBoolean().Value();
 }
 
 }  // namespace
@@ -317,6 +331,10 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   const NpyHeader& h = st.header;
   Window win;
   Destination dst;
+  // First: reading `resizable` may run JS (a patched getter); nothing may run after ParseRequest.
+  if (info[0].IsTypedArray() && IsResizable(env, info[0])) {
+    ThrowArg(env, "readIntoAsync cannot write into a resizable ArrayBuffer");
+  }
   ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
   auto* job = new ReadJob(env, st.map, st.layout, h.fortranOrder, win, dst, info[0].As<Napi::Object>());
   napi_value promise = job->Promise();

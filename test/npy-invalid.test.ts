@@ -221,6 +221,35 @@ test('raw binding: readInto and readIntoAsync refuse bad destinations and reques
   n.close();
 });
 
+test('a resizable ArrayBuffer: read fills it, readAsync refuses it (JS could shrink it mid-copy)', async () => {
+  const r = openImage(FILE);
+  // ES2024 (lib ES2022 here): new ArrayBuffer(length, { maxByteLength }).
+  const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+  const data = new Uint8Array(new Resizable(12, { maxByteLength: 1 << 16 }));
+  const out: NDArray = { data, shape: [2, 2, 3], strides: [6, 3, 1], offset: 0, dtype: 'uint8' };
+  r.read([[0, 2], [0, 2]], { out });
+  assert.equal(Array.from(data), [0, 1, 2, 3, 4, 5, 48, 49, 50, 51, 52, 53]);
+  await expectReject(() => r.readAsync([[0, 2], [0, 2]], { out }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  const n = new native.NpyReader(FILE) as unknown as RawReader;
+  expectThrow(() => n.readIntoAsync(data, req()), TypeError, 'ERR_INVALID_ARG_TYPE');
+  n.close();
+  r.close();
+});
+
+test('writeNpy: a description whose getter detaches the data is refused, not read', () => {
+  const data = new Uint8Array(12).fill(7);
+  const desc = {
+    shape: [2, 2, 3], strides: [6, 3, 1], offset: 0, ndim: 3,
+    get dtype() {
+      structuredClone(data.buffer, { transfer: [data.buffer] });
+      return 'uint8';
+    },
+  };
+  const target = path.join(dir, 'detached.npy');
+  expectThrow(() => (native.writeNpy as unknown as (...a: unknown[]) => void)(target, data, desc), RegionError, 'ERR_OUT_BUFFER');
+  assert.not.ok(fs.existsSync(target));
+});
+
 test('raw binding: methods called on the wrong receiver throw', () => {
   const proto = (native.NpyReader as unknown as { prototype: RawReader }).prototype;
   for (const name of ['info', 'readInto', 'readIntoAsync', 'mapping', 'close'] as const) {
