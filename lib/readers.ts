@@ -17,7 +17,10 @@ import * as v from './validate';
 export interface ReadOptions {
   /** Write into this array (its shape must equal the region's) instead of allocating one. */
   out?: NDArray;
-  /** npy only: false returns a zero-copy view of the mapped file when it can (default true). */
+  /**
+   * npy only: false returns a zero-copy view of the mapped file when it can (default true). The view
+   * is copy-on-write: writing into it never changes the file. readAsync serves it as read does.
+   */
   copy?: boolean;
   /** Absolute coordinates; the parts outside the image are filled with `fill` (default false). */
   boundless?: boolean;

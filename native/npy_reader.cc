@@ -212,6 +212,8 @@ std::shared_ptr<const Mapping> Mapping::Open(const std::string& path) {
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size == 0) return std::shared_ptr<const Mapping>(new Mapping(nullptr, 0, false));
+  // No madvise(MADV_RANDOM): measured on random 32x32 and 224x224 crops of a cold 8192x8192x3
+  // file it was 10x slower (no readahead: one disk read per row), and no faster once cached.
   bool writable = true;
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
   if (addr == MAP_FAILED) {
