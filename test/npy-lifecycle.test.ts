@@ -246,13 +246,18 @@ test('a worker terminated with readers open and reads in flight leaves the proce
     const views = readers.map((r) => r.read(null, { copy: false }));
     for (const r of readers) for (let k = 0; k < 50; k++) r.readAsync([[0, 40], [0, 30]]);
     parentPort.postMessage(views.length);`;
-  const w = new Worker(code, { eval: true, workerData: { lib: LIB, file: U8 } });
+  const file = path.join(dir, 'worker-only.npy');
+  fs.copyFileSync(U8, file);
+  const w = new Worker(code, { eval: true, workerData: { lib: LIB, file } });
   const n = await new Promise((resolve, reject) => {
     w.once('message', resolve);
     w.once('error', reject);
   });
   assert.is(n, 8);
+  assert.ok(isMapped(file));
   await w.terminate();
+  await collect();
+  assert.not.ok(isMapped(file), "the worker's teardown released its mappings");
   const r = openImage(U8);
   assert.equal(Array.from(r.read([[0, 2], [0, 2]]).data), expectedValues('uint8', [40, 30, 3], [[0, 2], [0, 2]]));
   r.close();
