@@ -330,13 +330,15 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   const NpyState& st = *st_;
   CheckOpen(env, st);
   if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes a typed array and a Float64Array");
-  const NpyHeader& h = st.header;
-  Window win;
-  Destination dst;
-  // First: reading `resizable` may run JS (a patched getter); nothing may run after ParseRequest.
+  // Reading `resizable` may run JS (a patched getter) that even closes this reader, so it comes
+  // first and the open check is repeated; no JS runs from ParseRequest to Queue.
   if (info[0].IsTypedArray() && IsResizable(env, info[0])) {
     ThrowArg(env, "readIntoAsync cannot write into a resizable ArrayBuffer");
   }
+  CheckOpen(env, st);
+  const NpyHeader& h = st.header;
+  Window win;
+  Destination dst;
   ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
   auto* job = new ReadJob(env, st.map, st.layout, h.fortranOrder, win, dst, info[0].As<Napi::Object>());
   napi_value promise = job->Promise();

@@ -124,6 +124,23 @@ test('after close(): every raw binding method throws ClosedError ERR_CLOSED', ()
   expectThrow(() => proto.readInto.call(n, dst, req), ClosedError, 'ERR_CLOSED', 'prototype readInto');
 });
 
+test('readIntoAsync: a patched ArrayBuffer getter that closes the reader mid-call gets ERR_CLOSED', () => {
+  const n = new native.NpyReader(U8);
+  const desc = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')!;
+  Object.defineProperty(ArrayBuffer.prototype, 'resizable', {
+    configurable: true,
+    get() {
+      n.close();
+      return false;
+    },
+  });
+  try {
+    expectThrow(() => n.readIntoAsync(new Uint8Array(3), new Float64Array([0, 1, 0, 1, 0, 3, 0, 3, 3, 1, 1, 1])), ClosedError, 'ERR_CLOSED');
+  } finally {
+    Object.defineProperty(ArrayBuffer.prototype, 'resizable', desc);
+  }
+});
+
 test('readAsync results equal read results (C, Fortran, big-endian; copy, out, boundless)', async () => {
   const regions: Region[] = [[[1, 7], [2, 9]], [[-5, null], [null, -3], [1, 2]], [[4, 4], [0, 5]], [[0, 100], [3, 4]]];
   for (const file of [U8, F32_F_BE, I16_F]) {
