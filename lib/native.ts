@@ -31,11 +31,16 @@ export interface NativeNpyReader {
   info(): NpyInfo;
   /** Copies window req[Y0..C1] into dst per req[DST_*]. */
   readInto(dst: TypedArray, req: Float64Array): void;
-  /** The same on the libuv pool; dst and the mapping are pinned until it settles. */
+  /**
+   * The same on the libuv pool; dst and the mapping are pinned until it settles. Refuses a dst over
+   * a resizable ArrayBuffer; dst's buffer must not be transferred while the read is in flight.
+   */
   readIntoAsync(dst: TypedArray, req: Float64Array): Promise<void>;
   /**
-   * An ArrayBuffer over the whole mapped file (zero-copy, read-only by contract), or null when the
-   * runtime forbids external buffers. The mapping lives as long as this buffer or the reader does.
+   * An ArrayBuffer over the whole mapped file (zero-copy and copy-on-write: a write into it stays
+   * in this process and never reaches the file), or null when the runtime forbids external buffers
+   * or the system only granted a read-only mapping. The mapping lives as long as this buffer, an
+   * in-flight readIntoAsync or the open reader does.
    */
   mapping(): ArrayBuffer | null;
   close(): void;
