@@ -53,6 +53,11 @@ interface Plan {
   empty: boolean;
 }
 
+/** An axis length at `scale` (at least 1 unless empty). A plain function: no closure per read. */
+function scaled(n: number, scale: number): number {
+  return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
+}
+
 abstract class BaseReader implements ImageReader {
   readonly path: string;
   abstract readonly shape: Shape3;
@@ -88,8 +93,7 @@ abstract class BaseReader implements ImageReader {
     }
     const layout = o.layout === undefined ? 'hwc' : v.oneOf(o.layout, 'options.layout', ['hwc', 'chw'] as const);
     const win = normalizeRegion(region, this.shape, boundless);
-    const sc = (n: number) => (scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale)));
-    const shape: Shape3 = [sc(win.y1 - win.y0), sc(win.x1 - win.x0), win.c1 - win.c0];
+    const shape: Shape3 = [scaled(win.y1 - win.y0, scale), scaled(win.x1 - win.x0, scale), win.c1 - win.c0];
     let out: NDArray;
     if (o.out !== undefined) {
       out = checkArray(o.out, 'options.out');
@@ -109,10 +113,10 @@ abstract class BaseReader implements ImageReader {
     }
     if (boundless && isPartial(win) && (o.out !== undefined || fillValue !== 0)) fill(out, fillValue);
     // The in-image part of the window, and where it lands in `out`.
-    const oy = sc(win.iy0 - win.y0);
-    const ox = sc(win.ix0 - win.x0);
-    const ih = win.iy1 > win.iy0 ? Math.max(1, sc(win.iy1 - win.y0) - oy) : 0;
-    const iw = win.ix1 > win.ix0 ? Math.max(1, sc(win.ix1 - win.x0) - ox) : 0;
+    const oy = scaled(win.iy0 - win.y0, scale);
+    const ox = scaled(win.ix0 - win.x0, scale);
+    const ih = win.iy1 > win.iy0 ? Math.max(1, scaled(win.iy1 - win.y0, scale) - oy) : 0;
+    const iw = win.ix1 > win.ix0 ? Math.max(1, scaled(win.ix1 - win.x0, scale) - ox) : 0;
     const [sy, sx, sch] = out.strides;
     req[REQ.Y0] = win.iy0; req[REQ.Y1] = win.iy1;
     req[REQ.X0] = win.ix0; req[REQ.X1] = win.ix1;

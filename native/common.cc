@@ -65,17 +65,24 @@ bool IntIn(double v, double lo, double hi) {
 void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal,
                   int64_t H, int64_t W, int64_t C, DType dtype, Window* win, Destination* dst,
                   bool allowScaled) {
-  if (!dstVal.IsTypedArray()) ThrowArg(env, "destination must be a typed array");
-  Napi::TypedArray ta = dstVal.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != TypedArrayType(dtype)) {
+  // One napi_get_typedarray_info per argument (this runs on every read): it fails, without a
+  // pending JS exception, for anything that is not a typed array.
+  napi_typedarray_type dtype_t, req_t;
+  size_t dstLen = 0, reqLen = 0;
+  void* dstData = nullptr;
+  void* reqData = nullptr;
+  if (napi_get_typedarray_info(env, dstVal, &dtype_t, &dstLen, &dstData, nullptr, nullptr) != napi_ok) {
+    ThrowArg(env, "destination must be a typed array");
+  }
+  if (dtype_t != TypedArrayType(dtype)) {
     ThrowArg(env, std::string("destination typed array does not match dtype ") + DTypeName(dtype));
   }
-  if (!reqVal.IsTypedArray() || reqVal.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  if (napi_get_typedarray_info(env, reqVal, &req_t, &reqLen, &reqData, nullptr, nullptr) != napi_ok ||
+      req_t != napi_float64_array) {
     ThrowArg(env, "request must be a Float64Array");
   }
-  Napi::Float64Array req = reqVal.As<Napi::Float64Array>();
-  if (req.ElementLength() < static_cast<size_t>(kReqLen)) ThrowArg(env, "request is too short");
-  const double* r = req.Data();
+  if (reqLen < static_cast<size_t>(kReqLen)) ThrowArg(env, "request is too short");
+  const double* r = static_cast<const double*>(reqData);
   const double big = 9007199254740991.0;  // 2^53 - 1
   if (!IntIn(r[kY0], 0, H) || !IntIn(r[kY1], r[kY0], H) || !IntIn(r[kX0], 0, W) ||
       !IntIn(r[kX1], r[kX0], W) || !IntIn(r[kC0], 0, C) || !IntIn(r[kC1], r[kC0], C)) {
@@ -90,8 +97,8 @@ void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& r
   win->x1 = static_cast<int64_t>(r[kX1]);
   win->c0 = static_cast<int64_t>(r[kC0]);
   win->c1 = static_cast<int64_t>(r[kC1]);
-  dst->data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  dst->length = static_cast<int64_t>(ta.ElementLength());
+  dst->data = static_cast<uint8_t*>(dstData);
+  dst->length = static_cast<int64_t>(dstLen);
   dst->offset = static_cast<int64_t>(r[kDstOffset]);
   dst->sy = static_cast<int64_t>(r[kDstSY]);
   dst->sx = static_cast<int64_t>(r[kDstSX]);

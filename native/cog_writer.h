@@ -1,0 +1,47 @@
+// COG writing, whole-source conversion to npy, COG detection and small raster writes.
+// Functions only (no JS class). The Write*/Convert* functions are pure C++ and run on the JS
+// thread (sync variants) or a libuv pool thread (async variants); InitCog registers the JS
+// entry points, which turn their option objects into the structs below on the JS thread.
+#pragma once
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "raster_source.h"
+
+namespace nds {
+
+struct CogOptions {
+  std::string compress = "AUTO";    // AUTO or a COMPRESS value of GDAL's COG driver
+  int blocksize = 256;
+  bool overviews = true;            // false: OVERVIEWS=NONE
+  int overviewCount = 0;            // 0: GDAL's automatic count
+  std::string resampling = "AUTO";  // AUTO: NEAREST for integer data, AVERAGE for floats
+  int level = -1;                   // -1: codec default
+  int quality = -1;                 // -1: codec default (AUTO keeping JPEG: 90)
+  std::string predictor = "AUTO";   // AUTO, NO, STANDARD, FLOATING_POINT, YES
+  int numThreads = 0;               // 0: ALL_CPUS
+};
+
+// The lossless codec and level 'auto' uses (chosen by measurement, docs/cache-format.md).
+extern const char* const kAutoLosslessCompress;
+extern const int kAutoLosslessLevel;
+
+// Writes `src` as a COG at `dst`: GDAL's COG driver into a temporary file in dst's directory,
+// fsync, rename. On failure the temporary files are removed and dst is untouched.
+void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts);
+
+// Decodes all of `src` into an HWC array and writes it atomically as an npy file at `dst`.
+void ConvertToNpy(const std::string& src, const std::string& dst, const RasterEnv& env);
+
+// True when `path` is a Cloud-Optimized GeoTIFF (cog_detect.h); false for anything GDAL's
+// GTiff driver does not open. Throws ERR_SOURCE_MISSING / ERR_NOT_A_FILE.
+bool IsCogFile(const std::string& path);
+
+// The COMPRESS values GDAL's COG driver offers here.
+std::vector<std::string> CogCompressions();
+
+void InitCog(Napi::Env env, Napi::Object exports);
+
+}  // namespace nds
