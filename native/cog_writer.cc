@@ -118,7 +118,7 @@ SourceFacts Inspect(GDALDatasetH ds, const std::string& path) {
 }
 
 // gdal_translate arguments for the COG driver (see docs/cache-format.md for the 'auto' rules).
-std::vector<std::string> CogArgs(const SourceFacts& f, const CogOptions& o) {
+std::vector<std::string> CogArgs(const SourceFacts& f, const CogOptions& o, const std::string& dst) {
   std::string compress = o.compress;
   int quality = o.quality;
   int level = o.level;
@@ -132,6 +132,15 @@ std::vector<std::string> CogArgs(const SourceFacts& f, const CogOptions& o) {
       compress = kAutoLosslessCompress;
       if (level < 0) level = kAutoLosslessLevel;
     }
+  }
+  if ((compress == "JPEG" || compress == "WEBP") && !outByte) {
+    throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot write COG '" + dst + "': " + compress +
+                                                 " compression needs 8-bit data, the source is " + GDALGetDataTypeName(f.gdt),
+                     dst);
+  }
+  if (compress == "WEBP" && outBands != 3 && outBands != 4) {
+    throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot write COG '" + dst + "': WEBP compression needs 3 or 4 bands, the source has " +
+                                                 std::to_string(outBands), dst);
   }
   std::string predictor = o.predictor;
   if (predictor == "AUTO") {
@@ -192,7 +201,7 @@ void WriteCog(const std::string& src, const std::string& dst, const CogOptions& 
   DatasetCloser closeIn{in};
   CheckDestination(dst);
   const SourceFacts facts = Inspect(in, src);
-  const std::vector<std::string> args = CogArgs(facts, opts);
+  const std::vector<std::string> args = CogArgs(facts, opts, dst);
   CPLStringList argv;
   for (const std::string& s : args) argv.AddString(s.c_str());
   const std::string tmp = TempNameFor(dst);
@@ -448,7 +457,8 @@ Napi::Value WriteRasterJs(const Napi::CallbackInfo& info) {
       for (int b = 1; b <= shape[2]; ++b) GDALSetMetadataItem(GDALGetRasterBand(ds, b), "PIXELTYPE", "SIGNEDBYTE", "IMAGE_STRUCTURE");
       if (driverName == "GTiff" && co.FetchNameValue("PIXELTYPE") == nullptr) co.SetNameValue("PIXELTYPE", "SIGNEDBYTE");
     }
-    GDALDatasetH out = GDALCreateCopy(drv, tmp.c_str(), ds, FALSE, co.List(), nullptr, nullptr);
+    // Strict: a driver that cannot hold the data type fails instead of converting it.
+    GDALDatasetH out = GDALCreateCopy(drv, tmp.c_str(), ds, TRUE, co.List(), nullptr, nullptr);
     if (out != nullptr) GDALClose(out);
     if (out == nullptr || scope.failed()) {
       RemoveTemp(tmp);
