@@ -58,6 +58,7 @@ export interface RasterInfo {
   overviews: Array<[number, number]>;     // [height, width] of each overview level
   palette: boolean;                       // a color table expanded to RGB(A) (or gray)
   tiled: boolean;                         // a tiled GeoTIFF: full-size reads use the tile cache
+  tileDecoder: 'libtiff' | 'gdal' | null; // who decodes tiles on a cache miss (null: not tiled)
   compression: string | null;
 }
 

@@ -5,17 +5,23 @@
 
 #include "common.h"
 #include "gdal_errors.h"
+#include "tiff_tiles.h"
 
 namespace nds {
 
-void CloseDatasets(const std::vector<GDALDatasetH>& handles) {
-  if (handles.empty()) return;
-  GdalErrorScope scope;  // errors while closing a read-only handle are of no use to anyone
-  for (GDALDatasetH h : handles) GDALClose(h);
+RasterHandle::~RasterHandle() {
+  if (ds != nullptr) {
+    GdalErrorScope scope;  // errors while closing a read-only dataset are of no use to anyone
+    GDALClose(ds);
+  }
 }
 
-std::vector<GDALDatasetH> DatasetLru::TrimLocked() {
-  std::vector<GDALDatasetH> out;
+void CloseHandles(const std::vector<RasterHandle*>& handles) {
+  for (RasterHandle* h : handles) delete h;
+}
+
+std::vector<RasterHandle*> DatasetLru::TrimLocked() {
+  std::vector<RasterHandle*> out;
   while (open_ > cap_ && !idle_.empty()) {
     auto it = std::prev(idle_.end());
     HandlePool* owner = it->owner;
@@ -31,13 +37,13 @@ std::vector<GDALDatasetH> DatasetLru::TrimLocked() {
 }
 
 void DatasetLru::SetCap(size_t cap) {
-  std::vector<GDALDatasetH> toClose;
+  std::vector<RasterHandle*> toClose;
   {
     std::lock_guard<std::mutex> lock(mu_);
     cap_ = cap;
     toClose = TrimLocked();
   }
-  CloseDatasets(toClose);
+  CloseHandles(toClose);
 }
 
 DatasetLruStats DatasetLru::Stats() {
@@ -45,7 +51,7 @@ DatasetLruStats DatasetLru::Stats() {
   return DatasetLruStats{open_, idle_.size(), cap_};
 }
 
-HandlePool::HandlePool(std::shared_ptr<DatasetLru> lru, int maxHandles, std::function<GDALDatasetH()> open)
+HandlePool::HandlePool(std::shared_ptr<DatasetLru> lru, int maxHandles, std::function<RasterHandle*()> open)
     : lru_(std::move(lru)), maxHandles_(std::max(1, maxHandles)), open_(std::move(open)) {}
 
 HandlePool::~HandlePool() { Close(); }
@@ -75,7 +81,7 @@ HandlePool::Lease HandlePool::Acquire() {
     if (!mine_.empty()) {
       auto it = mine_.back();
       mine_.pop_back();
-      GDALDatasetH h = it->handle;
+      RasterHandle* h = it->handle;
       lru_->idle_.erase(it);
       return Lease(this, h);
     }
@@ -84,10 +90,10 @@ HandlePool::Lease HandlePool::Acquire() {
   }
   ++open_count_;
   ++lru_->open_;
-  std::vector<GDALDatasetH> toClose = lru_->TrimLocked();
+  std::vector<RasterHandle*> toClose = lru_->TrimLocked();
   lock.unlock();
-  CloseDatasets(toClose);
-  GDALDatasetH h = nullptr;
+  CloseHandles(toClose);
+  RasterHandle* h = nullptr;
   try {
     h = open_();
   } catch (...) {
@@ -100,8 +106,8 @@ HandlePool::Lease HandlePool::Acquire() {
   return Lease(this, h);
 }
 
-void HandlePool::Return(GDALDatasetH h, bool discard) {
-  std::vector<GDALDatasetH> toClose;
+void HandlePool::Return(RasterHandle* h, bool discard) {
+  std::vector<RasterHandle*> toClose;
   {
     std::lock_guard<std::mutex> lock(lru_->mu_);
     if (closed_ || discard) {
@@ -115,11 +121,11 @@ void HandlePool::Return(GDALDatasetH h, bool discard) {
     }
     cv_.notify_one();
   }
-  CloseDatasets(toClose);
+  CloseHandles(toClose);
 }
 
 void HandlePool::Close() {
-  std::vector<GDALDatasetH> toClose;
+  std::vector<RasterHandle*> toClose;
   {
     std::lock_guard<std::mutex> lock(lru_->mu_);
     closed_ = true;
@@ -132,7 +138,7 @@ void HandlePool::Close() {
     mine_.clear();
     cv_.notify_all();
   }
-  CloseDatasets(toClose);
+  CloseHandles(toClose);
 }
 
 }  // namespace nds

@@ -1,11 +1,13 @@
-// GDAL dataset handles: a per-reader pool bounded by maxHandles, and a per-env cap on open
-// handles across all readers.
+// File handles of raster readers: a per-reader pool bounded by maxHandles, and a per-env cap
+// on open handles across all readers.
 //
-// Thread rule (GDAL 3.6 has no thread-safe datasets): a GDALDatasetH is used by at most one
+// A RasterHandle is one reader's view of its file: a GDAL dataset and, for tiled GeoTIFFs, a
+// libtiff tile decoder, each opened on first use. Thread rule (GDAL 3.6 has no thread-safe
+// datasets, and a TIFF* is not thread-safe either): a RasterHandle is used by at most one
 // thread at a time. A read leases a handle from its reader's HandlePool, uses it on its own
 // thread (the JS thread for sync reads, a libuv pool thread for async ones) and returns it.
 // Handles are opened lazily, on the thread that first needs one; an idle handle may be closed
-// by any thread (GDALClose of a dataset nobody uses is safe).
+// by any thread (closing a dataset nobody uses is safe).
 //
 // The per-env DatasetLru counts every open handle of every pool and keeps the idle ones in one
 // least-recently-used list; when more than `cap` handles are open, idle handles are closed,
@@ -26,6 +28,17 @@
 namespace nds {
 
 class HandlePool;
+class TiffTileReader;
+
+struct RasterHandle {
+  GDALDatasetH ds = nullptr;               // opened by the owner on first use
+  std::unique_ptr<TiffTileReader> tiff;    // opened by the owner on first use (tiled GeoTIFFs)
+  bool tiffTried = false;                  // Open was attempted (null tiff: decode with GDAL)
+  RasterHandle() = default;
+  ~RasterHandle();                         // closes both, under a GDAL error scope
+  RasterHandle(const RasterHandle&) = delete;
+  RasterHandle& operator=(const RasterHandle&) = delete;
+};
 
 struct DatasetLruStats {
   size_t open, idle, cap;
@@ -42,11 +55,11 @@ class DatasetLru {
   friend class HandlePool;
   struct Idle {
     HandlePool* owner;
-    GDALDatasetH handle;
+    RasterHandle* handle;
   };
   // Mutex held: unlinks idle handles beyond the cap from their pools and returns them for the
   // caller to close after unlocking.
-  std::vector<GDALDatasetH> TrimLocked();
+  std::vector<RasterHandle*> TrimLocked();
   std::mutex mu_;
   size_t cap_;
   size_t open_ = 0;
@@ -55,9 +68,9 @@ class DatasetLru {
 
 class HandlePool {
  public:
-  // `open` opens one new handle (called without any lock held, on the leasing thread); it
+  // `open` makes one new handle (called without any lock held, on the leasing thread); it
   // throws CodedError on failure.
-  HandlePool(std::shared_ptr<DatasetLru> lru, int maxHandles, std::function<GDALDatasetH()> open);
+  HandlePool(std::shared_ptr<DatasetLru> lru, int maxHandles, std::function<RasterHandle*()> open);
   ~HandlePool();  // closes everything; no lease may be outstanding
   HandlePool(const HandlePool&) = delete;
   HandlePool& operator=(const HandlePool&) = delete;
@@ -67,20 +80,20 @@ class HandlePool {
   class Lease {
    public:
     Lease() = default;
-    Lease(HandlePool* pool, GDALDatasetH h) : pool_(pool), h_(h) {}
+    Lease(HandlePool* pool, RasterHandle* h) : pool_(pool), h_(h) {}
     Lease(Lease&& o) noexcept : pool_(o.pool_), h_(o.h_), discard_(o.discard_) { o.pool_ = nullptr; }
     Lease& operator=(Lease&& o) noexcept;
     Lease(const Lease&) = delete;
     Lease& operator=(const Lease&) = delete;
     ~Lease() { Release(); }
-    GDALDatasetH get() const { return h_; }
+    RasterHandle* get() const { return h_; }
     explicit operator bool() const { return pool_ != nullptr; }
     void Discard() { discard_ = true; }
     void Release();
 
    private:
     HandlePool* pool_ = nullptr;
-    GDALDatasetH h_ = nullptr;
+    RasterHandle* h_ = nullptr;
     bool discard_ = false;
   };
 
@@ -93,10 +106,10 @@ class HandlePool {
 
  private:
   friend class DatasetLru;
-  void Return(GDALDatasetH h, bool discard);
+  void Return(RasterHandle* h, bool discard);
   std::shared_ptr<DatasetLru> lru_;
   const int maxHandles_;
-  std::function<GDALDatasetH()> open_;
+  std::function<RasterHandle*()> open_;
   // Guarded by lru_->mu_:
   std::vector<std::list<DatasetLru::Idle>::iterator> mine_;  // my idle handles in lru_->idle_
   int open_count_ = 0;
@@ -104,7 +117,7 @@ class HandlePool {
   std::condition_variable cv_;
 };
 
-// GDALClose under an error scope (closing a read-only dataset can still report errors).
-void CloseDatasets(const std::vector<GDALDatasetH>& handles);
+// Deletes handles (closing their dataset and decoder).
+void CloseHandles(const std::vector<RasterHandle*>& handles);
 
 }  // namespace nds

@@ -140,6 +140,7 @@ Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
   o.Set("overviews", ovr);
   o.Set("palette", m.palette);
   o.Set("tiled", m.tiled);
+  o.Set("tileDecoder", !m.tiled ? env.Null() : Napi::String::New(env, m.libtiff ? "libtiff" : "gdal"));
   o.Set("compression", m.compression.empty() ? env.Null() : Napi::String::New(env, m.compression));
   return o;
 }

@@ -66,7 +66,7 @@ void RasterSource::Close() {
   pool_.Close();
 }
 
-GDALDatasetH RasterSource::OpenHandle() {
+RasterHandle* RasterSource::OpenHandle() {
   if (metaReady_ && haveIdentity_) {
     FileIdentity now{};
     if (!StatIdentity(path_, &now)) ThrowErrno("stat", path_, errno);
@@ -74,6 +74,21 @@ GDALDatasetH RasterSource::OpenHandle() {
       throw CodedError("ERR_GDAL_OPEN", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
     }
   }
+  std::unique_ptr<RasterHandle> h(new RasterHandle());
+  if (!metaReady_) {  // the first handle, opened by the constructor: read the metadata
+    h->ds = OpenDataset();
+    InitMeta(h->ds);
+    if (meta_.tiled && !meta_.palette) {
+      h->tiff = TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
+      h->tiffTried = true;
+      meta_.libtiff = h->tiff != nullptr;
+    }
+    metaReady_ = true;
+  }
+  return h.release();
+}
+
+GDALDatasetH RasterSource::OpenDataset() {
   GdalErrorScope scope;
   GDALDatasetH ds = GDALOpenEx(path_.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
                                nullptr, nullptr, nullptr);
@@ -81,20 +96,27 @@ GDALDatasetH RasterSource::OpenHandle() {
     if (!scope.failed()) scope.Fail(CPLE_OpenFailed, "not recognized as a supported raster format");
     scope.Throw("ERR_GDAL_OPEN", "cannot open", path_);
   }
-  if (!metaReady_) {
-    try {
-      InitMeta(ds);
-    } catch (...) {
-      GDALClose(ds);
-      throw;
-    }
-    metaReady_ = true;
-  } else if (GDALGetRasterXSize(ds) != meta_.W || GDALGetRasterYSize(ds) != meta_.H ||
-             GDALGetRasterCount(ds) != meta_.bands) {
+  if (metaReady_ && (GDALGetRasterXSize(ds) != meta_.W || GDALGetRasterYSize(ds) != meta_.H ||
+                     GDALGetRasterCount(ds) != meta_.bands)) {
     GDALClose(ds);
     throw CodedError("ERR_GDAL_OPEN", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
   }
   return ds;
+}
+
+GDALDatasetH RasterSource::Dataset(HandlePool::Lease& lease) {
+  RasterHandle* h = lease.get();
+  if (h->ds == nullptr) h->ds = OpenDataset();
+  return h->ds;
+}
+
+TiffTileReader* RasterSource::Tiff(HandlePool::Lease& lease) {
+  RasterHandle* h = lease.get();
+  if (!h->tiffTried) {
+    h->tiffTried = true;
+    h->tiff = TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
+  }
+  return h->tiff.get();
 }
 
 void RasterSource::InitMeta(GDALDatasetH ds) {
@@ -218,10 +240,21 @@ std::shared_ptr<const Tile> RasterSource::DecodeTile(HandlePool::Lease& lease, i
   tile->w = static_cast<int>(w);
   tile->bytes = static_cast<size_t>(h * w * meta_.C * is);
   tile->data.reset(new uint8_t[tile->bytes]);
+  if (meta_.libtiff) {
+    TiffTileReader* t = Tiff(lease);
+    if (t != nullptr) {
+      try {
+        if (t->Decode(tx, ty, tile->h, tile->w, tile->data.get())) return tile;
+      } catch (...) {
+        lease.Discard();
+        throw;
+      }
+    }
+  }
   RasterIO(lease, x0, y0, w, h, 0, static_cast<int>(meta_.C), tile->data.get(), w, h, meta_.C * is,
            w * meta_.C * is, is);
   // The decoded tile now lives in our cache; drop GDAL's block-cache copy of it.
-  GDALDatasetH ds = lease.get();
+  GDALDatasetH ds = Dataset(lease);
   GdalErrorScope scope;
   for (int b = 1; b <= meta_.bands; ++b) {
     GDALRasterBand::FromHandle(GDALGetRasterBand(ds, b))->FlushBlock(tx, ty, FALSE);
@@ -232,7 +265,7 @@ std::shared_ptr<const Tile> RasterSource::DecodeTile(HandlePool::Lease& lease, i
 void RasterSource::RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0,
                             int nc, uint8_t* buf, int64_t bufW, int64_t bufH, int64_t pixelSpace,
                             int64_t lineSpace, int64_t bandSpace) {
-  GDALDatasetH ds = lease.get();
+  GDALDatasetH ds = Dataset(lease);
   GDALRasterIOExtraArg extra;
   INIT_RASTERIO_EXTRA_ARG(extra);
   extra.eResampleAlg = GRIORA_NearestNeighbour;

@@ -15,6 +15,7 @@
 #include "common.h"
 #include "dataset_pool.h"
 #include "tile_cache.h"
+#include "tiff_tiles.h"
 
 namespace nds {
 
@@ -37,6 +38,7 @@ struct RasterMeta {
   bool isCog = false;
   bool palette = false;
   bool tiled = false;                   // GeoTIFF tiles: reads go through the tile cache
+  bool libtiff = false;                 // tiles are decoded by libtiff directly (TiffTileReader)
   int blockH = 0, blockW = 0;
   std::vector<std::pair<int64_t, int64_t>> overviews;  // [height, width] per level
   std::vector<uint8_t> lut;             // palette: C bytes per entry
@@ -68,7 +70,11 @@ class RasterSource {
   bool closed() const { return closed_.load(); }
 
  private:
-  GDALDatasetH OpenHandle();
+  RasterHandle* OpenHandle();
+  GDALDatasetH OpenDataset();
+  // The lease's GDAL dataset / libtiff decoder, opened on first use (on the leasing thread).
+  GDALDatasetH Dataset(HandlePool::Lease& lease);
+  TiffTileReader* Tiff(HandlePool::Lease& lease);
   void InitMeta(GDALDatasetH ds);
   void ReadTiled(const Window& win, const Destination& dst);
   std::shared_ptr<const Tile> DecodeTile(HandlePool::Lease& lease, int tx, int ty);

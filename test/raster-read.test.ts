@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import gdal = require('gdal-async');
 import {
   openImage, writeCog, writeRaster, tileCacheStats, setTileCacheBudget, setMaxOpenDatasets, datasetStats,
   RasterReader, DTYPES, allocate,
@@ -59,6 +60,53 @@ test('every lossless codec reads back exactly (uint16, 3 bands)', () => {
     eq(r.read([[37, 171], [5, 290]]), crop(data, W, 3, 37, 171, 5, 290), `${compress} window`);
     r.close();
   }
+});
+
+test('tile decoders: libtiff for plain codecs, GDAL otherwise; both agree with gdal-async', () => {
+  const data = pattern(H, W, 3, 'uint8', 7);
+  const src = writeSource(path.join(dir, 'dec-src.tif'), data, H, W, 3, 'uint8');
+  const cases: Array<[string, Record<string, unknown>, 'libtiff' | 'gdal']> = [
+    ['zstd', { compress: 'ZSTD' }, 'libtiff'], ['lzw', { compress: 'LZW', predictor: 'STANDARD' }, 'libtiff'],
+    ['deflate', { compress: 'DEFLATE' }, 'libtiff'], ['none', { compress: 'NONE' }, 'libtiff'],
+    ['lerc', { compress: 'LERC' }, 'gdal'], ['jpeg', { compress: 'JPEG', quality: 90 }, 'gdal'],
+    ['webp', { compress: 'WEBP', quality: 90 }, 'gdal'],
+  ];
+  for (const [name, cfg, decoder] of cases) {
+    const cog = path.join(dir, `dec-${name}.tif`);
+    writeCog(src, cog, { blocksize: 128, ...cfg });
+    const r = openImage(cog) as RasterReader;
+    assert.is(r.info.tileDecoder, decoder, name);
+    for (const [y0, y1, x0, x1] of WINDOWS) {
+      eq(r.read([[y0, y1], [x0, x1]]), gdalRead(cog, y0, y1, x0, x1), `${name} [${y0}:${y1}, ${x0}:${x1}]`);
+    }
+    r.close();
+  }
+  // big-endian, band-interleaved and sparse tiled GeoTIFFs
+  for (const dtype of ['uint16', 'float32', 'float64'] as DType[]) {
+    const d = pattern(H, W, 2, dtype, 8);
+    const be = writeSource(path.join(dir, `be-${dtype}.tif`), d, H, W, 2, dtype,
+      { creationOptions: { TILED: 'YES', BLOCKXSIZE: '128', BLOCKYSIZE: '128', ENDIANNESS: 'BIG', COMPRESS: 'ZSTD', PREDICTOR: dtype === 'uint16' ? '2' : '1' } });
+    const r = openImage(be) as RasterReader;
+    assert.is(r.info.tileDecoder, 'libtiff');
+    eq(r.read(), d, `big-endian ${dtype}`);
+    r.close();
+  }
+  const planar = writeSource(path.join(dir, 'planar.tif'), data, H, W, 3, 'uint8',
+    { creationOptions: { TILED: 'YES', BLOCKXSIZE: '128', BLOCKYSIZE: '128', INTERLEAVE: 'BAND' } });
+  const rp = openImage(planar) as RasterReader;
+  assert.is(rp.info.tileDecoder, 'gdal');
+  eq(rp.read([[10, 190], [20, 290]]), crop(data, W, 3, 10, 190, 20, 290), 'band-interleaved tiles');
+  rp.close();
+  const sparse = path.join(dir, 'sparse.tif');
+  const ds = gdal.open(sparse, 'w', 'GTiff', W, H, 1, gdal.GDT_Int16, { TILED: 'YES', BLOCKXSIZE: '128', BLOCKYSIZE: '128', SPARSE_OK: 'TRUE' });
+  ds.bands.get(1).pixels.write(128, 0, 128, 128, new Int16Array(128 * 128).fill(-7));
+  ds.close();
+  const rs = openImage(sparse);
+  const got = rs.read();
+  eq(got, gdalRead(sparse, 0, H, 0, W), 'sparse tiles as GDAL fills them');
+  assert.is(got.data[0], 0);
+  assert.is(got.data[130], -7);
+  rs.close();
 });
 
 test('pixels agree with gdal-async on the same windows (COG, striped GTiff, PNG)', () => {
