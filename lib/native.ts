@@ -60,6 +60,7 @@ export interface RasterInfo {
   tiled: boolean;                         // a tiled GeoTIFF: full-size reads use the tile cache
   tileDecoder: 'libtiff' | 'gdal' | null; // who decodes tiles on a cache miss (null: not tiled)
   compression: string | null;
+  predictor: number;                      // TIFF predictor: 2 horizontal, 3 floating point, 0 none
 }
 
 export interface NativeRasterReader {

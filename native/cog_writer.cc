@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cmath>
@@ -23,10 +24,13 @@
 
 namespace nds {
 
-const char* const kAutoLosslessCompress = "ZSTD";
-const int kAutoLosslessLevel = 9;
-
 namespace {
+
+// 'auto' lossless codec and its levels (see cog_writer.h and docs/cache-format.md).
+constexpr const char* kAutoLossless = "ZSTD";
+constexpr int kLevelContinuous = 1;
+constexpr int kLevelPiecewise = 9;
+constexpr double kPiecewiseThreshold = 0.5;
 
 std::atomic<uint64_t> tempCounter{0};
 
@@ -117,8 +121,34 @@ SourceFacts Inspect(GDALDatasetH ds, const std::string& path) {
   return f;
 }
 
-// gdal_translate arguments for the COG driver (see docs/cache-format.md for the 'auto' rules).
-std::vector<std::string> CogArgs(const SourceFacts& f, const CogOptions& o, const std::string& dst) {
+// The fraction of horizontally adjacent pixels (all bands) that are equal, in up to 16 rows:
+// spread over the image for GeoTIFFs (random access), within the first 256 rows otherwise
+// (sequential formats such as PNG would decode everything above a low row).
+double EqualNeighbourFraction(GDALDatasetH ds, const SourceFacts& f, const std::string& path) {
+  const int W = GDALGetRasterXSize(ds), H = GDALGetRasterYSize(ds);
+  if (W < 2 || H < 1) return 0;
+  const int span = f.driver == "GTiff" ? H : std::min(H, 256);
+  const int rows = std::min(span, 16);
+  const int bands = f.palette ? 1 : f.bands;
+  const int is = GDALGetDataTypeSizeBytes(f.gdt);
+  const int px = bands * is;
+  std::vector<uint8_t> row(static_cast<size_t>(W) * px);
+  int64_t equal = 0, pairs = 0;
+  GdalErrorScope scope;
+  for (int i = 0; i < rows; ++i) {
+    const int y = static_cast<int>((static_cast<int64_t>(2 * i + 1) * span) / (2 * rows));
+    if (GDALDatasetRasterIO(ds, GF_Read, 0, y, W, 1, row.data(), W, 1, f.gdt, bands, nullptr, px, 0, is) != CE_None) {
+      scope.Throw("ERR_GDAL_READ", "cannot read", path);
+    }
+    for (int x = 0; x + 1 < W; ++x) equal += std::memcmp(&row[x * px], &row[(x + 1) * px], px) == 0;
+    pairs += W - 1;
+  }
+  return pairs > 0 ? static_cast<double>(equal) / static_cast<double>(pairs) : 0;
+}
+
+// gdal_translate arguments for the COG driver (the 'auto' rules: cog_writer.h).
+std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const CogOptions& o, const std::string& src,
+                                 const std::string& dst) {
   std::string compress = o.compress;
   int quality = o.quality;
   int level = o.level;
@@ -129,10 +159,16 @@ std::vector<std::string> CogArgs(const SourceFacts& f, const CogOptions& o, cons
       compress = "JPEG";  // the source is already lossy; keep its codec
       if (quality < 0) quality = 90;
     } else {
-      compress = kAutoLosslessCompress;
-      if (level < 0) level = kAutoLosslessLevel;
+      compress = kAutoLossless;
     }
   }
+  const bool predictive = compress == "LZW" || compress == "DEFLATE" || compress == "ZSTD" || compress == "LZMA";
+  const bool autoLevel = o.compress == "AUTO" && compress == kAutoLossless && level < 0;
+  bool piecewise = false;
+  if (autoLevel || (o.predictor == "AUTO" && predictive)) {
+    piecewise = EqualNeighbourFraction(ds, f, src) >= kPiecewiseThreshold;
+  }
+  if (autoLevel) level = piecewise ? kLevelPiecewise : kLevelContinuous;
   if ((compress == "JPEG" || compress == "WEBP") && !outByte) {
     throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot write COG '" + dst + "': " + compress +
                                                  " compression needs 8-bit data, the source is " + GDALGetDataTypeName(f.gdt),
@@ -144,8 +180,7 @@ std::vector<std::string> CogArgs(const SourceFacts& f, const CogOptions& o, cons
   }
   std::string predictor = o.predictor;
   if (predictor == "AUTO") {
-    const bool predictive = compress == "LZW" || compress == "DEFLATE" || compress == "ZSTD" || compress == "LZMA";
-    predictor = !predictive ? "" : (IsFloat(f.gdt) && !f.palette ? "FLOATING_POINT" : "STANDARD");
+    predictor = !predictive || piecewise ? "" : (IsFloat(f.gdt) && !f.palette ? "FLOATING_POINT" : "STANDARD");
   }
   std::string resampling = o.resampling;
   if (resampling == "AUTO") resampling = IsFloat(f.gdt) && !f.palette ? "AVERAGE" : "NEAREST";
@@ -201,7 +236,7 @@ void WriteCog(const std::string& src, const std::string& dst, const CogOptions& 
   DatasetCloser closeIn{in};
   CheckDestination(dst);
   const SourceFacts facts = Inspect(in, src);
-  const std::vector<std::string> args = CogArgs(facts, opts, dst);
+  const std::vector<std::string> args = CogArgs(in, facts, opts, src, dst);
   CPLStringList argv;
   for (const std::string& s : args) argv.AddString(s.c_str());
   const std::string tmp = TempNameFor(dst);

@@ -142,6 +142,7 @@ Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
   o.Set("tiled", m.tiled);
   o.Set("tileDecoder", !m.tiled ? env.Null() : Napi::String::New(env, m.libtiff ? "libtiff" : "gdal"));
   o.Set("compression", m.compression.empty() ? env.Null() : Napi::String::New(env, m.compression));
+  o.Set("predictor", static_cast<double>(m.predictor));
   return o;
 }
 

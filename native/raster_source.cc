@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "cog_detect.h"
@@ -182,6 +183,8 @@ void RasterSource::InitMeta(GDALDatasetH ds) {
   }
   const char* comp = GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE");
   m.compression = comp != nullptr ? comp : "";
+  const char* pred = GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE");
+  m.predictor = pred != nullptr ? std::atoi(pred) : 0;
   m.isCog = IsCogDataset(ds, path_);
 }
 

@@ -35,6 +35,7 @@ struct RasterMeta {
   int bands = 0;                        // bands in the file (1 for a palette image)
   std::string driver;
   std::string compression;              // empty when GDAL reports none
+  int predictor = 0;                    // TIFF predictor (2 horizontal, 3 floating point), 0: none
   bool isCog = false;
   bool palette = false;
   bool tiled = false;                   // GeoTIFF tiles: reads go through the tile cache

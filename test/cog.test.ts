@@ -118,6 +118,24 @@ test("'auto' is lossless for PNG / TIFF sources and keeps JPEG for a JPEG source
     eq(r.read(), data, `auto ${dtype} is lossless`);
     r.close();
   }
+  // continuous-tone data get the predictor (2 for integers, 3 for floats); label-like data none
+  const photo = openImage(cog(srcTif, 'auto-photo.tif')) as RasterReader;
+  assert.is(photo.info.predictor, 2);
+  photo.close();
+  const fl = writeSource(path.join(dir, 'auto-fl.tif'), pattern(H, W, 1, 'float32', 44), H, W, 1, 'float32');
+  const rf = openImage(cog(fl, 'auto-fl-cog.tif')) as RasterReader;
+  assert.is(rf.info.predictor, 3);
+  rf.close();
+  const lab = new Uint16Array(H * W).map((_, i) => Math.floor((i % W) / 40) + 10 * Math.floor(i / W / 50));
+  const labSrc = writeSource(path.join(dir, 'auto-lab.png'), lab, H, W, 1, 'uint16', { driver: 'PNG' });
+  const rl0 = openImage(cog(labSrc, 'auto-lab.tif', { blocksize: 128 })) as RasterReader;
+  assert.is(rl0.info.compression, 'ZSTD');
+  assert.is(rl0.info.predictor, 0);
+  eq(rl0.read(), lab, 'auto label image is lossless');
+  rl0.close();
+  const explicit = openImage(cog(labSrc, 'lab-pred.tif', { compress: 'DEFLATE', predictor: 'STANDARD' })) as RasterReader;
+  assert.is(explicit.info.predictor, 2);
+  explicit.close();
   const rj = openImage(cog(srcJpg, 'auto-jpg.tif', { blocksize: 128 })) as RasterReader;
   assert.match(rj.info.compression ?? '', /JPEG/);
   assert.equal(rj.shape, [H, W, 3]);
