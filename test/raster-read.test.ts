@@ -6,6 +6,7 @@
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import gdal = require('gdal-async');
@@ -339,6 +340,38 @@ test('worker threads read the same COG', async () => {
       assert.is(firstDiff(b, want), -1, `worker sync window ${i}`);
     });
   }
+});
+
+test('a worker that exits without closing its readers releases their file handles', async () => {
+  const data = pattern(H, W, 3, 'uint8', 30);
+  const src = writeSource(path.join(dir, 'leak-src.tif'), data, H, W, 3, 'uint8');
+  const cog = path.join(dir, 'leak-cog.tif');
+  writeCog(src, cog, { blocksize: 128 });
+  const fds = () => fs.readdirSync('/proc/self/fd').length;
+  const lib = path.resolve(__dirname, '../lib/index.ts');
+  const code = `
+    require('tsx/cjs');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { openImage } = require(workerData.lib);
+    const readers = [];
+    (async () => {
+      for (let i = 0; i < 8; i++) {
+        const r = openImage(i % 2 ? workerData.cog : workerData.src);
+        await Promise.all([r.readAsync([[0, 100], [0, 100]]), r.readAsync([[100, 200], [100, 300]])]);
+        readers.push(r);
+      }
+      parentPort.postMessage('opened');
+    })();`;
+  const before = fds();
+  let during = 0;
+  await new Promise<void>((resolve, reject) => {
+    const w = new Worker(code, { eval: true, workerData: { lib, cog, src } });
+    w.once('message', () => { during = fds(); void w.terminate(); });
+    w.once('exit', () => resolve());
+    w.once('error', reject);
+  });
+  assert.ok(during >= before + 8, `the worker held its files open (${before} -> ${during})`);
+  assert.ok(fds() <= before + 1, `handles released at worker exit (${before} -> ${fds()})`);
 });
 
 test('the open-handle cap closes idle handles and reopens them on demand', () => {
