@@ -30,7 +30,10 @@ export interface CogConfig {
   level: number | null;
   /** JPEG / WEBP quality 1..100, or null for the default (90 when 'auto' keeps a JPEG). */
   quality: number | null;
-  /** TIFF predictor; 'auto': horizontal differencing for integers, floating point for floats. */
+  /**
+   * TIFF predictor. 'auto': with compress 'auto', horizontal differencing (integers) or floating
+   * point (floats) for continuous-tone data and none for label-like data; with a named codec, none.
+   */
   predictor: CogPredictor;
   /** Compression threads (NUM_THREADS): a positive integer or 'ALL_CPUS'. */
   numThreads: number | 'ALL_CPUS';

@@ -162,13 +162,14 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
       compress = kAutoLossless;
     }
   }
-  const bool predictive = compress == "LZW" || compress == "DEFLATE" || compress == "ZSTD" || compress == "LZMA";
-  const bool autoLevel = o.compress == "AUTO" && compress == kAutoLossless && level < 0;
+  // Only compress 'auto' picks a predictor and level from the data; a codec named explicitly
+  // gets exactly what was asked (no predictor unless requested), as gdal_translate would.
+  const bool autoLossless = o.compress == "AUTO" && compress == kAutoLossless;
   bool piecewise = false;
-  if (autoLevel || (o.predictor == "AUTO" && predictive)) {
+  if (autoLossless && (level < 0 || o.predictor == "AUTO")) {
     piecewise = EqualNeighbourFraction(ds, f, src) >= kPiecewiseThreshold;
   }
-  if (autoLevel) level = piecewise ? kLevelPiecewise : kLevelContinuous;
+  if (autoLossless && level < 0) level = piecewise ? kLevelPiecewise : kLevelContinuous;
   if ((compress == "JPEG" || compress == "WEBP") && !outByte) {
     throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot write COG '" + dst + "': " + compress +
                                                  " compression needs 8-bit data, the source is " + GDALGetDataTypeName(f.gdt),
@@ -180,7 +181,7 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
   }
   std::string predictor = o.predictor;
   if (predictor == "AUTO") {
-    predictor = !predictive || piecewise ? "" : (IsFloat(f.gdt) && !f.palette ? "FLOATING_POINT" : "STANDARD");
+    predictor = !autoLossless || piecewise ? "" : (IsFloat(f.gdt) && !f.palette ? "FLOATING_POINT" : "STANDARD");
   }
   std::string resampling = o.resampling;
   if (resampling == "AUTO") resampling = IsFloat(f.gdt) && !f.palette ? "AVERAGE" : "NEAREST";

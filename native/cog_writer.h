@@ -27,11 +27,12 @@ struct CogOptions {
 // Writes `src` as a COG at `dst`: GDAL's COG driver into a temporary file in dst's directory,
 // fsync, rename. On failure the temporary files are removed and dst is untouched.
 // The 'auto' choices (measured; docs/cache-format.md): compress AUTO is JPEG (quality 90) for
-// 8-bit 1- or 3-band JPEG sources and ZSTD otherwise. Whether the data are piecewise constant
-// (label-like: at least half of the horizontally adjacent pixels in a sample of rows are equal)
-// decides the rest: continuous-tone data get ZSTD level 1 and the predictor (2 for integers,
-// 3 for floats); piecewise-constant data get ZSTD level 9 and no predictor. Overview resampling
-// AUTO is NEAREST for integer data (never invents a value) and AVERAGE for floating point.
+// 8-bit 1- or 3-band JPEG sources and ZSTD otherwise. For that ZSTD, whether the data are
+// piecewise constant (label-like: at least half of the horizontally adjacent pixels in a sample
+// of rows are equal) decides the rest: continuous-tone data get level 1 and the predictor (2 for
+// integers, 3 for floats); piecewise-constant data get level 9 and no predictor. A codec named
+// explicitly gets no predictor unless one is asked for. Overview resampling AUTO is NEAREST for
+// integer data (never invents a value) and AVERAGE for floating point.
 void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts);
 
 // Decodes all of `src` into an HWC array and writes it atomically as an npy file at `dst`.
