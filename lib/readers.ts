@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { ClosedError, NdsamplerError, RegionError } from './errors';
-import { allocate, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
+import { allocate, allocateResult, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
 import type { DType, NDArray, Shape3, TypedArray } from './ndarray';
 import { native, REQ } from './native';
 import type { NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
@@ -43,6 +43,11 @@ export interface ImageReader {
   readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray>;
   close(): void;
   readonly closed: boolean;
+}
+
+/** A length of `n` source pixels at `scale` (at least 1 when n > 0). */
+function scaled(n: number, scale: number): number {
+  return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
 }
 
 interface Plan {
@@ -84,6 +89,7 @@ abstract class BaseReader implements ImageReader {
 
   /** Validates options, normalises the region and prepares the destination and request. */
   protected plan(region: Region | null | undefined, o: ReadOptions, req: Float64Array): Plan {
+    if (o.copy !== undefined) v.boolean(o.copy, 'options.copy');
     const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
     const fillValue = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
     const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
@@ -108,7 +114,7 @@ abstract class BaseReader implements ImageReader {
       if (shape[0] * shape[1] * shape[2] * ITEMSIZE[this.dtype] > MAX_READ_BYTES) {
         throw new RegionError('ERR_REGION', `region of shape [${shape}] is larger than ${MAX_READ_BYTES} bytes`);
       }
-      out = allocate(shape, this.dtype, boundless && isPartial(win));
+      out = boundless && isPartial(win) ? allocate(shape, this.dtype, true) : allocateResult(shape, this.dtype);
       if (layout === 'chw') out.strides = [shape[1], 1, shape[0] * shape[1]];
     }
     if (boundless && isPartial(win) && (o.out !== undefined || fillValue !== 0)) fill(out, fillValue);
@@ -141,6 +147,8 @@ abstract class BaseReader implements ImageReader {
   async readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
     this.checkOpen();
     const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
+    const view = this.tryView(region, o);
+    if (view !== undefined) return view;
     const p = this.plan(region, o, new Float64Array(REQ.LENGTH));
     if (p.empty) return p.out;
     const callSite = new Error();
