@@ -58,11 +58,6 @@ interface Plan {
   empty: boolean;
 }
 
-/** An axis length at `scale` (at least 1 unless empty). A plain function: no closure per read. */
-function scaled(n: number, scale: number): number {
-  return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
-}
-
 abstract class BaseReader implements ImageReader {
   readonly path: string;
   abstract readonly shape: Shape3;
