@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include <functional>
+#include <exception>
 #include <new>
 #include <utility>
 #include <vector>
@@ -17,13 +18,13 @@ namespace nds {
 class GdalJob : public Napi::AsyncWorker {
  public:
   // Main thread. Queues `work` and returns the promise it settles.
-  static Napi::Promise Run(Napi::Env env, const char* name, std::function<void()> work,
-                           const std::vector<Napi::Object>& pins = {}) {
+  static Napi::Value Run(Napi::Env env, const char* name, std::function<void()> work,
+                         const std::vector<Napi::Object>& pins = {}) {
     auto* job = new GdalJob(env, name, std::move(work));
     for (const Napi::Object& o : pins) job->pins_.push_back(Napi::Persistent(o));
-    Napi::Promise p = job->deferred_.Promise();
-    job->Queue();  // the job deletes itself after OnOK / OnError
-    return p;
+    napi_value promise = job->promise_;
+    job->Queue();  // the job deletes itself after OnOK
+    return Napi::Value(env, promise);
   }
 
  protected:
@@ -42,21 +43,35 @@ class GdalJob : public Napi::AsyncWorker {
       failed_ = true;
     }
   }
-  // Main thread.
+  // Main thread. Raw N-API calls whose failures are ignored: when a worker thread is terminated
+  // with jobs in flight, its env can no longer run JS (building the error would throw) and
+  // nothing can observe the promise any more.
   void OnOK() override {
-    Napi::HandleScope scope(Env());
-    if (failed_) {
-      deferred_.Reject(MakeJsError(Env(), error_));
-    } else {
-      deferred_.Resolve(Env().Undefined());
+    napi_env env = Env();
+    if (!failed_) {
+      napi_value undefined;
+      napi_get_undefined(env, &undefined);
+      napi_resolve_deferred(env, deferred_, undefined);
+      return;
+    }
+    try {
+      napi_reject_deferred(env, deferred_, MakeJsError(Env(), error_));
+    } catch (...) {
+      napi_value msg, err;
+      if (napi_create_string_utf8(env, error_.message.c_str(), error_.message.size(), &msg) == napi_ok &&
+          napi_create_error(env, nullptr, msg, &err) == napi_ok) {
+        napi_reject_deferred(env, deferred_, err);
+      }
     }
   }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
 
  private:
   GdalJob(Napi::Env env, const char* name, std::function<void()> work)
-      : Napi::AsyncWorker(env, name), deferred_(Napi::Promise::Deferred::New(env)), work_(std::move(work)) {}
-  Napi::Promise::Deferred deferred_;
+      : Napi::AsyncWorker(env, name), work_(std::move(work)) {
+    NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
+  }
+  napi_deferred deferred_ = nullptr;
+  napi_value promise_ = nullptr;
   std::function<void()> work_;
   std::vector<Napi::ObjectReference> pins_;
   bool failed_ = false;

@@ -374,6 +374,38 @@ test('a worker that exits without closing its readers releases their file handle
   assert.ok(fds() <= before + 1, `handles released at worker exit (${before} -> ${fds()})`);
 });
 
+test('terminating a worker with reads and COG writes in flight neither crashes nor leaves temporaries', async () => {
+  const S = 1024;
+  const src = writeSource(path.join(dir, 'term-src.tif'), pattern(S, S, 3, 'uint8', 32), S, S, 3, 'uint8');
+  const cog = path.join(dir, 'term-cog.tif');
+  writeCog(src, cog, { blocksize: 128 });
+  const outDir = path.join(dir, 'term-out');
+  fs.mkdirSync(outDir);
+  const lib = path.resolve(__dirname, '../lib/index.ts');
+  const code = `
+    require('tsx/cjs');
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { openImage, setTileCacheBudget, writeCogAsync } = require(workerData.lib);
+    setTileCacheBudget(0);
+    const r = openImage(workerData.cog);
+    for (let i = 0; i < 64; i++) r.readAsync([[i * 7, i * 7 + 500], [i * 5, i * 5 + 500]]).catch(() => {});
+    for (let i = 0; i < 2; i++) writeCogAsync(workerData.src, workerData.outDir + '/o' + i + '.tif', { compress: 'DEFLATE' }).catch(() => {});
+    parentPort.postMessage('queued');`;
+  for (const delay of [0, 15, 60]) {
+    await new Promise<void>((resolve, reject) => {
+      const w = new Worker(code, { eval: true, workerData: { lib, cog, src, outDir } });
+      w.once('message', () => setTimeout(() => void w.terminate(), delay));
+      w.once('exit', () => resolve());
+      w.once('error', reject);
+    });
+  }
+  const left = fs.readdirSync(outDir);
+  assert.ok(left.every((f) => /^o[01]\.tif$/.test(f)), `only finished outputs: ${left.join(', ')}`);
+  const r = openImage(cog);
+  assert.equal(r.read([[0, 4], [0, 4]]).shape, [4, 4, 3], 'this thread still reads');
+  r.close();
+});
+
 test('the open-handle cap closes idle handles and reopens them on demand', () => {
   const data = pattern(64, 64, 1, 'uint8', 31);
   const files = Array.from({ length: 12 }, (_, i) => writeSource(path.join(dir, `many-${i}.tif`), data, 64, 64, 1, 'uint8'));
