@@ -21,6 +21,7 @@
 #include "gdal_errors.h"
 #include "gdal_job.h"
 #include "npy_format.h"
+#include "raster_reader.h"
 
 namespace nds {
 
@@ -312,15 +313,6 @@ std::vector<std::string> CogCompressions() {
 namespace {
 
 // ---- JS entry points (JS thread) ---------------------------------------------------------
-
-std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsString()) ThrowArg(info.Env(), std::string(name) + " must be a string");
-  std::string s = info[i].As<Napi::String>().Utf8Value();
-  if (s.empty() || s.find('\0') != std::string::npos) {
-    ThrowArg(info.Env(), std::string(name) + " must be a non-empty string without NUL characters");
-  }
-  return s;
-}
 
 std::string StrField(Napi::Env env, Napi::Object o, const char* key) {
   Napi::Value v = o.Get(key);

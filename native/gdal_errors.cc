@@ -22,8 +22,6 @@ void CPL_STDCALL ScopeHandler(CPLErr eclass, CPLErrorNum errnum, const char* msg
   if (scope != nullptr) scope->Record(static_cast<int>(eclass), static_cast<int>(errnum), msg);
 }
 
-bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
-
 std::string DirName(const std::string& path) {
   const size_t slash = path.find_last_of('/');
   if (slash == std::string::npos) return ".";
@@ -32,6 +30,8 @@ std::string DirName(const std::string& path) {
 }
 
 }  // namespace
+
+bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
 
 void EnsureGdal() {
   std::call_once(gdalOnce, [] { GDALAllRegister(); });

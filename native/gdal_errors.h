@@ -43,6 +43,9 @@ class GdalErrorScope {
   std::string message_;
 };
 
+// True for GDAL virtual file system paths (/vsimem/, /vsizip/, ...), which have no inode.
+bool IsVirtualPath(const std::string& path);
+
 // Source paths: throws ERR_SOURCE_MISSING when `path` does not exist, ERR_NOT_A_FILE when it
 // is a directory, ERR_IO for other stat failures. GDAL virtual paths (/vsi...) are left to GDAL.
 void CheckSourceFile(const std::string& path);

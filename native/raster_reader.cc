@@ -22,15 +22,6 @@ Napi::Array Pair(Napi::Env env, int64_t a, int64_t b) {
   return arr;
 }
 
-std::string PathArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (info.Length() <= i || !info[i].IsString()) ThrowArg(info.Env(), std::string(name) + " must be a string");
-  std::string s = info[i].As<Napi::String>().Utf8Value();
-  if (s.empty() || s.find('\0') != std::string::npos) {
-    ThrowArg(info.Env(), std::string(name) + " must be a non-empty string without NUL characters");
-  }
-  return s;
-}
-
 Napi::Value TileCacheStatsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const TileCacheStats s = GetRasterEnv(env).tiles->Stats();
@@ -81,12 +72,21 @@ Napi::Value GdalVersion(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value HasDriver(const Napi::CallbackInfo& info) {
-  const std::string name = PathArg(info, 0, "driver name");
+  const std::string name = StringArg(info, 0, "driver name");
   EnsureGdal();
   return Napi::Boolean::New(info.Env(), GDALGetDriverByName(name.c_str()) != nullptr);
 }
 
 }  // namespace
+
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name) {
+  if (info.Length() <= i || !info[i].IsString()) ThrowArg(info.Env(), std::string(name) + " must be a string");
+  std::string s = info[i].As<Napi::String>().Utf8Value();
+  if (s.empty() || s.find('\0') != std::string::npos) {
+    ThrowArg(info.Env(), std::string(name) + " must be a non-empty string without NUL characters");
+  }
+  return s;
+}
 
 Napi::Function RasterReader::Init(Napi::Env env) {
   return DefineClass(env, "RasterReader",
@@ -98,7 +98,7 @@ Napi::Function RasterReader::Init(Napi::Env env) {
 
 RasterReader::RasterReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RasterReader>(info) {
   Napi::Env env = info.Env();
-  path_ = PathArg(info, 0, "path");
+  path_ = StringArg(info, 0, "path");
   int maxHandles = 4;
   if (info.Length() > 1 && !info[1].IsUndefined()) {
     if (!info[1].IsObject()) ThrowArg(env, "options must be an object");

@@ -5,10 +5,14 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
 
 #include "raster_source.h"
 
 namespace nds {
+
+// Main thread: argument i as a non-empty string without NUL characters, or a thrown TypeError.
+std::string StringArg(const Napi::CallbackInfo& info, size_t i, const char* name);
 
 class RasterReader : public Napi::ObjectWrap<RasterReader> {
  public:

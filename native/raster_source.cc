@@ -20,8 +20,6 @@ namespace {
 
 void FreeRasterEnv(void* p) { delete static_cast<RasterEnv*>(p); }
 
-bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
-
 bool StatIdentity(const std::string& path, FileIdentity* id) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) return false;
