@@ -406,6 +406,23 @@ test('terminating a worker with reads and COG writes in flight neither crashes n
   r.close();
 });
 
+test('garbage-collected readers close their handles', async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  assert.ok(gc, 'run with --expose-gc');
+  const data = pattern(32, 32, 1, 'uint8', 33);
+  const file = writeSource(path.join(dir, 'gc.tif'), data, 32, 32, 1, 'uint8');
+  const before = datasetStats().open;
+  (() => {
+    for (let i = 0; i < 10; i++) openImage(file).read([[0, 4], [0, 4]]);
+  })();
+  assert.is(datasetStats().open, before + 10);
+  for (let i = 0; i < 10 && datasetStats().open > before; i++) {
+    gc!();
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.is(datasetStats().open, before, 'finalizers closed the handles');
+});
+
 test('the open-handle cap closes idle handles and reopens them on demand', () => {
   const data = pattern(64, 64, 1, 'uint8', 31);
   const files = Array.from({ length: 12 }, (_, i) => writeSource(path.join(dir, `many-${i}.tif`), data, 64, 64, 1, 'uint8'));
