@@ -78,7 +78,7 @@ export function writeSource(file: string, data: TypedArray, h: number, w: number
   const mem = gdal.open('mem', 'w', 'MEM', w, h, c, GDT[dtype]);
   for (let k = 0; k < c; k++) {
     const b = mem.bands.get(k + 1);
-    b.pixels.write(0, 0, w, h, band(data, h, w, c, k));
+    b.pixels.write(0, 0, w, h, band(data, h, w, c, k) as unknown as Uint8Array);
     if (dtype === 'int8') b.setMetadata({ PIXELTYPE: 'SIGNEDBYTE' }, 'IMAGE_STRUCTURE');
   }
   if (opts.palette) {

@@ -229,7 +229,7 @@ test('openImage (rasters): invalid inputs', () => {
 test('read: invalid inputs', () => {
   const r = openImage(goodCog);
   throwsCode(() => r.read(5 as never), 'ERR_REGION', RegionError);
-  throwsCode(() => r.read([[0, 10, 2]]), 'ERR_REGION_STEP', RegionError);
+  throwsCode(() => r.read([[0, 10, 2]] as never), 'ERR_REGION_STEP', RegionError);
   throwsCode(() => r.read([5 as never]), 'ERR_REGION', RegionError);
   throwsCode(() => r.read([[0, 'a' as never]]), 'ERR_INVALID_ARG_TYPE', TypeError);
   throwsCode(() => r.read(null, { scale: 0 }), 'ERR_OUT_OF_RANGE', RangeError);
@@ -248,7 +248,7 @@ test('readAsync: invalid inputs reject (or throw the same codes)', async () => {
   const r = openImage(goodCog);
   for (const [fn, code, cls] of [
     [() => r.readAsync(5 as never), 'ERR_REGION', RegionError],
-    [() => r.readAsync([[0, 10, 2]]), 'ERR_REGION_STEP', RegionError],
+    [() => r.readAsync([[0, 10, 2]] as never), 'ERR_REGION_STEP', RegionError],
     [() => r.readAsync(null, { scale: 0 }), 'ERR_OUT_OF_RANGE', RangeError],
     [() => r.readAsync([[0, 10], [0, 10]], { out: allocate([10, 9, 3], 'uint8') }), 'ERR_OUT_BUFFER', RegionError],
   ] as Array<[() => Promise<unknown>, string, Cls]>) {
