@@ -66,6 +66,8 @@ abstract class BaseReader implements ImageReader {
   abstract readonly shape: Shape3;
   abstract readonly dtype: DType;
   abstract readonly kind: 'npy' | 'raster';
+  /** Raster readers: the file already is a Cloud-Optimized GeoTIFF. Undefined for npy files. */
+  declare readonly isCog?: boolean;
   /** Reused for every synchronous read: the addon copies it into a struct before returning. */
   protected readonly req = new Float64Array(REQ.LENGTH);
   protected isClosed = false;
@@ -241,6 +243,7 @@ export class RasterReader extends BaseReader {
   readonly shape: Shape3;
   readonly dtype: DType;
   readonly info: RasterInfo;
+  override readonly isCog: boolean;
   protected supportsScale = true;
   #native: NativeRasterReader | null;
 
@@ -250,10 +253,7 @@ export class RasterReader extends BaseReader {
     this.info = this.#native.info();
     this.shape = this.info.shape;
     this.dtype = this.info.dtype;
-  }
-
-  get isCog(): boolean {
-    return this.info.isCog;
+    this.isCog = this.info.isCog;
   }
 
   protected nativeReader(): NativeRasterReader {
