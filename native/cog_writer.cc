@@ -19,7 +19,7 @@
 
 #include "cog_detect.h"
 #include "gdal_errors.h"
-#include "gdal_job.h"
+#include "async_job.h"
 #include "npy_format.h"
 #include "raster_reader.h"
 
@@ -375,7 +375,7 @@ Napi::Value WriteCogAsyncJs(const Napi::CallbackInfo& info) {
   const std::string dst = StringArg(info, 1, "dst");
   const CogOptions opts = ParseCogOptions(info, 2);
   EnsureGdal();
-  return GdalJob::Run(env, "ndsampler.writeCogAsync", [src, dst, opts] { WriteCog(src, dst, opts); });
+  return AsyncJob::Run(env, "ndsampler.writeCogAsync", [src, dst, opts] { WriteCog(src, dst, opts); });
 }
 
 Napi::Value ConvertToNpyJs(const Napi::CallbackInfo& info) {
@@ -393,7 +393,7 @@ Napi::Value ConvertToNpyAsyncJs(const Napi::CallbackInfo& info) {
   const std::string dst = StringArg(info, 1, "dst");
   const RasterEnv renv = GetRasterEnv(env);  // a copy: the job holds its own references
   EnsureGdal();
-  return GdalJob::Run(env, "ndsampler.convertToNpyAsync", [src, dst, renv] { ConvertToNpy(src, dst, renv); });
+  return AsyncJob::Run(env, "ndsampler.convertToNpyAsync", [src, dst, renv] { ConvertToNpy(src, dst, renv); });
 }
 
 Napi::Value IsCogJs(const Napi::CallbackInfo& info) {

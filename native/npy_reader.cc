@@ -2,6 +2,8 @@
 // for the thread each function runs on and the lifetime of the mapping.
 #include "npy_reader.h"
 
+#include "async_job.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -46,68 +48,6 @@ void CopyOut(const SrcLayout& src, bool fortran, const Window& w, const Destinat
   t.sc = src.sy;
   CopyWindow(t, w.c0, w.x0, w.y0, w.c(), w.w(), w.h(), base, d.sc * n, d.sx * n, d.sy * n);
 }
-
-// One readIntoAsync call. Built on the main thread; Execute (libuv pool) touches only the plain
-// fields, the mapping (kept alive by `map_`) and the destination bytes (kept alive by `dstRef_`,
-// a strong reference to the caller's typed array, released on the main thread after settling).
-// Settling uses raw N-API calls whose failures are ignored: when a worker thread is terminated
-// with reads in flight, its environment can no longer run JS, and nothing can observe the promise.
-class ReadJob : public Napi::AsyncWorker {
- public:
-  ReadJob(Napi::Env env, std::shared_ptr<const Mapping> map, const SrcLayout& src, bool fortran,
-          const Window& win, const Destination& dst, const Napi::Object& dstObj)
-      : Napi::AsyncWorker(env, "ndsampler:npyRead"),
-        map_(std::move(map)),
-        src_(src),
-        fortran_(fortran),
-        win_(win),
-        dst_(dst),
-        dstRef_(Napi::Persistent(dstObj)) {
-    NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
-  }
-
-  napi_value Promise() const { return promise_; }
-
- protected:
-  void Execute() override {
-    try {
-      CopyOut(src_, fortran_, win_, dst_);
-    } catch (const CodedError& e) {
-      error_ = e.info();
-      failed_ = true;
-    } catch (const std::exception& e) {
-      error_ = ErrorInfo{"ERR_INTERNAL", e.what(), "", 0, ""};
-      failed_ = true;
-    }
-  }
-
-  void OnOK() override {
-    napi_env env = Env();
-    if (!failed_) {
-      napi_value undefined;
-      napi_get_undefined(env, &undefined);
-      napi_resolve_deferred(env, deferred_, undefined);
-      return;
-    }
-    try {
-      napi_reject_deferred(env, deferred_, MakeJsError(Env(), error_));
-    } catch (const Napi::Error& e) {
-      napi_reject_deferred(env, deferred_, e.Value());
-    }
-  }
-
- private:
-  napi_deferred deferred_ = nullptr;
-  napi_value promise_ = nullptr;
-  std::shared_ptr<const Mapping> map_;
-  SrcLayout src_;
-  bool fortran_;
-  Window win_;
-  Destination dst_;
-  Napi::ObjectReference dstRef_;
-  ErrorInfo error_;
-  bool failed_ = false;
-};
 
 // Finalizer of an ArrayBuffer from mapping(): drops that buffer's share of the mapping.
 // Runs on the JS thread of the environment, at GC or at environment teardown.
@@ -340,10 +280,14 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Window win;
   Destination dst;
   ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
-  auto* job = new ReadJob(env, st.map, st.layout, h.fortranOrder, win, dst, info[0].As<Napi::Object>());
-  napi_value promise = job->Promise();
-  job->Queue();  // the job deletes itself after OnOK
-  return Napi::Value(env, promise);
+  // The pool thread touches only these copies, the mapping (kept alive by `map`) and the
+  // destination bytes (the typed array is pinned by the job until it settles).
+  std::shared_ptr<const Mapping> map = st.map;
+  const SrcLayout src = st.layout;
+  const bool fortran = h.fortranOrder;
+  return AsyncJob::Run(env, "ndsampler.NpyReader.readAsync",
+                       [map, src, fortran, win, dst] { CopyOut(src, fortran, win, dst); },
+                       {info[0].As<Napi::Object>()});
 }
 
 Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {

@@ -1,5 +1,5 @@
 // RasterReader (JS class) and the raster module's registration (InitRaster).
-// Everything here runs on the JS thread of its env except the lambda a GdalJob runs on the pool.
+// Everything here runs on the JS thread of its env except the lambda a AsyncJob runs on the pool.
 #include "raster_reader.h"
 
 #include <gdal.h>
@@ -8,7 +8,7 @@
 
 #include "cog_writer.h"
 #include "gdal_errors.h"
-#include "gdal_job.h"
+#include "async_job.h"
 #include "modules.h"
 
 namespace nds {
@@ -171,7 +171,7 @@ Napi::Value RasterReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Destination dst;
   ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, &win, &dst, true);
   std::shared_ptr<RasterSource> keep = source_;
-  return GdalJob::Run(env, "ndsampler.RasterReader.readAsync", [keep, win, dst] { keep->Read(win, dst); },
+  return AsyncJob::Run(env, "ndsampler.RasterReader.readAsync", [keep, win, dst] { keep->Read(win, dst); },
                       {info[0].As<Napi::Object>()});
 }
 

@@ -1,4 +1,4 @@
-// GdalJob: runs a pure-C++ function on the libuv pool and settles a promise on the JS thread.
+// AsyncJob: runs a pure-C++ function on the libuv pool and settles a promise on the JS thread.
 // The function must not touch any JS value (it gets only structs built on the main thread);
 // JS values it writes into (a destination typed array) are pinned by `pins` until the job ends.
 // A CodedError thrown by the function rejects the promise with the matching NdsamplerError.
@@ -15,12 +15,12 @@
 
 namespace nds {
 
-class GdalJob : public Napi::AsyncWorker {
+class AsyncJob : public Napi::AsyncWorker {
  public:
   // Main thread. Queues `work` and returns the promise it settles.
   static Napi::Value Run(Napi::Env env, const char* name, std::function<void()> work,
                          const std::vector<Napi::Object>& pins = {}) {
-    auto* job = new GdalJob(env, name, std::move(work));
+    auto* job = new AsyncJob(env, name, std::move(work));
     for (const Napi::Object& o : pins) job->pins_.push_back(Napi::Persistent(o));
     napi_value promise = job->promise_;
     job->Queue();  // the job deletes itself after OnOK
@@ -66,7 +66,7 @@ class GdalJob : public Napi::AsyncWorker {
   }
 
  private:
-  GdalJob(Napi::Env env, const char* name, std::function<void()> work)
+  AsyncJob(Napi::Env env, const char* name, std::function<void()> work)
       : Napi::AsyncWorker(env, name), work_(std::move(work)) {
     NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
   }
