@@ -8,8 +8,8 @@
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(gdal-config --cflags | sed 's/-I//g')"
       ],
-      "libraries": [ "<!@(gdal-config --libs)" ],
-      "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED" ],
+      "libraries": [ "<!@(gdal-config --libs)", "<!@(pkg-config --libs libtiff-4)" ],
+      "defines": [ "NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED", "NDS_HAVE_LIBTIFF" ],
       "cflags_cc!": [ "-fno-exceptions", "-fno-rtti", "-std=gnu++14", "-std=gnu++17" ],
       "cflags_cc": [ "-std=c++17", "-O3", "-fexceptions" ],
       "cflags!": [ "-fno-exceptions" ]

@@ -9,8 +9,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fmt, medianUs, randomCrops } from './timing';
-import { allocate, openImage, writeNpy } from '../lib';
-import type { NDArray } from '../lib';
+import { allocate, openImage, writeNpy } from '../dist';
+import type { NDArray } from '../dist';
 
 const here = __dirname;
 const dataDir = path.join(here, 'data');
@@ -188,8 +188,8 @@ function timeSeconds(fn: () => void): number {
 
 function benchCog(): void {
   log('\n## cog: crops of COGs through openImage(path).read()');
-  const { native } = require('../lib/native') as typeof import('../lib/native');
-  const { writeCog } = require('../lib/cog') as { writeCog: (s: string, d: string, c?: Record<string, unknown>) => void };
+  const { native } = require('../dist/native') as typeof import('../dist/native');
+  const { writeCog } = require('../dist/cog') as { writeCog: (s: string, d: string, c?: Record<string, unknown>) => void };
   const png512 = path.join(dataDir, 'img512.png');
   const png8192 = path.join(dataDir, 'img8192.png');
   for (const [png, npy, n] of [[png512, 'img512.npy', 512], [png8192, 'img8192.npy', 8192]] as const) {

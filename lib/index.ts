@@ -10,6 +10,13 @@ export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';
 export { openImage, writeNpy, NpyReader, RasterReader } from './readers';
 export type { ImageReader, ReadOptions } from './readers';
+export {
+  writeCog, writeCogAsync, isCog, coerceCogConfig, DEFAULT_COG_CONFIG, COG_CONFIG_KEYS, cogCompressions,
+  convertToNpy, convertToNpyAsync, writeRaster, tileCacheStats, setTileCacheBudget, setMaxOpenDatasets,
+  datasetStats, gdalVersion,
+} from './cog';
+export type { CogConfig, CogOverviews, CogPredictor, WriteRasterOptions } from './cog';
+export type { RasterInfo, TileCacheStats, DatasetStats } from './native';
 export { Frames, defaultWorkdir } from './frames';
 export type {
   FramesOptions, LoadRegionOptions, LoadImageOptions, PrepareOptions, PrepareReport, PrepareFailure, LazyFrame,

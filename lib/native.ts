@@ -31,11 +31,16 @@ export interface NativeNpyReader {
   info(): NpyInfo;
   /** Copies window req[Y0..C1] into dst per req[DST_*]. */
   readInto(dst: TypedArray, req: Float64Array): void;
-  /** The same on the libuv pool; dst and the mapping are pinned until it settles. */
+  /**
+   * The same on the libuv pool; dst and the mapping are pinned until it settles. Refuses a dst over
+   * a resizable ArrayBuffer; dst's buffer must not be transferred while the read is in flight.
+   */
   readIntoAsync(dst: TypedArray, req: Float64Array): Promise<void>;
   /**
-   * An ArrayBuffer over the whole mapped file (zero-copy, read-only by contract), or null when the
-   * runtime forbids external buffers. The mapping lives as long as this buffer or the reader does.
+   * An ArrayBuffer over the whole mapped file (zero-copy and copy-on-write: a write into it stays
+   * in this process and never reaches the file), or null when the runtime forbids external buffers
+   * or the system only granted a read-only mapping. The mapping lives as long as this buffer, an
+   * in-flight readIntoAsync or the open reader does.
    */
   mapping(): ArrayBuffer | null;
   close(): void;
@@ -56,8 +61,11 @@ export interface RasterInfo {
   isCog: boolean;
   blockSize: [number, number];            // [height, width] of a block (tile or strip)
   overviews: Array<[number, number]>;     // [height, width] of each overview level
-  palette: boolean;                       // a color table expanded to RGB(A)
+  palette: boolean;                       // a color table expanded to RGB(A) (or gray)
+  tiled: boolean;                         // a tiled GeoTIFF: full-size reads use the tile cache
+  tileDecoder: 'libtiff' | 'gdal' | null; // who decodes tiles on a cache miss (null: not tiled)
   compression: string | null;
+  predictor: number;                      // TIFF predictor: 2 horizontal, 3 floating point, 0 none
 }
 
 export interface NativeRasterReader {
@@ -68,19 +76,29 @@ export interface NativeRasterReader {
   close(): void;
 }
 
+/** The options writeCog passes down; lib/cog.ts builds it from a checked CogConfig. */
 export interface NativeCogOptions {
-  compress: string;
+  compress: string;               // 'AUTO' or a COMPRESS value of GDAL's COG driver
   blocksize: number;
-  overviews: 'auto' | 'none';
-  overviewCount: number;          // 0 = GDAL's automatic choice (with overviews 'auto')
-  resampling: string;             // overview resampling
+  overviews: 'AUTO' | 'NONE';
+  overviewCount: number;          // 0 = GDAL's automatic count (with overviews 'AUTO')
+  resampling: string;             // overview resampling; 'AUTO' = NEAREST for integers, AVERAGE for floats
   level: number;                  // -1 = codec default
   quality: number;                // -1 = codec default
-  predictor: string;              // 'NO' | 'STANDARD' | 'FLOATING_POINT' | 'YES'
-  numThreads: number;
+  predictor: string;              // 'AUTO' | 'NO' | 'STANDARD' | 'FLOATING_POINT' | 'YES'
+  numThreads: number;             // 0 = ALL_CPUS
 }
 
 export interface TileCacheStats { hits: number; misses: number; bytes: number; budget: number; entries: number }
+export interface DatasetStats { open: number; idle: number; cap: number }
+
+/** An array to write with writeRaster (strides and offset in elements). */
+export interface RasterArrayDesc {
+  shape: Shape3;
+  strides: Shape3;
+  offset: number;
+  dtype: DType;
+}
 
 export interface NativeBinding {
   setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
@@ -92,8 +110,15 @@ export interface NativeBinding {
   convertToNpy(src: string, dst: string): void;
   convertToNpyAsync(src: string, dst: string): Promise<void>;
   isCog(path: string): boolean;
+  /** The COMPRESS values GDAL's COG driver offers in this build. */
+  cogCompressions(): string[];
+  /** Writes an array with any GDAL driver (PNG, GTiff, JPEG, ...) via temp file + rename. */
+  writeRaster(path: string, data: TypedArray, desc: RasterArrayDesc, driver: string, creationOptions: string[]): void;
   tileCacheStats(): TileCacheStats;
   setTileCacheBudget(bytes: number): void;
+  /** Per-env cap on open GDAL dataset handles (idle ones beyond it are closed). */
+  setMaxOpenDatasets(n: number): void;
+  datasetStats(): DatasetStats;
   gdalVersion(): string;
   hasDriver(name: string): boolean;
 }

@@ -6,7 +6,7 @@
  */
 import * as path from 'node:path';
 import { ClosedError, NdsamplerError, RegionError } from './errors';
-import { allocate, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
+import { allocate, allocateResult, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
 import type { DType, NDArray, Shape3, TypedArray } from './ndarray';
 import { native, REQ } from './native';
 import type { NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
@@ -17,7 +17,10 @@ import * as v from './validate';
 export interface ReadOptions {
   /** Write into this array (its shape must equal the region's) instead of allocating one. */
   out?: NDArray;
-  /** npy only: false returns a zero-copy view of the mapped file when it can (default true). */
+  /**
+   * npy only: false returns a zero-copy view of the mapped file when it can (default true). The view
+   * is copy-on-write: writing into it never changes the file. readAsync serves it as read does.
+   */
   copy?: boolean;
   /** Absolute coordinates; the parts outside the image are filled with `fill` (default false). */
   boundless?: boolean;
@@ -45,6 +48,11 @@ export interface ImageReader {
   readonly closed: boolean;
 }
 
+/** A length of `n` source pixels at `scale` (at least 1 when n > 0). */
+function scaled(n: number, scale: number): number {
+  return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
+}
+
 interface Plan {
   win: Window;
   out: NDArray;
@@ -58,6 +66,8 @@ abstract class BaseReader implements ImageReader {
   abstract readonly shape: Shape3;
   abstract readonly dtype: DType;
   abstract readonly kind: 'npy' | 'raster';
+  /** Raster readers: the file already is a Cloud-Optimized GeoTIFF. Undefined for npy files. */
+  declare readonly isCog?: boolean;
   /** Reused for every synchronous read: the addon copies it into a struct before returning. */
   protected readonly req = new Float64Array(REQ.LENGTH);
   protected isClosed = false;
@@ -79,6 +89,7 @@ abstract class BaseReader implements ImageReader {
 
   /** Validates options, normalises the region and prepares the destination and request. */
   protected plan(region: Region | null | undefined, o: ReadOptions, req: Float64Array): Plan {
+    if (o.copy !== undefined) v.boolean(o.copy, 'options.copy');
     const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
     const fillValue = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
     const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
@@ -88,8 +99,7 @@ abstract class BaseReader implements ImageReader {
     }
     const layout = o.layout === undefined ? 'hwc' : v.oneOf(o.layout, 'options.layout', ['hwc', 'chw'] as const);
     const win = normalizeRegion(region, this.shape, boundless);
-    const sc = (n: number) => (scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale)));
-    const shape: Shape3 = [sc(win.y1 - win.y0), sc(win.x1 - win.x0), win.c1 - win.c0];
+    const shape: Shape3 = [scaled(win.y1 - win.y0, scale), scaled(win.x1 - win.x0, scale), win.c1 - win.c0];
     let out: NDArray;
     if (o.out !== undefined) {
       out = checkArray(o.out, 'options.out');
@@ -104,15 +114,15 @@ abstract class BaseReader implements ImageReader {
       if (shape[0] * shape[1] * shape[2] * ITEMSIZE[this.dtype] > MAX_READ_BYTES) {
         throw new RegionError('ERR_REGION', `region of shape [${shape}] is larger than ${MAX_READ_BYTES} bytes`);
       }
-      out = allocate(shape, this.dtype, boundless && isPartial(win));
+      out = boundless && isPartial(win) ? allocate(shape, this.dtype, true) : allocateResult(shape, this.dtype);
       if (layout === 'chw') out.strides = [shape[1], 1, shape[0] * shape[1]];
     }
     if (boundless && isPartial(win) && (o.out !== undefined || fillValue !== 0)) fill(out, fillValue);
     // The in-image part of the window, and where it lands in `out`.
-    const oy = sc(win.iy0 - win.y0);
-    const ox = sc(win.ix0 - win.x0);
-    const ih = win.iy1 > win.iy0 ? Math.max(1, sc(win.iy1 - win.y0) - oy) : 0;
-    const iw = win.ix1 > win.ix0 ? Math.max(1, sc(win.ix1 - win.x0) - ox) : 0;
+    const oy = scaled(win.iy0 - win.y0, scale);
+    const ox = scaled(win.ix0 - win.x0, scale);
+    const ih = win.iy1 > win.iy0 ? Math.max(1, scaled(win.iy1 - win.y0, scale) - oy) : 0;
+    const iw = win.ix1 > win.ix0 ? Math.max(1, scaled(win.ix1 - win.x0, scale) - ox) : 0;
     const [sy, sx, sch] = out.strides;
     req[REQ.Y0] = win.iy0; req[REQ.Y1] = win.iy1;
     req[REQ.X0] = win.ix0; req[REQ.X1] = win.ix1;
@@ -137,6 +147,8 @@ abstract class BaseReader implements ImageReader {
   async readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
     this.checkOpen();
     const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
+    const view = this.tryView(region, o);
+    if (view !== undefined) return view;
     const p = this.plan(region, o, new Float64Array(REQ.LENGTH));
     if (p.empty) return p.out;
     const callSite = new Error();
@@ -231,6 +243,7 @@ export class RasterReader extends BaseReader {
   readonly shape: Shape3;
   readonly dtype: DType;
   readonly info: RasterInfo;
+  override readonly isCog: boolean;
   protected supportsScale = true;
   #native: NativeRasterReader | null;
 
@@ -240,10 +253,7 @@ export class RasterReader extends BaseReader {
     this.info = this.#native.info();
     this.shape = this.info.shape;
     this.dtype = this.info.dtype;
-  }
-
-  get isCog(): boolean {
-    return this.info.isCog;
+    this.isCog = this.info.isCog;
   }
 
   protected nativeReader(): NativeRasterReader {

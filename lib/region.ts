@@ -29,15 +29,24 @@ export interface Window {
   iy0: number; iy1: number; ix0: number; ix1: number;
 }
 
-function bound(value: unknown, name: string): number | null {
+function bound(value: unknown, axis: number, end: 'start' | 'stop'): number | null {
   if (value === null || value === undefined) return null;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw v.typeError('an integer or null', name, value);
-  if (!Number.isSafeInteger(value)) throw v.rangeError('a safe integer', name, value);
+  if (typeof value !== 'number' || Number.isNaN(value)) throw v.typeError('an integer or null', `region[${axis}].${end}`, value);
+  if (!Number.isSafeInteger(value)) throw v.rangeError('a safe integer', `region[${axis}].${end}`, value);
   return value;
 }
 
-function parseSlice(s: unknown, axis: number): [number | null, number | null] {
-  if (s === null || s === undefined) return [null, null];
+// parseSlice's result. Module scratch rather than a returned tuple: normalizeRegion runs on every
+// read, and each value is read back right after the (synchronous) call that set it.
+let sliceStart: number | null = null;
+let sliceStop: number | null = null;
+
+function parseSlice(s: unknown, axis: number): void {
+  if (s === null || s === undefined) {
+    sliceStart = null;
+    sliceStop = null;
+    return;
+  }
   let start: unknown;
   let stop: unknown;
   let step: unknown;
@@ -45,7 +54,9 @@ function parseSlice(s: unknown, axis: number): [number | null, number | null] {
     if (s.length > 3) {
       throw new RegionError('ERR_REGION', `region[${axis}] must be [start, stop] but has ${s.length} entries`);
     }
-    [start, stop, step] = s;
+    start = s[0];
+    stop = s[1];
+    step = s[2];
   } else if (v.isPlainObject(s)) {
     for (const k of Object.keys(s)) {
       if (k !== 'start' && k !== 'stop' && k !== 'step') {
@@ -61,27 +72,29 @@ function parseSlice(s: unknown, axis: number): [number | null, number | null] {
   if (step !== undefined && step !== null && step !== 1) {
     throw new RegionError('ERR_REGION_STEP', `region[${axis}] has step ${String(step)}: only a step of 1 is supported`);
   }
-  return [bound(start, `region[${axis}].start`), bound(stop, `region[${axis}].stop`)];
+  sliceStart = bound(start, axis, 'start');
+  sliceStop = bound(stop, axis, 'stop');
+}
+
+/** The begin of Python's slice(start, ...).indices(n) for step 1. */
+function pyBegin(start: number | null, n: number): number {
+  return start === null ? 0 : start < 0 ? Math.max(start + n, 0) : Math.min(start, n);
+}
+
+/** The end of Python's slice(..., stop).indices(n) for step 1, before clamping to the begin. */
+function pyEnd(stop: number | null, n: number): number {
+  return stop === null ? n : stop < 0 ? Math.max(stop + n, 0) : Math.min(stop, n);
 }
 
 /** Python's slice(start, stop).indices(n) for step 1, as [begin, end) with end >= begin. */
 export function pySlice(start: number | null, stop: number | null, n: number): [number, number] {
-  let b = start === null ? 0 : start < 0 ? Math.max(start + n, 0) : Math.min(start, n);
-  let e = stop === null ? n : stop < 0 ? Math.max(stop + n, 0) : Math.min(stop, n);
-  if (e < b) e = b;
-  return [b, e];
-}
-
-function absSlice(start: number | null, stop: number | null, n: number): [number, number] {
-  const b = start === null ? 0 : start;
-  let e = stop === null ? n : stop;
-  if (e < b) e = b;
-  return [b, e];
+  const b = pyBegin(start, n);
+  return [b, Math.max(pyEnd(stop, n), b)];
 }
 
 /** Normalises `region` against an image of `shape` ([H, W, C]). */
 export function normalizeRegion(region: Region | null | undefined, shape: Shape3, boundless = false): Window {
-  const [H, W, C] = shape;
+  const H = shape[0], W = shape[1], C = shape[2];
   if (region === null || region === undefined) {
     return { y0: 0, y1: H, x0: 0, x1: W, c0: 0, c1: C, iy0: 0, iy1: H, ix0: 0, ix1: W };
   }
@@ -91,17 +104,27 @@ export function normalizeRegion(region: Region | null | undefined, shape: Shape3
   if (region.length > 3) {
     throw new RegionError('ERR_REGION', `region has ${region.length} axes but images have 3 (rows, cols, channels)`);
   }
-  const [ys, ye] = parseSlice(region[0], 0);
-  const [xs, xe] = parseSlice(region[1], 1);
-  const [cs, ce] = parseSlice(region[2], 2);
-  const [c0, c1] = pySlice(cs, ce, C);
+  parseSlice(region[0], 0);
+  const ys = sliceStart;
+  const ye = sliceStop;
+  parseSlice(region[1], 1);
+  const xs = sliceStart;
+  const xe = sliceStop;
+  parseSlice(region[2], 2);
+  const c0 = pyBegin(sliceStart, C);
+  const c1 = Math.max(pyEnd(sliceStop, C), c0);
   if (!boundless) {
-    const [y0, y1] = pySlice(ys, ye, H);
-    const [x0, x1] = pySlice(xs, xe, W);
+    const y0 = pyBegin(ys, H);
+    const y1 = Math.max(pyEnd(ye, H), y0);
+    const x0 = pyBegin(xs, W);
+    const x1 = Math.max(pyEnd(xe, W), x0);
     return { y0, y1, x0, x1, c0, c1, iy0: y0, iy1: y1, ix0: x0, ix1: x1 };
   }
-  const [y0, y1] = absSlice(ys, ye, H);
-  const [x0, x1] = absSlice(xs, xe, W);
+  // Absolute coordinates: a missing start is 0, a missing stop the axis length.
+  const y0 = ys === null ? 0 : ys;
+  const y1 = Math.max(ye === null ? H : ye, y0);
+  const x0 = xs === null ? 0 : xs;
+  const x1 = Math.max(xe === null ? W : xe, x0);
   const iy0 = Math.min(Math.max(y0, 0), H);
   const iy1 = Math.max(Math.min(y1, H), iy0);
   const ix0 = Math.min(Math.max(x0, 0), W);

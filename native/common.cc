@@ -56,26 +56,38 @@ void ThrowArg(Napi::Env env, const std::string& message) {
 }
 
 namespace {
-// An integer in [lo, hi], as a double from the request array.
-bool IntIn(double v, double lo, double hi) {
-  return std::isfinite(v) && v == std::floor(v) && v >= lo && v <= hi;
+// An integer in [lo, hi] (0 <= lo, hi < 2^63), as a double from the request array. NaN fails the
+// comparisons; the range check makes the truncating cast well defined (cheaper than std::floor).
+inline bool IntIn(double v, double lo, double hi) {
+  return v >= lo && v <= hi && v == static_cast<double>(static_cast<int64_t>(v));
 }
 }  // namespace
 
 void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal,
                   int64_t H, int64_t W, int64_t C, DType dtype, Window* win, Destination* dst,
                   bool allowScaled) {
+  // Raw N-API: one napi_get_typedarray_info per array (type, length and the data pointer, which
+  // already includes the view's byte offset). This function runs on every read.
   if (!dstVal.IsTypedArray()) ThrowArg(env, "destination must be a typed array");
-  Napi::TypedArray ta = dstVal.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != TypedArrayType(dtype)) {
+  napi_typedarray_type dstType;
+  size_t dstLength = 0;
+  void* dstData = nullptr;
+  if (napi_get_typedarray_info(env, dstVal, &dstType, &dstLength, &dstData, nullptr, nullptr) != napi_ok) {
+    ThrowArg(env, "destination must be a typed array");
+  }
+  if (dstType != TypedArrayType(dtype)) {
     ThrowArg(env, std::string("destination typed array does not match dtype ") + DTypeName(dtype));
   }
-  if (!reqVal.IsTypedArray() || reqVal.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  napi_typedarray_type reqType;
+  size_t reqLength = 0;
+  void* reqData = nullptr;
+  if (!reqVal.IsTypedArray() ||
+      napi_get_typedarray_info(env, reqVal, &reqType, &reqLength, &reqData, nullptr, nullptr) != napi_ok ||
+      reqType != napi_float64_array) {
     ThrowArg(env, "request must be a Float64Array");
   }
-  Napi::Float64Array req = reqVal.As<Napi::Float64Array>();
-  if (req.ElementLength() < static_cast<size_t>(kReqLen)) ThrowArg(env, "request is too short");
-  const double* r = req.Data();
+  if (reqLength < static_cast<size_t>(kReqLen) || reqData == nullptr) ThrowArg(env, "request is too short");
+  const double* r = static_cast<const double*>(reqData);
   const double big = 9007199254740991.0;  // 2^53 - 1
   if (!IntIn(r[kY0], 0, H) || !IntIn(r[kY1], r[kY0], H) || !IntIn(r[kX0], 0, W) ||
       !IntIn(r[kX1], r[kX0], W) || !IntIn(r[kC0], 0, C) || !IntIn(r[kC1], r[kC0], C)) {
@@ -90,8 +102,8 @@ void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& r
   win->x1 = static_cast<int64_t>(r[kX1]);
   win->c0 = static_cast<int64_t>(r[kC0]);
   win->c1 = static_cast<int64_t>(r[kC1]);
-  dst->data = static_cast<uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  dst->length = static_cast<int64_t>(ta.ElementLength());
+  dst->data = static_cast<uint8_t*>(dstData);
+  dst->length = dstData == nullptr ? 0 : static_cast<int64_t>(dstLength);
   dst->offset = static_cast<int64_t>(r[kDstOffset]);
   dst->sy = static_cast<int64_t>(r[kDstSY]);
   dst->sx = static_cast<int64_t>(r[kDstSX]);

@@ -88,10 +88,12 @@ struct AddonData {
   Napi::FunctionReference npyReaderCtor;
   Napi::FunctionReference rasterReaderCtor;
   bool externalBuffersAllowed = true;    // cleared the first time the runtime refuses one
-  void* tileCache = nullptr;             // owned by raster code (TileCache*), freed at env cleanup
-  void (*freeTileCache)(void*) = nullptr;
+  // Raster state of this env (RasterEnv*: the tile cache and the dataset-handle LRU), owned by
+  // raster code and freed at env cleanup through freeRaster.
+  void* raster = nullptr;
+  void (*freeRaster)(void*) = nullptr;
   ~AddonData() {
-    if (tileCache != nullptr && freeTileCache != nullptr) freeTileCache(tileCache);
+    if (raster != nullptr && freeRaster != nullptr) freeRaster(raster);
   }
 };
 inline AddonData* GetData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }

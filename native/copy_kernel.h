@@ -30,6 +30,37 @@ inline void CopyItem(uint8_t* d, const uint8_t* s, int n, bool swap) {
     default: *d = *s;
   }
 }
+// Element-by-element copy with typed loads and stores (strides in bytes). When the destination
+// is contiguous along x (band-planar output) the channel loop is outermost, so the inner loop
+// writes consecutive elements.
+template <typename T>
+inline void StridedCopy(const uint8_t* s0, int64_t sy, int64_t sx, int64_t sc, int64_t h, int64_t w, int64_t c,
+                        uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc) {
+  T v;
+  if (dsx == static_cast<int64_t>(sizeof(T))) {
+    for (int64_t y = 0; y < h; ++y) {
+      for (int64_t k = 0; k < c; ++k) {
+        const uint8_t* s = s0 + y * sy + k * sc;
+        uint8_t* d = dst + y * dsy + k * dsc;
+        for (int64_t x = 0; x < w; ++x) {
+          std::memcpy(&v, s + x * sx, sizeof(T));
+          std::memcpy(d + x * sizeof(T), &v, sizeof(T));
+        }
+      }
+    }
+    return;
+  }
+  for (int64_t y = 0; y < h; ++y) {
+    for (int64_t x = 0; x < w; ++x) {
+      const uint8_t* s = s0 + y * sy + x * sx;
+      uint8_t* d = dst + y * dsy + x * dsx;
+      for (int64_t k = 0; k < c; ++k) {
+        std::memcpy(&v, s + k * sc, sizeof(T));
+        std::memcpy(d + k * dsc, &v, sizeof(T));
+      }
+    }
+  }
+}
 }  // namespace detail
 
 // Copies window rows [y0, y0+h) x cols [x0, x0+w) x channels [c0, c0+c) of `src` to `dst`
@@ -59,7 +90,16 @@ inline void CopyWindow(const SrcLayout& src, int64_t y0, int64_t x0, int64_t c0,
     }
     return;
   }
-  // General path: any strides (Fortran order, planar output), optional byte swap.
+  if (!src.swap) {  // any strides (planar output, Fortran order): typed element loops
+    switch (n) {
+      case 1: detail::StridedCopy<uint8_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
+      case 2: detail::StridedCopy<uint16_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
+      case 4: detail::StridedCopy<uint32_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
+      case 8: detail::StridedCopy<uint64_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
+      default: break;
+    }
+  }
+  // General path: any strides, optional byte swap.
   for (int64_t y = 0; y < h; ++y) {
     for (int64_t x = 0; x < w; ++x) {
       const uint8_t* s = s0 + y * src.sy + x * src.sx;

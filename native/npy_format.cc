@@ -180,6 +180,7 @@ void ParseDescr(const std::string& d, const std::string& path, DType* dtype, boo
   } else {
     Bad(path, "dtype '" + d + "' has an invalid byte order");
   }
+  if (oneByte) *bigEndian = false;  // byte order is meaningless for one-byte items
   *dtype = found->t;
 }
 

@@ -2,6 +2,8 @@
 // for the thread each function runs on and the lifetime of the mapping.
 #include "npy_reader.h"
 
+#include "async_job.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -47,60 +49,6 @@ void CopyOut(const SrcLayout& src, bool fortran, const Window& w, const Destinat
   CopyWindow(t, w.c0, w.x0, w.y0, w.c(), w.w(), w.h(), base, d.sc * n, d.sx * n, d.sy * n);
 }
 
-// One readIntoAsync call. Built on the main thread; Execute (libuv pool) touches only the plain
-// fields, the mapping (kept alive by `map_`) and the destination bytes (kept alive by `dstRef_`,
-// a strong reference to the caller's typed array, released on the main thread after settling).
-class ReadJob : public Napi::AsyncWorker {
- public:
-  ReadJob(Napi::Env env, std::shared_ptr<const Mapping> map, const SrcLayout& src, bool fortran,
-          const Window& win, const Destination& dst, const Napi::Object& dstObj)
-      : Napi::AsyncWorker(env, "ndsampler:npyRead"),
-        deferred_(Napi::Promise::Deferred::New(env)),
-        map_(std::move(map)),
-        src_(src),
-        fortran_(fortran),
-        win_(win),
-        dst_(dst),
-        dstRef_(Napi::Persistent(dstObj)) {}
-
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override {
-    try {
-      CopyOut(src_, fortran_, win_, dst_);
-    } catch (const CodedError& e) {
-      error_ = e.info();
-      failed_ = true;
-    } catch (const std::exception& e) {
-      error_ = ErrorInfo{"ERR_INTERNAL", e.what(), "", 0, ""};
-      failed_ = true;
-    }
-  }
-
-  void OnOK() override {
-    Napi::Env env = Env();
-    if (failed_) {
-      deferred_.Reject(MakeJsError(env, error_));
-    } else {
-      deferred_.Resolve(env.Undefined());
-    }
-  }
-
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<const Mapping> map_;
-  SrcLayout src_;
-  bool fortran_;
-  Window win_;
-  Destination dst_;
-  Napi::ObjectReference dstRef_;
-  ErrorInfo error_;
-  bool failed_ = false;
-};
-
 // Finalizer of an ArrayBuffer from mapping(): drops that buffer's share of the mapping.
 // Runs on the JS thread of the environment, at GC or at environment teardown.
 void ReleaseMapping(napi_env, void*, void* hint) {
@@ -127,7 +75,8 @@ void DescTriple(Napi::Env env, const Napi::Object& desc, const char* name, int64
 
 // writeNpy(path, data, desc): writes the array `desc` describes over `data` (a typed array of
 // desc.dtype; shape/strides/offset in elements) as a v1.0 C-order little-endian .npy file,
-// atomically. Main thread; synchronous.
+// atomically. Main thread; synchronous. The description is read first (its getters may run JS,
+// even detach `data`), then the typed array's current pointer and length; no JS runs after that.
 Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsString() || !info[1].IsTypedArray() || !info[2].IsObject()) {
@@ -135,14 +84,12 @@ Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
   }
   const std::string path = info[0].As<Napi::String>().Utf8Value();
   if (path.empty() || path.find('\0') != std::string::npos) ThrowArg(env, "writeNpy: path must be a non-empty string without NUL");
-  Napi::TypedArray ta = info[1].As<Napi::TypedArray>();
   Napi::Object desc = info[2].As<Napi::Object>();
   Napi::Value dtypeVal = desc.Get("dtype");
   DType dtype;
   if (!dtypeVal.IsString() || !ParseDTypeName(dtypeVal.As<Napi::String>().Utf8Value(), &dtype)) {
     ThrowArg(env, "writeNpy: desc.dtype must be one of the eight dtype names");
   }
-  if (ta.TypedArrayType() != TypedArrayType(dtype)) ThrowArg(env, "writeNpy: data does not match desc.dtype");
   int64_t shape[3], strides[3];
   DescTriple(env, desc, "shape", shape);
   DescTriple(env, desc, "strides", strides);
@@ -150,18 +97,24 @@ Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
   const int64_t ndim = DescInt(env, desc.Get("ndim"), "ndim");
   if (ndim != 2 && ndim != 3) ThrowArg(env, "writeNpy: desc.ndim must be 2 or 3");
   if (ndim == 2 && shape[2] != 1) ThrowArg(env, "writeNpy: a 2-D array (desc.ndim 2) has shape [H, W, 1]");
-  const int64_t length = static_cast<int64_t>(ta.ElementLength());
+
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, info[1], &type, &length, &data, nullptr, nullptr), Napi::Value());
+  if (type != TypedArrayType(dtype)) ThrowArg(env, "writeNpy: data does not match desc.dtype");
+  if (data == nullptr) length = 0;  // detached
   const bool empty = shape[0] == 0 || shape[1] == 0 || shape[2] == 0;
   if (!empty) {
     // Every operand is below 2^53, so the sum of four of them cannot overflow 128 bits.
     __int128 last = offset;
     for (int i = 0; i < 3; ++i) last += static_cast<__int128>(shape[i] - 1) * strides[i];
-    if (last >= length) {
+    if (last >= static_cast<__int128>(length)) {
       ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", "writeNpy: shape and strides address elements past the end of data", "", 0, ""});
     }
   }
   const int n = ItemSize(dtype);
-  const uint8_t* bytes = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  const uint8_t* bytes = static_cast<const uint8_t*>(data);
   SrcLayout src{empty ? bytes : bytes + offset * n, strides[0] * n, strides[1] * n, strides[2] * n, n,
                 HostIsBigEndian()};
   const int ndimInt = static_cast<int>(ndim);
@@ -171,6 +124,15 @@ Napi::Value WriteNpy(const Napi::CallbackInfo& info) {
     });
   });
   return env.Undefined();
+}
+
+// True when `ta`'s ArrayBuffer can shrink (a resizable ArrayBuffer): a pool thread must not
+// write into it, since JS may shrink it while the copy runs. Main thread.
+bool IsResizable(Napi::Env env, const Napi::Value& ta) {
+  napi_value ab;
+  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, ta, nullptr, nullptr, nullptr, &ab, nullptr), false);
+  if (!Napi::Value(env, ab).IsArrayBuffer()) return false;  // a SharedArrayBuffer only grows
+  return Napi::Object(env, ab).Get("resizable").ToBoolean().Value();
 }
 
 }  // namespace
@@ -190,6 +152,8 @@ std::shared_ptr<const Mapping> Mapping::Open(const std::string& path) {
   }
   const size_t size = static_cast<size_t>(st.st_size);
   if (size == 0) return std::shared_ptr<const Mapping>(new Mapping(nullptr, 0, false));
+  // No madvise(MADV_RANDOM): measured on random 32x32 and 224x224 crops of a cold 8192x8192x3
+  // file it was 10x slower (no readahead: one disk read per row), and no faster once cached.
   bool writable = true;
   void* addr = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE, fd, 0);
   if (addr == MAP_FAILED) {
@@ -207,6 +171,34 @@ Mapping::~Mapping() {
 
 // ---- NpyReader --------------------------------------------------------------------------------
 
+namespace {
+
+// Throws ERR_CLOSED after close(). Main thread.
+void CheckOpen(Napi::Env env, const NpyState& st) {
+  if (st.map == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + st.path + "' is closed", st.path, 0, ""});
+}
+
+// readInto(dst, req): the synchronous copy, on the main thread.
+Napi::Value ReadIntoImpl(const Napi::CallbackInfo& info, const NpyState& st) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, st);
+  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes a typed array and a Float64Array");
+  const NpyHeader& h = st.header;
+  Window win;
+  Destination dst;
+  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
+  CopyOut(st.layout, h.fortranOrder, win, dst);
+  return env.Undefined();
+}
+
+// The own `readInto` of each reader: its data is a heap shared_ptr<NpyState>, deleted by the
+// function's finalizer.
+Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
+  return ReadIntoImpl(info, **static_cast<std::shared_ptr<NpyState>*>(info.Data()));
+}
+
+}  // namespace
+
 Napi::Function NpyReader::Define(Napi::Env env) {
   return DefineClass(env, "NpyReader",
                      {InstanceMethod<&NpyReader::Info>("info"),
@@ -216,86 +208,98 @@ Napi::Function NpyReader::Define(Napi::Env env) {
                       InstanceMethod<&NpyReader::Close>("close")});
 }
 
-NpyReader::NpyReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NpyReader>(info) {
+NpyReader::NpyReader(const Napi::CallbackInfo& info)
+    : Napi::ObjectWrap<NpyReader>(info), st_(std::make_shared<NpyState>()) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) ThrowArg(env, "new NpyReader(path) takes a string");
-  path_ = info[0].As<Napi::String>().Utf8Value();
-  if (path_.empty() || path_.find('\0') != std::string::npos) {
+  NpyState& st = *st_;
+  st.path = info[0].As<Napi::String>().Utf8Value();
+  if (st.path.empty() || st.path.find('\0') != std::string::npos) {
     ThrowArg(env, "new NpyReader(path): path must be a non-empty string without NUL");
   }
   Guard(env, [&] {
-    std::shared_ptr<const Mapping> map = Mapping::Open(path_);
-    header_ = ParseNpyHeader(map->data(), map->size(), map->size(), path_);
-    map_ = std::move(map);
+    std::shared_ptr<const Mapping> map = Mapping::Open(st.path);
+    st.header = ParseNpyHeader(map->data(), map->size(), map->size(), st.path);
+    st.map = std::move(map);
   });
   int64_t sy, sx, sc;
-  NpyStrides(header_, &sy, &sx, &sc);
-  layout_ = SrcLayout{map_->data() + header_.dataOffset, sy, sx, sc, ItemSize(header_.dtype),
-                      header_.bigEndian != HostIsBigEndian()};
-}
-
-void NpyReader::CheckOpen(Napi::Env env) const {
-  if (map_ == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + path_ + "' is closed", path_, 0, ""});
+  NpyStrides(st.header, &sy, &sx, &sc);
+  st.layout = SrcLayout{st.map->data() + st.header.dataOffset, sy, sx, sc, ItemSize(st.header.dtype),
+                        st.header.bigEndian != HostIsBigEndian()};
+  auto* hold = new std::shared_ptr<NpyState>(st_);
+  Napi::Function bound;
+  try {
+    bound = Napi::Function::New<BoundReadInto>(env, "readInto", hold);
+    bound.AddFinalizer([](Napi::Env, std::shared_ptr<NpyState>* p) { delete p; }, hold);
+  } catch (...) {
+    delete hold;
+    throw;
+  }
+  info.This().As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value("readInto", bound, napi_default));
 }
 
 Napi::Value NpyReader::Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env);
-  const int64_t n = ItemSize(header_.dtype);
+  const NpyState& st = *st_;
+  CheckOpen(env, st);
+  const NpyHeader& h = st.header;
+  const int64_t n = ItemSize(h.dtype);
   Napi::Object o = Napi::Object::New(env);
   Napi::Array shape = Napi::Array::New(env, 3);
   Napi::Array strides = Napi::Array::New(env, 3);
-  const int64_t s[3] = {layout_.sy / n, layout_.sx / n, layout_.sc / n};
+  const int64_t s[3] = {st.layout.sy / n, st.layout.sx / n, st.layout.sc / n};
   for (uint32_t i = 0; i < 3; ++i) {
-    shape.Set(i, Napi::Number::New(env, static_cast<double>(header_.shape[i])));
+    shape.Set(i, Napi::Number::New(env, static_cast<double>(h.shape[i])));
     strides.Set(i, Napi::Number::New(env, static_cast<double>(s[i])));
   }
   o.Set("shape", shape);
-  o.Set("ndim", header_.ndim);
-  o.Set("dtype", DTypeName(header_.dtype));
-  o.Set("version", header_.version);
-  o.Set("fortranOrder", header_.fortranOrder);
-  o.Set("byteSwapped", layout_.swap);
-  o.Set("dataOffset", static_cast<double>(header_.dataOffset));
+  o.Set("ndim", h.ndim);
+  o.Set("dtype", DTypeName(h.dtype));
+  o.Set("version", h.version);
+  o.Set("fortranOrder", h.fortranOrder);
+  o.Set("byteSwapped", st.layout.swap);
+  o.Set("dataOffset", static_cast<double>(h.dataOffset));
   o.Set("strides", strides);
   return o;
 }
 
-Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  CheckOpen(env);
-  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes a typed array and a Float64Array");
-  Window win;
-  Destination dst;
-  ParseRequest(env, info[0], info[1], header_.shape[0], header_.shape[1], header_.shape[2], header_.dtype,
-               &win, &dst, false);
-  CopyOut(layout_, header_.fortranOrder, win, dst);
-  return env.Undefined();
-}
+Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) { return ReadIntoImpl(info, *st_); }
 
 Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env);
+  const NpyState& st = *st_;
+  CheckOpen(env, st);
   if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes a typed array and a Float64Array");
+  // Reading `resizable` may run JS (a patched getter) that even closes this reader, so it comes
+  // first and the open check is repeated; no JS runs from ParseRequest to Queue.
+  if (info[0].IsTypedArray() && IsResizable(env, info[0])) {
+    ThrowArg(env, "readIntoAsync cannot write into a resizable ArrayBuffer");
+  }
+  CheckOpen(env, st);
+  const NpyHeader& h = st.header;
   Window win;
   Destination dst;
-  ParseRequest(env, info[0], info[1], header_.shape[0], header_.shape[1], header_.shape[2], header_.dtype,
-               &win, &dst, false);
-  auto* job = new ReadJob(env, map_, layout_, header_.fortranOrder, win, dst, info[0].As<Napi::Object>());
-  Napi::Promise promise = job->Promise();
-  job->Queue();  // the job deletes itself after OnOK/OnError
-  return promise;
+  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
+  // The pool thread touches only these copies, the mapping (kept alive by `map`) and the
+  // destination bytes (the typed array is pinned by the job until it settles).
+  std::shared_ptr<const Mapping> map = st.map;
+  const SrcLayout src = st.layout;
+  const bool fortran = h.fortranOrder;
+  return AsyncJob::Run(env, "ndsampler.NpyReader.readAsync",
+                       [map, src, fortran, win, dst] { CopyOut(src, fortran, win, dst); },
+                       {info[0].As<Napi::Object>()});
 }
 
 Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  CheckOpen(env);
+  const NpyState& st = *st_;
+  CheckOpen(env, st);
   AddonData* data = GetData(env);
-  if (!data->externalBuffersAllowed || !map_->writable()) return env.Null();
-  auto* hold = new std::shared_ptr<const Mapping>(map_);
+  if (!data->externalBuffersAllowed || !st.map->writable()) return env.Null();
+  auto* hold = new std::shared_ptr<const Mapping>(st.map);
   napi_value ab;
   const napi_status status = napi_create_external_arraybuffer(
-      env, const_cast<uint8_t*>(map_->data()), map_->size(), ReleaseMapping, hold, &ab);
+      env, const_cast<uint8_t*>(st.map->data()), st.map->size(), ReleaseMapping, hold, &ab);
   if (status == napi_no_external_buffers_allowed) {
     delete hold;
     data->externalBuffersAllowed = false;
@@ -309,8 +313,8 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value NpyReader::Close(const Napi::CallbackInfo& info) {
-  map_.reset();
-  layout_.base = nullptr;
+  st_->map.reset();
+  st_->layout.base = nullptr;
   return info.Env().Undefined();
 }
 

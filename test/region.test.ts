@@ -57,7 +57,7 @@ test('all slice spellings mean the same', () => {
   const shape: [number, number, number] = [100, 80, 4];
   const a = normalizeRegion([[10, 20], [5, -5], [1, 3]], shape);
   const b = normalizeRegion([{ start: 10, stop: 20 }, { start: 5, stop: -5 }, { start: 1, stop: 3 }], shape);
-  const c = normalizeRegion([[10, 20, 1], [5, -5, null], [1, 3]], shape);
+  const c = normalizeRegion([[10, 20, 1], [5, -5, null], [1, 3]] as unknown as Region, shape);
   assert.equal(a, b);
   assert.equal(a, c);
   assert.equal(windowShape(a), [10, 70, 2]);

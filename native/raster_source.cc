@@ -1,0 +1,308 @@
+// RasterSource: metadata, handle pool and read paths of one raster file. Any thread.
+#include "raster_source.h"
+
+#include <cpl_string.h>
+#include <gdal_priv.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "cog_detect.h"
+#include "copy_kernel.h"
+#include "gdal_errors.h"
+
+namespace nds {
+
+namespace {
+
+void FreeRasterEnv(void* p) { delete static_cast<RasterEnv*>(p); }
+
+bool StatIdentity(const std::string& path, FileIdentity* id) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return false;
+  id->dev = st.st_dev;
+  id->ino = st.st_ino;
+  id->size = static_cast<int64_t>(st.st_size);
+  id->mtimeNs = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+  return true;
+}
+
+bool SameIdentity(const FileIdentity& a, const FileIdentity& b) { return !(a < b) && !(b < a); }
+
+[[noreturn]] void Unsupported(const std::string& path, const std::string& why) {
+  throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot read '" + path + "': " + why, path);
+}
+
+}  // namespace
+
+RasterEnv& GetRasterEnv(Napi::Env env) {
+  AddonData* data = GetData(env);
+  if (data->raster == nullptr) {
+    data->raster = new RasterEnv();
+    data->freeRaster = FreeRasterEnv;
+  }
+  return *static_cast<RasterEnv*>(data->raster);
+}
+
+RasterSource::RasterSource(std::string path, int maxHandles, const RasterEnv& env)
+    : path_(std::move(path)),
+      tiles_(env.tiles),
+      pool_(env.handles, maxHandles, [this] { return OpenHandle(); }) {
+  EnsureGdal();
+  CheckSourceFile(path_);
+  haveIdentity_ = !IsVirtualPath(path_) && StatIdentity(path_, &identity_);
+  fileId_ = haveIdentity_ ? tiles_->FileId(identity_) : tiles_->UniqueFileId();
+  HandlePool::Lease first = pool_.Acquire();  // runs OpenHandle, which fills meta_
+}
+
+RasterSource::~RasterSource() { pool_.Close(); }
+
+void RasterSource::Close() {
+  closed_.store(true);
+  pool_.Close();
+}
+
+RasterHandle* RasterSource::OpenHandle() {
+  if (metaReady_ && haveIdentity_) {
+    FileIdentity now{};
+    if (!StatIdentity(path_, &now)) ThrowErrno("stat", path_, errno);
+    if (!SameIdentity(now, identity_)) {
+      throw CodedError("ERR_GDAL_OPEN", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
+    }
+  }
+  std::unique_ptr<RasterHandle> h(new RasterHandle());
+  if (!metaReady_) {  // the first handle, opened by the constructor: read the metadata
+    h->ds = OpenDataset();
+    InitMeta(h->ds);
+    if (meta_.tiled && !meta_.palette) {
+      h->tiff = TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
+      h->tiffTried = true;
+      meta_.libtiff = h->tiff != nullptr;
+    }
+    metaReady_ = true;
+  }
+  return h.release();
+}
+
+GDALDatasetH RasterSource::OpenDataset() {
+  GdalErrorScope scope;
+  GDALDatasetH ds = GDALOpenEx(path_.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                               nullptr, nullptr, nullptr);
+  if (ds == nullptr) {
+    if (!scope.failed()) scope.Fail(CPLE_OpenFailed, "not recognized as a supported raster format");
+    scope.Throw("ERR_GDAL_OPEN", "cannot open", path_);
+  }
+  if (metaReady_ && (GDALGetRasterXSize(ds) != meta_.W || GDALGetRasterYSize(ds) != meta_.H ||
+                     GDALGetRasterCount(ds) != meta_.bands)) {
+    GDALClose(ds);
+    throw CodedError("ERR_GDAL_OPEN", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
+  }
+  return ds;
+}
+
+GDALDatasetH RasterSource::Dataset(HandlePool::Lease& lease) {
+  RasterHandle* h = lease.get();
+  if (h->ds == nullptr) h->ds = OpenDataset();
+  return h->ds;
+}
+
+TiffTileReader* RasterSource::Tiff(HandlePool::Lease& lease) {
+  RasterHandle* h = lease.get();
+  if (!h->tiffTried) {
+    h->tiffTried = true;
+    h->tiff = TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
+  }
+  return h->tiff.get();
+}
+
+void RasterSource::InitMeta(GDALDatasetH ds) {
+  RasterMeta& m = meta_;
+  m.W = GDALGetRasterXSize(ds);
+  m.H = GDALGetRasterYSize(ds);
+  m.bands = GDALGetRasterCount(ds);
+  GDALDriverH drv = GDALGetDatasetDriver(ds);
+  m.driver = drv != nullptr ? GDALGetDriverShortName(drv) : "";
+  if (m.bands < 1) Unsupported(path_, "it has no raster bands");
+  GDALRasterBandH b1 = GDALGetRasterBand(ds, 1);
+  m.gdt = GDALGetRasterDataType(b1);
+  for (int b = 2; b <= m.bands; ++b) {
+    if (GDALGetRasterDataType(GDALGetRasterBand(ds, b)) != m.gdt) {
+      Unsupported(path_, "its bands have different data types (" + std::string(GDALGetDataTypeName(m.gdt)) +
+                             " and " + GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, b))) + ")");
+    }
+  }
+  switch (m.gdt) {
+    case GDT_Byte: {
+      const char* pt = GDALGetMetadataItem(b1, "PIXELTYPE", "IMAGE_STRUCTURE");
+      m.dtype = pt != nullptr && std::strcmp(pt, "SIGNEDBYTE") == 0 ? DType::I8 : DType::U8;
+      break;
+    }
+#if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
+    case GDT_Int8: m.dtype = DType::I8; break;
+#endif
+    case GDT_UInt16: m.dtype = DType::U16; break;
+    case GDT_Int16: m.dtype = DType::I16; break;
+    case GDT_UInt32: m.dtype = DType::U32; break;
+    case GDT_Int32: m.dtype = DType::I32; break;
+    case GDT_Float32: m.dtype = DType::F32; break;
+    case GDT_Float64: m.dtype = DType::F64; break;
+    default:
+      Unsupported(path_, std::string("data type ") + GDALGetDataTypeName(m.gdt) +
+                             " is not one of uint8, int8, uint16, int16, uint32, int32, float32, float64");
+  }
+  m.C = m.bands;
+  GDALColorTableH ct = GDALGetRasterColorTable(b1);
+  if (m.bands == 1 && ct != nullptr && GDALGetRasterColorInterpretation(b1) == GCI_PaletteIndex) {
+    if (m.gdt != GDT_Byte && m.gdt != GDT_UInt16) Unsupported(path_, "palette indices must be Byte or UInt16");
+    const GDALPaletteInterp interp = GDALGetPaletteInterpretation(ct);
+    const int n = GDALGetColorEntryCount(ct);
+    if (interp != GPI_RGB && interp != GPI_Gray) Unsupported(path_, "only RGB and gray palettes can be expanded");
+    bool alpha = false;
+    for (int i = 0; i < n && interp == GPI_RGB; ++i) alpha = alpha || GDALGetColorEntry(ct, i)->c4 != 255;
+    m.palette = true;
+    m.dtype = DType::U8;
+    m.C = interp == GPI_Gray ? 1 : (alpha ? 4 : 3);
+    m.lutEntries = n;
+    m.lut.assign(static_cast<size_t>(n) * m.C, 0);
+    for (int i = 0; i < n; ++i) {
+      const GDALColorEntry* e = GDALGetColorEntry(ct, i);
+      const short v[4] = {e->c1, e->c2, e->c3, e->c4};
+      for (int k = 0; k < m.C; ++k) m.lut[static_cast<size_t>(i) * m.C + k] = static_cast<uint8_t>(std::clamp<short>(v[k], 0, 255));
+    }
+  }
+  GDALGetBlockSize(b1, &m.blockW, &m.blockH);
+  m.tiled = m.driver == "GTiff" && m.blockW > 0 && m.blockH > 0 && m.blockW != m.W;
+  for (int i = 0, n = GDALGetOverviewCount(b1); i < n; ++i) {
+    GDALRasterBandH ov = GDALGetOverview(b1, i);
+    if (ov != nullptr) m.overviews.emplace_back(GDALGetRasterBandYSize(ov), GDALGetRasterBandXSize(ov));
+  }
+  const char* comp = GDALGetMetadataItem(ds, "COMPRESSION", "IMAGE_STRUCTURE");
+  m.compression = comp != nullptr ? comp : "";
+  const char* pred = GDALGetMetadataItem(ds, "PREDICTOR", "IMAGE_STRUCTURE");
+  m.predictor = pred != nullptr ? std::atoi(pred) : 0;
+  m.isCog = IsCogDataset(ds, path_);
+}
+
+void RasterSource::Read(const Window& win, const Destination& dst) {
+  if (closed_.load()) throw CodedError("ERR_CLOSED", "reader for '" + path_ + "' is closed", path_);
+  if (win.h() == 0 || win.w() == 0 || win.c() == 0 || dst.outH == 0 || dst.outW == 0) return;
+  const bool scaled = dst.outH != win.h() || dst.outW != win.w();
+  if (meta_.tiled && !scaled) {
+    ReadTiled(win, dst);
+  } else {
+    ReadDirect(win, dst);
+  }
+}
+
+void RasterSource::ReadDirect(const Window& win, const Destination& dst) {
+  if (win.h() == 0 || win.w() == 0 || win.c() == 0 || dst.outH == 0 || dst.outW == 0) return;
+  const int is = ItemSize(meta_.dtype);
+  HandlePool::Lease lease = pool_.Acquire();
+  RasterIO(lease, win.x0, win.y0, win.w(), win.h(), static_cast<int>(win.c0), static_cast<int>(win.c()),
+           dst.data + dst.offset * is, dst.outW, dst.outH, dst.sx * is, dst.sy * is, dst.sc * is);
+}
+
+void RasterSource::ReadTiled(const Window& win, const Destination& dst) {
+  const int is = ItemSize(meta_.dtype);
+  const int64_t bw = meta_.blockW, bh = meta_.blockH, C = meta_.C;
+  const int64_t tx0 = win.x0 / bw, tx1 = (win.x1 - 1) / bw;
+  const int64_t ty0 = win.y0 / bh, ty1 = (win.y1 - 1) / bh;
+  uint8_t* base = dst.data + dst.offset * is;
+  const int64_t dsy = dst.sy * is, dsx = dst.sx * is, dsc = dst.sc * is;
+  HandlePool::Lease lease;  // leased on the first miss only
+  for (int64_t ty = ty0; ty <= ty1; ++ty) {
+    for (int64_t tx = tx0; tx <= tx1; ++tx) {
+      const TileKey key{fileId_, 0, static_cast<int32_t>(tx), static_cast<int32_t>(ty)};
+      std::shared_ptr<const Tile> tile = tiles_->Get(key);
+      if (!tile) {
+        if (!lease) lease = pool_.Acquire();
+        tile = DecodeTile(lease, static_cast<int>(tx), static_cast<int>(ty));
+        tiles_->Put(key, tile);
+      }
+      const int64_t ty0px = ty * bh, tx0px = tx * bw;
+      const int64_t ya = std::max(win.y0, ty0px), yb = std::min(win.y1, ty0px + tile->h);
+      const int64_t xa = std::max(win.x0, tx0px), xb = std::min(win.x1, tx0px + tile->w);
+      const SrcLayout src{tile->data.get(), tile->w * C * is, C * is, is, is, false};
+      CopyWindow(src, ya - ty0px, xa - tx0px, win.c0, yb - ya, xb - xa, win.c(),
+                 base + (ya - win.y0) * dsy + (xa - win.x0) * dsx, dsy, dsx, dsc);
+    }
+  }
+}
+
+std::shared_ptr<const Tile> RasterSource::DecodeTile(HandlePool::Lease& lease, int tx, int ty) {
+  const int is = ItemSize(meta_.dtype);
+  const int64_t x0 = static_cast<int64_t>(tx) * meta_.blockW, y0 = static_cast<int64_t>(ty) * meta_.blockH;
+  const int64_t w = std::min<int64_t>(meta_.blockW, meta_.W - x0), h = std::min<int64_t>(meta_.blockH, meta_.H - y0);
+  auto tile = std::make_shared<Tile>();
+  tile->h = static_cast<int>(h);
+  tile->w = static_cast<int>(w);
+  tile->bytes = static_cast<size_t>(h * w * meta_.C * is);
+  tile->data.reset(new uint8_t[tile->bytes]);
+  if (meta_.libtiff) {
+    TiffTileReader* t = Tiff(lease);
+    if (t != nullptr) {
+      try {
+        if (t->Decode(tx, ty, tile->h, tile->w, tile->data.get())) return tile;
+      } catch (...) {
+        lease.Discard();
+        throw;
+      }
+    }
+  }
+  RasterIO(lease, x0, y0, w, h, 0, static_cast<int>(meta_.C), tile->data.get(), w, h, meta_.C * is,
+           w * meta_.C * is, is);
+  // The decoded tile now lives in our cache; drop GDAL's block-cache copy of it.
+  GDALDatasetH ds = Dataset(lease);
+  GdalErrorScope scope;
+  for (int b = 1; b <= meta_.bands; ++b) {
+    GDALRasterBand::FromHandle(GDALGetRasterBand(ds, b))->FlushBlock(tx, ty, FALSE);
+  }
+  return tile;
+}
+
+void RasterSource::RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0,
+                            int nc, uint8_t* buf, int64_t bufW, int64_t bufH, int64_t pixelSpace,
+                            int64_t lineSpace, int64_t bandSpace) {
+  GDALDatasetH ds = Dataset(lease);
+  GDALRasterIOExtraArg extra;
+  INIT_RASTERIO_EXTRA_ARG(extra);
+  extra.eResampleAlg = GRIORA_NearestNeighbour;
+  GdalErrorScope scope;
+  CPLErr err;
+  if (meta_.palette) {
+    std::vector<uint16_t> idx(static_cast<size_t>(bufW * bufH));
+    err = GDALRasterIOEx(GDALGetRasterBand(ds, 1), GF_Read, static_cast<int>(x0), static_cast<int>(y0),
+                         static_cast<int>(w), static_cast<int>(h), idx.data(), static_cast<int>(bufW),
+                         static_cast<int>(bufH), GDT_UInt16, 2, 2 * bufW, &extra);
+    if (err == CE_None && !scope.failed()) {
+      const int64_t C = meta_.C;
+      const uint8_t* lut = meta_.lut.data();
+      const unsigned n = static_cast<unsigned>(meta_.lutEntries);
+      for (int64_t y = 0; y < bufH; ++y) {
+        const uint16_t* row = idx.data() + y * bufW;
+        uint8_t* out = buf + y * lineSpace;
+        for (int64_t x = 0; x < bufW; ++x) {
+          const unsigned i = row[x];
+          uint8_t* px = out + x * pixelSpace;
+          for (int k = 0; k < nc; ++k) px[k * bandSpace] = i < n ? lut[i * C + c0 + k] : 0;
+        }
+      }
+    }
+  } else {
+    std::vector<int> bands(static_cast<size_t>(nc));
+    for (int k = 0; k < nc; ++k) bands[k] = c0 + k + 1;
+    err = GDALDatasetRasterIOEx(ds, GF_Read, static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(w),
+                                static_cast<int>(h), buf, static_cast<int>(bufW), static_cast<int>(bufH), meta_.gdt,
+                                nc, bands.data(), pixelSpace, lineSpace, bandSpace, &extra);
+  }
+  if (err != CE_None || scope.failed()) {
+    lease.Discard();
+    if (!scope.failed()) scope.Fail(CPLE_FileIO, "RasterIO failed");
+    scope.Throw("ERR_GDAL_READ", "cannot read", path_);
+  }
+}
+
+}  // namespace nds
