@@ -18,7 +18,7 @@ import { normalizeRegion } from './region';
 import type { Region, Window } from './region';
 import type { ImageReader } from './readers';
 import { CacheOpener, coerceBackendConfig } from './cache';
-import type { Affine, BackendConfig, ChannelInfo, ChannelOpener, OpenMode, Pathinfo, ReaderLease } from './cache';
+import type { BackendConfig, BackendSpec, ChannelInfo, ChannelOpener, OpenMode, Pathinfo, ReaderLease } from './cache';
 import * as v from './validate';
 
 export type Interpolation = 'nearest' | 'linear';
@@ -163,7 +163,7 @@ export class AlignableImageData {
    * @param cacheBackend a backend ({type, config} or 'npy' | 'cog' | 'auto' | null) whose cache
    *   entries (chan.cache) are read and built on demand, or a channel opener (Frames passes its own)
    */
-  constructor(pathinfo: Pathinfo, cacheBackend: BackendConfig | ChannelOpener | string | null = null) {
+  constructor(pathinfo: Pathinfo, cacheBackend: BackendSpec | BackendConfig | ChannelOpener = null) {
     if (!v.isPlainObject(pathinfo) || !v.isPlainObject(pathinfo.channels)) {
       throw v.typeError('a pathinfo object {id, channels, default}', 'pathinfo', pathinfo);
     }

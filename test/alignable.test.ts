@@ -189,7 +189,7 @@ test('bad pathinfo: singular or malformed warps, an unknown default, no grid siz
   throws(() => noGrid.loadRegion(null), FramesError, 'ERR_PATHINFO');
   const sized = new AlignableImageData({ id: 1, channels: { ir: CHANNELS().ir }, default: null, width: W, height: H }, null);
   sameArray(sized.loadRegion([[0, 8], [0, 8]]) as NDArray, expected(['ir'], range(0, 8), range(0, 8), 'uint8'), 'width/height give the grid');
-  throws(() => new AlignableImageData({ id: 1, channels: CHANNELS(), default: 'r|g|b' }, 'zarr'), Error, 'ERR_BACKEND_CONFIG');
+  throws(() => new AlignableImageData({ id: 1, channels: CHANNELS(), default: 'r|g|b' }, 'zarr' as never), Error, 'ERR_BACKEND_CONFIG');
 });
 
 for (const backend of [null, 'npy', 'cog'] as const) {
