@@ -291,25 +291,37 @@ async function benchFrames(): Promise<void> {
     const cache = frames.lookupPathinfo(1).channels.default.cache as string;
     const reader = openImage(cache);
     const small: [number, number][] = [[10, 42], [10, 42]];
+    const tiny: [number, number][] = [[0, 1], [0, 1]];
     const large: [number, number][] = [[3, -3], [3, -3]];
     const outLarge = allocate([506, 506, 3], 'uint8');
     const pairs: Array<[string, () => unknown, () => unknown]> = [
       ['small subregion [10:42, 10:42]', () => frames.loadRegion(1, small), () => reader.read(small)],
+      ['1x1 region [0:1, 0:1] (the per-call cost)', () => frames.loadRegion(1, tiny), () => reader.read(tiny)],
       ['large subregion [3:-3, 3:-3] into out', () => frames.loadRegion(1, large, { out: outLarge }), () => reader.read(large, { out: outLarge })],
       ['loadimage', () => frames.loadImage(1), () => reader.read(null, { copy: backend !== 'npy' })],
     ];
     for (const [name, viaFrames, direct] of pairs) {
-      // interleave the two measurements so machine noise hits both alike
-      const f1 = medianUs(viaFrames);
-      const d1 = medianUs(direct);
-      const f2 = medianUs(viaFrames);
-      const d2 = medianUs(direct);
-      const f = Math.min(f1, f2);
-      const d = Math.min(d1, d2);
+      // Alternate the two measurements and take the median difference, so machine noise hits both
+      // alike. Frames' overhead is per call; it is only tested against the target where a read is
+      // short enough (< 5 µs) for a 1 µs difference to stand out of the noise.
+      const diffs: number[] = [];
+      const fs: number[] = [];
+      const ds: number[] = [];
+      for (let k = 0; k < 5; k++) {
+        const f = medianUs(viaFrames, 4, 9);
+        const d = medianUs(direct, 4, 9);
+        fs.push(f); ds.push(d); diffs.push(f - d);
+      }
+      const med = (a: number[]) => [...a].sort((x, y) => x - y)[a.length >> 1];
+      const f = med(fs);
+      const d = med(ds);
+      const overhead = med(diffs);
+      const testable = d < 5;
       record({
         section: 'frames', case: `${backend}-${name}`, ours: f,
-        peers: { 'direct reader': d, 'Frames overhead': f - d },
-        target: 'overhead < 1 µs', pass: f - d < 1,
+        peers: { 'direct reader': d, 'Frames overhead': overhead },
+        target: testable ? 'overhead < 1 µs' : undefined, pass: testable ? overhead < 1 : undefined,
+        note: testable ? undefined : 'overhead within the noise of a long read',
       });
     }
     reader.close();

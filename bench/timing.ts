@@ -1,9 +1,12 @@
 /** Timing helpers for the benchmark: medians of calibrated batches, deterministic crops. */
 
 /** Median µs/op of `fn(i)` over 15 samples, each a batch long enough to take ~`sampleMs`. */
-export function medianUs(fn: (i: number) => unknown, sampleMs = 4, samples = 15): number {
+export function medianUs(fn: (i: number) => unknown, sampleMs = 4, samples = 15, warmupMs = 100): number {
   let reps = 1;
   let i = 0;
+  // Warm up first so every contender is measured with optimised code, not while tiering up.
+  const tw = process.hrtime.bigint();
+  while (Number(process.hrtime.bigint() - tw) / 1e6 < warmupMs) for (let k = 0; k < 64; k++) fn(i++);
   for (;;) {
     const t0 = process.hrtime.bigint();
     for (let k = 0; k < reps; k++) fn(i++);
