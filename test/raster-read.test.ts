@@ -370,7 +370,9 @@ test('a worker that exits without closing its readers releases their file handle
     w.once('exit', () => resolve());
     w.once('error', reject);
   });
-  assert.ok(during >= before + 8, `the worker held its files open (${before} -> ${during})`);
+  // Precondition: the 4 readers of the untiled source each hold a GDAL handle (the COG readers may
+  // be served from the shared tile cache without opening one, depending on timing).
+  assert.ok(during >= before + 4, `the worker held its files open (${before} -> ${during})`);
   assert.ok(fds() <= before + 1, `handles released at worker exit (${before} -> ${fds()})`);
 });
 
