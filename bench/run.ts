@@ -219,10 +219,10 @@ function benchCog(): void {
   const gtSt = path.join(dataDir, 'img8192.gdal_translate.LZW.1thread.tif');
   fs.rmSync(gtSt, { force: true });
   const gtTime1 = timeSeconds(() => execFileSync('gdal_translate', ['-q', '-of', 'COG', '-co', 'COMPRESS=LZW', png8192, gtSt]));
-  record({ section: 'cog', case: 'convert 8192² PNG → COG, LZW', unit: 's', ours: convert.LZW, peers: { 'gdal_translate LZW NUM_THREADS=ALL_CPUS': gtTime, 'gdal_translate LZW 1 thread': gtTime1 }, target: '≤ threaded gdal_translate', pass: convert.LZW <= gtTime });
-  record({ section: 'cog', case: "convert 8192² PNG → COG, 'auto'", unit: 's', ours: convert.auto, peers: { 'gdal_translate LZW NUM_THREADS=ALL_CPUS': gtTime } });
+  record({ section: 'cog: conversion', case: 'convert 8192² PNG → COG, LZW', unit: 's', ours: convert.LZW, peers: { 'gdal_translate LZW NUM_THREADS=ALL_CPUS': gtTime, 'gdal_translate LZW 1 thread': gtTime1 }, target: '≤ threaded gdal_translate', pass: convert.LZW <= gtTime });
+  record({ section: 'cog: conversion', case: "convert 8192² PNG → COG, 'auto'", unit: 's', ours: convert.auto, peers: { 'gdal_translate LZW NUM_THREADS=ALL_CPUS': gtTime } });
   const size = (f: string) => fs.statSync(f).size;
-  record({ section: 'cog', case: "file size 8192² 'auto' vs LZW", unit: 'MiB', ours: size(cogs.auto) / 2 ** 20, peers: { 'LZW COG': size(cogs.LZW) / 2 ** 20 }, target: '≤ LZW size', pass: size(cogs.auto) <= size(cogs.LZW) });
+  record({ section: 'cog: conversion', case: "file size 8192² 'auto' vs LZW", unit: 'MiB', ours: size(cogs.auto) / 2 ** 20, peers: { 'LZW COG': size(cogs.LZW) / 2 ** 20 }, target: '≤ LZW size', pass: size(cogs.auto) <= size(cogs.LZW) });
 
   // Hot crops: the same windows as the npy section, decoded tiles cached (ours) / GDAL block cache warm (peers).
   const hot = [
@@ -243,7 +243,7 @@ function benchCog(): void {
     const gaUs = medianUs((i) => ga(c.crops[i % c.crops.length]));
     const best = Math.min(pyHot[`${c.name} dataset`] ?? Infinity, gaUs);
     record({
-      section: 'cog', case: c.name, ours,
+      section: 'cog: hot crops (tile cache warm)', case: c.name, ours,
       peers: { 'python GDAL dataset-level': pyHot[`${c.name} dataset`], 'python GDAL per band (original)': pyHot[`${c.name} perband`], 'gdal-async sync': gaUs },
       target: c.target ? `≤ ${c.target} µs and ≥ 3x faster than the best GDAL peer` : undefined,
       pass: c.target ? ours <= c.target && ours * 3 <= best : undefined,
@@ -265,7 +265,7 @@ function benchCog(): void {
     const ours = medianUs((i) => r.read(regions[i % regions.length]), 20, 9);
     const isAuto = name === 'auto';
     record({
-      section: 'cog', case: `8192² random 224x224x3 cold, ${name === 'auto' ? "'auto'" : 'LZW'} COG`, ours,
+      section: 'cog: cold crops (every op decodes its tiles)', case: `8192² random 224x224x3 cold, ${name === 'auto' ? "'auto'" : 'LZW'} COG`, ours,
       peers: { "original: python per band, LZW COG": pyCold['LZW perband'], 'python dataset-level, LZW COG': pyCold['LZW dataset'], "python dataset-level, 'auto' COG": pyCold['auto dataset'] },
       target: isAuto ? '≤ 1/3 of the original (per band, LZW)' : undefined,
       pass: isAuto ? ours * 3 <= (pyCold['LZW perband'] ?? 0) : undefined,
