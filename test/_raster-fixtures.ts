@@ -132,18 +132,8 @@ export function crop(data: TypedArray, w: number, c: number, y0: number, y1: num
   return out;
 }
 
-/** Elements of an NDArray in HWC order, as a plain array of numbers. */
-export function hwc(a: { data: TypedArray; shape: number[]; strides: number[]; offset: number }): number[] {
-  const [h, w, c] = a.shape;
-  const [sy, sx, sc] = a.strides;
-  const out: number[] = [];
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      for (let k = 0; k < c; k++) out.push(a.data[a.offset + y * sy + x * sx + k * sc]);
-    }
-  }
-  return out;
-}
+/** Elements of an NDArray in HWC order, as a plain array of numbers (the npy tests' helper). */
+export { elements as hwc } from './npy-helpers';
 
 /** Index of the first difference between two numeric sequences, or -1 (NaN equals NaN). */
 export function firstDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
