@@ -19,9 +19,9 @@ import { AlignableImageData } from './alignable';
 import type { Interpolation } from './alignable';
 import {
   CacheOpener, cachePathFor, canonicalJson, checkHashid, coerceBackendConfig, DEFAULT_COG_CONFIG,
-  DEFAULT_MAX_READERS, DEFAULT_NPY_CONFIG, HASHID_MODES, hashFile, hashString, isNpyPath, writeFileAtomic,
+  DEFAULT_MAX_READERS, DEFAULT_NPY_CONFIG, HASHID_MODES, hashFile, hashFileAsync, hashString, isNpyPath, writeFileAtomic,
 } from './cache';
-import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo, PoolEntry } from './cache';
+import type { BackendConfig, BackendSpec, BackendType, ChannelInfo, HashidMode, ImageId, Pathinfo, PoolEntry } from './cache';
 import { FramesError, NdsamplerError } from './errors';
 import type { DType, NDArray, Shape3 } from './ndarray';
 import type { ImageReader } from './readers';
@@ -275,12 +275,48 @@ export abstract class Frames {
         throw new FramesError('ERR_HASHID', `hashidMode is GIVEN but channel '${given}' has no hashid`, { path: full });
       }
       hashid = checkHashid(chan.hashid, `channel '${given}'`);
+    } else if (this.hashidMode === 'PIXELS' && this.#deferredHashes !== null) {
+      // prepare() is building this pathinfo: it hashes the file asynchronously, then setEntry.
+      this.#deferredHashes.push({ chan, file: full });
+      return;
     } else {
       hashid = Frames.buildFileHashid(root, given, this.hashidMode);
     }
+    this.#setEntry(chan, hashid);
+  }
+
+  /** Sets a channel's hashid and the cache entry it names. */
+  #setEntry(chan: ChannelInfo, hashid: string): void {
     chan.hashid = hashid;
     chan.hashidMode = this.hashidMode;
-    chan.cache = cachePathFor(this.cacheDpath as string, hashid, this.#backend.type);
+    chan.cache = cachePathFor(this.cacheDpath as string, hashid, this.#backend.type as BackendType);  // only called with a backend
+  }
+
+  /**
+   * While prepare() builds a pathinfo, the PIXELS-mode files whose hashes it will compute
+   * asynchronously (null otherwise). Only ever non-null within one synchronous buildPathinfo call.
+   */
+  #deferredHashes: Array<{ chan: ChannelInfo; file: string }> | null = null;
+
+  /**
+   * #image for prepare(): the same memoised state, but PIXELS-mode files are hashed with
+   * asynchronous reads, so preparing a large dataset does not block the event loop on hashing.
+   */
+  async #imageAsync(imageId: ImageId): Promise<ImageState> {
+    const key = idKey(imageId);
+    const hit = this.#images.get(key);
+    if (hit !== undefined || this.hashidMode !== 'PIXELS' || this.#backend.type === null) return hit ?? this.#image(imageId);
+    const deferred: Array<{ chan: ChannelInfo; file: string }> = [];
+    let pathinfo: Pathinfo;
+    this.#deferredHashes = deferred;
+    try {
+      pathinfo = this.buildPathinfo(imageId);
+    } finally {
+      this.#deferredHashes = null;
+    }
+    const hashes = await Promise.all(deferred.map((d) => hashFileAsync(d.file)));
+    deferred.forEach((d, i) => this.#setEntry(d.chan, hashes[i]));
+    return this.#images.get(key) ?? this.#remember(key, pathinfo);
   }
 
   /**
@@ -292,7 +328,7 @@ export abstract class Frames {
     v.string(suffix, 'suffix');
     const mode = v.oneOf(hashidMode, 'hashidMode', HASHID_MODES);
     if (mode === 'PATH') return hashString(suffix);
-    if (mode === 'PIXELS') return hashFile(root === '' ? suffix : path.join(root, suffix));
+    if (mode === 'PIXELS') return hashFile(root === '' || path.isAbsolute(suffix) ? suffix : path.join(root, suffix));
     throw new FramesError('ERR_HASHID', `hashidMode GIVEN takes the hashid from the pathinfo; there is none to build for '${suffix}'`);
   }
 
@@ -598,7 +634,7 @@ export abstract class Frames {
     for (const id of ids) {
       let pathinfo: Pathinfo;
       try {
-        pathinfo = this.#image(id).pathinfo;
+        pathinfo = (await this.#imageAsync(id)).pathinfo;
       } catch (err) {
         report.failed.push({ imageId: id, error: err as Error });
         continue;

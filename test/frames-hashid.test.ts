@@ -47,6 +47,33 @@ test('PIXELS: equal bytes share a cache file, different bytes do not', async () 
   sameArray(f.loadRegion(2, [[3, 9], [4, 8]]), f.loadRegion(1, [[3, 9], [4, 8]]));
 });
 
+test('PIXELS: prepare hashes with asynchronous reads (no fs.readSync) to the same hashids', async () => {
+  const ids = { 1: a1, 2: a2, 3: b };
+  const syncFrames = new SimpleFrames(ids, { workdir: path.join(root, 'w-pix-sync'), backend: 'npy', hashidMode: 'PIXELS' });
+  const want = [1, 2, 3].map((id) => syncFrames.lookupPathinfo(id).channels[DEFAULT_CHANNEL].hashid);
+  const f = new SimpleFrames(ids, { workdir: path.join(root, 'w-pix-async'), backend: 'npy', hashidMode: 'PIXELS' });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nodeFs = require('node:fs') as typeof fs;
+  const readSync = nodeFs.readSync;
+  let syncReads = 0;
+  nodeFs.readSync = ((...args: Parameters<typeof fs.readSync>) => {
+    syncReads++;
+    return readSync(...args);
+  }) as typeof fs.readSync;
+  let report;
+  try {
+    report = await f.prepare({ workers: 2 });
+  } finally {
+    nodeFs.readSync = readSync;
+  }
+  assert.is(syncReads, 0, 'no synchronous reads while preparing');
+  assert.is(report.built, 2);
+  assert.equal([1, 2, 3].map((id) => f.lookupPathinfo(id).channels[DEFAULT_CHANNEL].hashid), want);
+  assert.is(Frames.buildFileHashid(root, b, 'PIXELS'), want[2], 'an absolute suffix is not joined onto root');
+  syncFrames.close();
+  f.close();
+});
+
 test('buildFileHashid: 32 hex digits; PATH hashes the suffix only; GIVEN has nothing to build', () => {
   const h = Frames.buildFileHashid('/somewhere', 'x/y.png', 'PATH');
   assert.match(h, /^[0-9a-f]{32}$/);
