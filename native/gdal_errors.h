@@ -3,6 +3,8 @@
 // is ever installed; GDAL's handler stack is thread-local, so a scope only sees errors raised on
 // its own thread while it is alive.
 #pragma once
+#include <gdal.h>
+
 #include <string>
 
 #include "common.h"
@@ -49,6 +51,10 @@ bool IsVirtualPath(const std::string& path);
 // Source paths: throws ERR_SOURCE_MISSING when `path` does not exist, ERR_NOT_A_FILE when it
 // is a directory, ERR_IO for other stat failures. GDAL virtual paths (/vsi...) are left to GDAL.
 void CheckSourceFile(const std::string& path);
+
+// Opens `path` read-only as a raster on the calling thread (CheckSourceFile first); GDAL's
+// failure becomes ERR_GDAL_OPEN. The caller owns the handle (GDALClose).
+GDALDatasetH OpenForRead(const std::string& path);
 
 // Destination paths: throws ERR_IO (with errno/syscall) when the directory that would hold
 // `path` does not exist or is not writable, ERR_NOT_A_FILE when `path` is a directory.

@@ -88,13 +88,7 @@ RasterHandle* RasterSource::OpenHandle() {
 }
 
 GDALDatasetH RasterSource::OpenDataset() {
-  GdalErrorScope scope;
-  GDALDatasetH ds = GDALOpenEx(path_.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
-                               nullptr, nullptr, nullptr);
-  if (ds == nullptr) {
-    if (!scope.failed()) scope.Fail(CPLE_OpenFailed, "not recognized as a supported raster format");
-    scope.Throw("ERR_GDAL_OPEN", "cannot open", path_);
-  }
+  GDALDatasetH ds = OpenForRead(path_);
   if (metaReady_ && (GDALGetRasterXSize(ds) != meta_.W || GDALGetRasterYSize(ds) != meta_.H ||
                      GDALGetRasterCount(ds) != meta_.bands)) {
     GDALClose(ds);
