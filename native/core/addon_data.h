@@ -1,0 +1,22 @@
+// Per-env addon data: one AddonData per Node environment (the main thread and each worker
+// thread), created in core/addon.cc and deleted by node-addon-api at env teardown. Touched only
+// on the JS thread of its env. Nothing in the addon keeps process-wide JS state.
+#pragma once
+#include <napi.h>
+
+namespace nds {
+
+struct AddonData {
+  Napi::FunctionReference errorFactory;  // (code, message, props) => NdsamplerError
+  bool externalBuffersAllowed = true;    // cleared the first time the runtime refuses one
+  // Raster state of this env (raster/raster_env.h RasterEnv*: the tile cache and the
+  // dataset-handle LRU), owned by raster code and freed at env cleanup through freeRaster.
+  void* raster = nullptr;
+  void (*freeRaster)(void*) = nullptr;
+  ~AddonData() {
+    if (raster != nullptr && freeRaster != nullptr) freeRaster(raster);
+  }
+};
+inline AddonData* GetData(Napi::Env env) { return env.GetInstanceData<AddonData>(); }
+
+}  // namespace nds

@@ -1,0 +1,46 @@
+// Coded errors and their JS form. ThrowErrno runs on any thread; the rest on the JS thread.
+#include "core/errors.h"
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/addon_data.h"
+
+namespace nds {
+
+void ThrowErrno(const std::string& syscall, const std::string& path, int err) {
+  ErrorInfo info;
+  info.code = err == ENOENT ? "ERR_SOURCE_MISSING" : (err == EISDIR ? "ERR_NOT_A_FILE" : "ERR_IO");
+  info.message = syscall + " '" + path + "': " + std::strerror(err);
+  info.path = path;
+  info.errnum = err;
+  info.syscall = syscall;
+  throw CodedError(std::move(info));
+}
+
+Napi::Value MakeJsError(Napi::Env env, const ErrorInfo& info) {
+  AddonData* data = GetData(env);
+  Napi::Object props = Napi::Object::New(env);
+  if (!info.path.empty()) props.Set("path", info.path);
+  if (info.errnum != 0) props.Set("errno", static_cast<double>(info.errnum));
+  if (!info.syscall.empty()) props.Set("syscall", info.syscall);
+  if (data != nullptr && !data->errorFactory.IsEmpty()) {
+    return data->errorFactory.Call({Napi::String::New(env, info.code), Napi::String::New(env, info.message), props});
+  }
+  // Before lib/errors.ts registered its factory (only a direct use of the raw binding).
+  Napi::Error err = Napi::Error::New(env, info.message);
+  err.Set("code", info.code);
+  if (!info.path.empty()) err.Set("path", info.path);
+  if (info.errnum != 0) err.Set("errno", static_cast<double>(info.errnum));
+  return err.Value();
+}
+
+void ThrowJs(Napi::Env env, const ErrorInfo& info) { throw Napi::Error(env, MakeJsError(env, info)); }
+
+void ThrowArg(Napi::Env env, const std::string& message) {
+  Napi::TypeError err = Napi::TypeError::New(env, message);
+  err.Set("code", "ERR_INVALID_ARG_TYPE");
+  throw err;
+}
+
+}  // namespace nds

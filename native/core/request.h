@@ -1,0 +1,40 @@
+// The read request: one read crosses the boundary as a Float64Array `req` laid out as Req (all in
+// elements) plus the destination typed array. lib/native.ts `REQ` holds the same layout.
+#pragma once
+#include <napi.h>
+
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace nds {
+
+enum Req : int {
+  kY0 = 0, kY1, kX0, kX1, kC0, kC1,    // source window, half open, already clipped
+  kDstOffset, kDstSY, kDstSX, kDstSC,  // where and how to write into the destination
+  kOutH, kOutW,                        // raster only: output size (scaled reads), else = window
+  kReqLen
+};
+
+struct Window {
+  int64_t y0, y1, x0, x1, c0, c1;
+  int64_t h() const { return y1 - y0; }
+  int64_t w() const { return x1 - x0; }
+  int64_t c() const { return c1 - c0; }
+};
+
+// Where a read writes. Plain data: built on the JS thread, copied into pool jobs.
+struct Destination {
+  uint8_t* data = nullptr;                     // typed array's first byte
+  int64_t length = 0;                          // in elements
+  int64_t offset = 0, sy = 0, sx = 0, sc = 0;  // in elements
+  int64_t outH = 0, outW = 0;
+};
+
+// JS thread: parses and checks (req, dst) against an image of shape (H, W, C) and dtype.
+// Throws a JS error (never crashes) when the window is outside the image, the typed array is
+// of another type, or any element the copy would write lies outside the typed array.
+void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, int64_t H, int64_t W,
+                  int64_t C, DType dtype, Window* win, Destination* dst, bool allowScaled);
+
+}  // namespace nds

@@ -1,0 +1,46 @@
+// NpyReader: the JS class `NpyReader` of the addon (lib/native.ts `NativeNpyReader`), a .npy file
+// served from a memory mapping.
+//
+// Threads: the constructor and every method run on the JS thread of the environment that
+// created the object (main thread or a worker). readIntoAsync's copy runs on the libuv pool and
+// touches only a plain struct, the pinned mapping and the pinned destination bytes.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "core/copy_kernel.h"
+#include "npy/mapping.h"
+#include "npy/npy_header.h"
+
+namespace nds {
+
+// Everything a read needs. Shared (shared_ptr) by the JS object and its bound readInto, so either
+// may be collected first. Main thread only, except that a ReadJob copies `layout` and `map`.
+struct NpyState {
+  std::string path;
+  NpyHeader header;
+  std::shared_ptr<const Mapping> map;  // null once closed
+  SrcLayout layout{};                  // invariant: base points into *map while map is set
+};
+
+class NpyReader : public Napi::ObjectWrap<NpyReader> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  // new NpyReader(path): maps the file and parses its header (ERR_NPY_HEADER when it is not a
+  // supported 2-D/3-D array). Gives the object an own `readInto` bound to its state: a call then
+  // skips the wrapper lookup (napi_unwrap) that prototype methods pay, a third of an empty read.
+  explicit NpyReader(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value ReadInto(const Napi::CallbackInfo& info);
+  Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
+  Napi::Value MappingBuffer(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+
+  std::shared_ptr<NpyState> st_;  // never null
+};
+
+}  // namespace nds

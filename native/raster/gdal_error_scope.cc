@@ -1,0 +1,58 @@
+// GdalErrorScope: CPLPushErrorHandlerEx / CPLErrorReset on the calling thread.
+#include "raster/gdal_error_scope.h"
+
+#include <cpl_error.h>
+
+#include "core/errors.h"
+
+namespace nds {
+
+namespace {
+
+void CPL_STDCALL ScopeHandler(CPLErr eclass, CPLErrorNum errnum, const char* msg) {
+  auto* scope = static_cast<GdalErrorScope*>(CPLGetErrorHandlerUserData());
+  if (scope != nullptr) scope->Record(static_cast<int>(eclass), static_cast<int>(errnum), msg);
+}
+
+}  // namespace
+
+GdalErrorScope::GdalErrorScope() {
+  CPLErrorReset();
+  CPLPushErrorHandlerEx(ScopeHandler, this);
+}
+
+GdalErrorScope::~GdalErrorScope() {
+  CPLPopErrorHandler();
+  CPLErrorReset();
+}
+
+void GdalErrorScope::Record(int eclass, int errnum, const char* msg) {
+  if (eclass == CE_Failure || eclass == CE_Fatal) {
+    failed_ = true;
+    errnum_ = errnum;
+    message_ = msg != nullptr ? msg : "";
+  }
+}
+
+void GdalErrorScope::Fail(int errnum, std::string message) {
+  failed_ = true;
+  errnum_ = errnum;
+  message_ = std::move(message);
+}
+
+void GdalErrorScope::Throw(const char* fallbackCode, const std::string& what, const std::string& path) const {
+  std::string code = fallbackCode;
+  if (errnum_ == CPLE_NotSupported) code = "ERR_GDAL_UNSUPPORTED";
+  if (errnum_ == CPLE_OutOfMemory) code = "ERR_NO_MEMORY";
+  std::string msg = what;
+  if (!path.empty()) msg += " '" + path + "'";
+  msg += ": ";
+  msg += message_.empty() ? std::string("GDAL reported no details") : message_;
+  ErrorInfo info;
+  info.code = std::move(code);
+  info.message = std::move(msg);
+  info.path = path;
+  throw CodedError(std::move(info));
+}
+
+}  // namespace nds

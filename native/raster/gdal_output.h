@@ -1,0 +1,19 @@
+// Publishing a file that a GDAL driver writes (COG writer, raster writer). Pure C++, any
+// thread; the datasets involved are used by the calling thread only.
+#pragma once
+#include <gdal.h>
+
+#include <functional>
+#include <string>
+
+namespace nds {
+
+// Publishes `dst` through WriteFileAtomic (core/atomic_file.h): `create(tmp)` makes the output
+// dataset at the temp path and returns it (null on failure); it is closed (which writes it) under
+// one GdalErrorScope, and any GDAL failure becomes ERR_GDAL_WRITE "<what> '<dst>': <message>"
+// (the temp file and its side files removed). An .aux.xml side file GDAL wrote next to the temp
+// file follows it to `<dst>.aux.xml`.
+void WriteWithGdal(const std::string& dst, const char* what,
+                   const std::function<GDALDatasetH(const std::string& tmp)>& create);
+
+}  // namespace nds

@@ -1,0 +1,31 @@
+// OpenForRead and CloseQuietly. Any thread.
+#include "raster/open_dataset.h"
+
+#include <cpl_error.h>
+
+#include "raster/gdal_error_scope.h"
+#include "raster/gdal_setup.h"
+#include "raster/path_checks.h"
+
+namespace nds {
+
+GDALDatasetH OpenForRead(const std::string& path) {
+  EnsureGdal();
+  CheckSourceFile(path);
+  GdalErrorScope scope;
+  GDALDatasetH ds = GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
+                               nullptr, nullptr, nullptr);
+  if (ds == nullptr) {
+    if (!scope.failed()) scope.Fail(CPLE_OpenFailed, "not recognized as a supported raster format");
+    scope.Throw("ERR_GDAL_OPEN", "cannot open", path);
+  }
+  return ds;
+}
+
+void CloseQuietly(GDALDatasetH h) {
+  if (h == nullptr) return;
+  GdalErrorScope scope;
+  GDALClose(h);
+}
+
+}  // namespace nds

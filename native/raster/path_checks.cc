@@ -1,0 +1,53 @@
+// Source and destination path checks. Any thread.
+#include "raster/path_checks.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/errors.h"
+
+namespace nds {
+
+namespace {
+
+std::string DirName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace
+
+bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
+
+void CheckSourceFile(const std::string& path) {
+  if (IsVirtualPath(path)) return;
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) ThrowErrno("stat", path, errno);
+  if (S_ISDIR(st.st_mode)) {
+    ErrorInfo info{"ERR_NOT_A_FILE", "'" + path + "' is a directory, not an image file", path, EISDIR, "stat"};
+    throw CodedError(std::move(info));
+  }
+}
+
+void CheckDestination(const std::string& path) {
+  if (IsVirtualPath(path)) return;
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
+    ErrorInfo info{"ERR_NOT_A_FILE", "destination '" + path + "' is a directory", path, EISDIR, "stat"};
+    throw CodedError(std::move(info));
+  }
+  const std::string dir = DirName(path);
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) {
+    const int err = errno;
+    ErrorInfo info{"ERR_IO", "cannot write into directory '" + dir + "' of '" + path + "': " + std::strerror(err),
+                   path, err, "access"};
+    throw CodedError(std::move(info));
+  }
+}
+
+}  // namespace nds

@@ -1,0 +1,20 @@
+// Path checks that give precise codes before GDAL turns every problem into "open failed".
+// Pure C++, any thread.
+#pragma once
+#include <string>
+
+namespace nds {
+
+// True for GDAL virtual file system paths (/vsimem/, /vsizip/, ...), which have no inode.
+bool IsVirtualPath(const std::string& path);
+
+// Source paths: throws ERR_SOURCE_MISSING when `path` does not exist, ERR_NOT_A_FILE when it
+// is a directory, ERR_IO for other stat failures. GDAL virtual paths (/vsi...) are left to GDAL.
+void CheckSourceFile(const std::string& path);
+
+// Destination paths of the GDAL writers: throws ERR_IO (with errno/syscall) when the directory
+// that would hold `path` does not exist or is not writable, ERR_NOT_A_FILE when `path` is a
+// directory.
+void CheckDestination(const std::string& path);
+
+}  // namespace nds

@@ -1,0 +1,113 @@
+// RasterReader (JS class). Everything here runs on the JS thread of its env except the lambda
+// an AsyncJob runs on the pool.
+#include "raster/raster_reader.h"
+
+#include "core/args.h"
+#include "core/async_job.h"
+#include "core/errors.h"
+#include "raster/raster_env.h"
+
+namespace nds {
+
+namespace {
+
+Napi::Array Pair(Napi::Env env, int64_t a, int64_t b) {
+  Napi::Array arr = Napi::Array::New(env, 2);
+  arr.Set(0u, Napi::Number::New(env, static_cast<double>(a)));
+  arr.Set(1u, Napi::Number::New(env, static_cast<double>(b)));
+  return arr;
+}
+
+}  // namespace
+
+Napi::Function RasterReader::Define(Napi::Env env) {
+  return DefineClass(env, "RasterReader",
+                     {InstanceMethod<&RasterReader::Info>("info"),
+                      InstanceMethod<&RasterReader::ReadInto>("readInto"),
+                      InstanceMethod<&RasterReader::ReadIntoAsync>("readIntoAsync"),
+                      InstanceMethod<&RasterReader::Close>("close")});
+}
+
+RasterReader::RasterReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RasterReader>(info) {
+  Napi::Env env = info.Env();
+  path_ = StringArg(info, 0, "path");
+  int maxHandles = 4;
+  if (info.Length() > 1 && !info[1].IsUndefined()) {
+    Napi::Value mh = ObjectValue(env, info[1], "options").Get("maxHandles");
+    if (!mh.IsUndefined()) maxHandles = static_cast<int>(IntValue(env, mh, 1, 64, "options.maxHandles"));
+  }
+  RasterEnv& renv = GetRasterEnv(env);
+  Guard(env, [&] { source_ = std::make_shared<RasterSource>(path_, maxHandles, renv); });
+}
+
+RasterReader::~RasterReader() {
+  if (source_) source_->Close();
+}
+
+RasterSource& RasterReader::Source(Napi::Env env) {
+  if (!source_) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + path_ + "' is closed", path_, 0, ""});
+  return *source_;
+}
+
+Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const RasterMeta& m = Source(env).meta();
+  Napi::Object o = Napi::Object::New(env);
+  Napi::Array shape = Napi::Array::New(env, 3);
+  shape.Set(0u, static_cast<double>(m.H));
+  shape.Set(1u, static_cast<double>(m.W));
+  shape.Set(2u, static_cast<double>(m.C));
+  o.Set("shape", shape);
+  o.Set("dtype", DTypeName(m.dtype));
+  o.Set("driver", m.driver);
+  o.Set("isCog", m.isCog);
+  o.Set("blockSize", Pair(env, m.blockH, m.blockW));
+  Napi::Array ovr = Napi::Array::New(env, m.overviews.size());
+  for (size_t i = 0; i < m.overviews.size(); ++i) ovr.Set(i, Pair(env, m.overviews[i].first, m.overviews[i].second));
+  o.Set("overviews", ovr);
+  o.Set("palette", m.palette);
+  o.Set("tiled", m.tiled);
+  o.Set("tileDecoder", !m.tiled ? env.Null() : Napi::String::New(env, m.libtiff ? "libtiff" : "gdal"));
+  o.Set("compression", m.compression.empty() ? env.Null() : Napi::String::New(env, m.compression));
+  o.Set("predictor", static_cast<double>(m.predictor));
+  return o;
+}
+
+// Sync read: runs on the JS thread with a handle leased from the pool (only on a tile-cache
+// miss for tiled files).
+Napi::Value RasterReader::ReadInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RasterSource& src = Source(env);
+  const RasterMeta& m = src.meta();
+  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes two arguments");
+  Window win;
+  Destination dst;
+  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, &win, &dst, true);
+  Guard(env, [&] { src.Read(win, dst); });
+  return env.Undefined();
+}
+
+// Async read: the request is parsed into structs here; the pool thread gets the structs, a
+// shared_ptr to the source and a raw pointer into dst, which stays pinned until the job ends.
+Napi::Value RasterReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RasterSource& src = Source(env);
+  const RasterMeta& m = src.meta();
+  if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes two arguments");
+  Window win;
+  Destination dst;
+  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, &win, &dst, true);
+  std::shared_ptr<RasterSource> keep = source_;
+  return AsyncJob::Run(env, "ndsampler.RasterReader.readAsync", [keep, win, dst] { keep->Read(win, dst); },
+                      {info[0].As<Napi::Object>()});
+}
+
+Napi::Value RasterReader::Close(const Napi::CallbackInfo& info) {
+  if (source_) {
+    source_->Close();
+    source_.reset();
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace nds

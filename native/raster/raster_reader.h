@@ -1,0 +1,32 @@
+// RasterReader: the JS class over a RasterSource (one raster file, windowed reads).
+// Constructed, queried and closed on the JS thread; readIntoAsync runs the read on the libuv
+// pool with a shared_ptr to the source, so close() never frees anything under a running read.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <string>
+
+#include "raster/raster_source.h"
+
+namespace nds {
+
+class RasterReader : public Napi::ObjectWrap<RasterReader> {
+ public:
+  static Napi::Function Define(Napi::Env env);
+  explicit RasterReader(const Napi::CallbackInfo& info);
+  ~RasterReader() override;
+
+ private:
+  Napi::Value Info(const Napi::CallbackInfo& info);
+  Napi::Value ReadInto(const Napi::CallbackInfo& info);
+  Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
+  Napi::Value Close(const Napi::CallbackInfo& info);
+  // Main thread: the open source, or a thrown ERR_CLOSED.
+  RasterSource& Source(Napi::Env env);
+
+  std::shared_ptr<RasterSource> source_;  // null after close()
+  std::string path_;
+};
+
+}  // namespace nds

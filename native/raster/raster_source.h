@@ -1,0 +1,77 @@
+// RasterSource: one GDAL-readable raster file, its metadata, its pool of dataset handles and
+// the read paths (tile cache for tiled GeoTIFFs, direct RasterIO otherwise). Pure C++: every
+// method may run on the JS thread or a libuv pool thread; none touches a JS value. Shared by a
+// JS RasterReader and its in-flight async jobs through shared_ptr, so it outlives close().
+#pragma once
+#include <gdal.h>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/request.h"
+#include "raster/dataset_pool.h"
+#include "raster/raster_env.h"
+#include "raster/source_facts.h"
+#include "raster/tiff_tiles.h"
+#include "raster/tile_cache.h"
+
+namespace nds {
+
+// A source's facts plus what RasterSource derives from them.
+struct RasterMeta : SourceFacts {
+  bool isCog = false;
+  bool libtiff = false;  // tiles are decoded by libtiff directly (TiffTileReader)
+};
+
+class RasterSource {
+ public:
+  // Any thread. Checks the path, opens the first handle and reads the metadata.
+  // Throws CodedError (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_GDAL_OPEN, ERR_GDAL_UNSUPPORTED).
+  RasterSource(std::string path, int maxHandles, const RasterEnv& env);
+  ~RasterSource();
+  RasterSource(const RasterSource&) = delete;
+  RasterSource& operator=(const RasterSource&) = delete;
+
+  const RasterMeta& meta() const { return meta_; }
+  const std::string& path() const { return path_; }
+
+  // Any thread. Reads window `win` at the output size dst.outH x dst.outW into `dst` (already
+  // checked by ParseRequest). A full-size read of a tiled GeoTIFF is assembled from cached
+  // tiles; a smaller output is a nearest-neighbour RasterIO, which GDAL serves from the best
+  // overview. Throws ERR_CLOSED after Close(), ERR_GDAL_READ on decode failures.
+  void Read(const Window& win, const Destination& dst);
+  // Any thread. The same without the tile cache (whole-image conversions).
+  void ReadDirect(const Window& win, const Destination& dst);
+
+  // Any thread. Later reads throw ERR_CLOSED; handles in use close when their read ends.
+  void Close();
+  bool closed() const { return closed_.load(); }
+
+ private:
+  RasterHandle* OpenHandle();
+  GDALDatasetH OpenDataset();
+  // The lease's GDAL dataset / libtiff decoder, opened on first use (on the leasing thread).
+  GDALDatasetH Dataset(HandlePool::Lease& lease);
+  TiffTileReader* Tiff(HandlePool::Lease& lease);
+  void ReadTiled(const Window& win, const Destination& dst);
+  std::shared_ptr<const Tile> DecodeTile(HandlePool::Lease& lease, int tx, int ty);
+  // RasterIO of source window (x0, y0, w, h), channels [c0, c0 + nc), into `buf` at
+  // bufW x bufH with the given byte spacings; expands palettes. Throws ERR_GDAL_READ.
+  void RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0, int nc,
+                uint8_t* buf, int64_t bufW, int64_t bufH, int64_t pixelSpace, int64_t lineSpace,
+                int64_t bandSpace);
+
+  const std::string path_;
+  std::shared_ptr<TileCache> tiles_;
+  RasterMeta meta_;
+  bool haveIdentity_ = false;
+  FileIdentity identity_{};
+  uint64_t fileId_ = 0;
+  bool metaReady_ = false;
+  std::atomic<bool> closed_{false};
+  HandlePool pool_;  // last: its handles are closed before the rest goes
+};
+
+}  // namespace nds

@@ -1,0 +1,127 @@
+// TiffTileReader: direct libtiff tile decoding for the tile cache. Any thread, one at a time
+// per reader. Built without libtiff (NDS_HAVE_LIBTIFF unset), Open() always declines and every
+// tile is decoded by GDAL.
+#include "raster/tiff_tiles.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "core/errors.h"
+
+#ifdef NDS_HAVE_LIBTIFF
+#include <tiffio.h>
+#endif
+
+namespace nds {
+
+#ifdef NDS_HAVE_LIBTIFF
+
+namespace {
+
+int OnError(TIFF*, void* user, const char* module, const char* fmt, va_list ap) {
+  char buf[512];
+  std::vsnprintf(buf, sizeof(buf), fmt, ap);
+  static_cast<TiffTileReader*>(user)->RecordError(std::string(module != nullptr ? module : "libtiff") + ": " + buf);
+  return 1;  // handled: libtiff's process-wide handler is not called
+}
+
+int OnWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
+bool SampleFormatMatches(uint16_t fmt, DType d) {
+  switch (d) {
+    case DType::U8: case DType::U16: case DType::U32: return fmt == SAMPLEFORMAT_UINT;
+    case DType::I8: return fmt == SAMPLEFORMAT_UINT || fmt == SAMPLEFORMAT_INT;  // GDAL's SIGNEDBYTE
+    case DType::I16: case DType::I32: return fmt == SAMPLEFORMAT_INT;
+    case DType::F32: case DType::F64: return fmt == SAMPLEFORMAT_IEEEFP;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string& path, const TiffExpect& expect) {
+  std::unique_ptr<TiffTileReader> r(new TiffTileReader());
+  r->path_ = path;
+  r->expect_ = expect;
+  TIFFOpenOptions* opts = TIFFOpenOptionsAlloc();
+  if (opts == nullptr) return nullptr;
+  TIFFOpenOptionsSetErrorHandlerExtR(opts, OnError, r.get());
+  TIFFOpenOptionsSetWarningHandlerExtR(opts, OnWarning, nullptr);
+  // "m": no memory mapping, so a file truncated under us gives a read error, not SIGBUS.
+  TIFF* tif = TIFFOpenExt(path.c_str(), "rm", opts);
+  TIFFOpenOptionsFree(opts);
+  if (tif == nullptr) return nullptr;
+  r->tif_ = tif;
+  uint32_t w = 0, h = 0, tw = 0, th = 0;
+  uint16_t spp = 1, bps = 0, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG, photometric = 0, compression = 0;
+  TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_BITSPERSAMPLE, &bps);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLEFORMAT, &fmt);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+  TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
+  TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
+  const bool tiled = TIFFIsTiled(tif) != 0;
+  if (tiled) {
+    TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
+    TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
+  }
+  const bool codecOk = (compression == COMPRESSION_NONE || compression == COMPRESSION_LZW ||
+                        compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_DEFLATE ||
+                        compression == COMPRESSION_ZSTD || compression == COMPRESSION_LZMA ||
+                        compression == COMPRESSION_PACKBITS) &&
+                       TIFFIsCODECConfigured(compression) != 0;
+  const bool ok = tiled && codecOk && w == expect.width && h == expect.height &&
+                  static_cast<int>(tw) == expect.blockW && static_cast<int>(th) == expect.blockH &&
+                  spp == expect.samples && bps == 8 * ItemSize(expect.dtype) && SampleFormatMatches(fmt, expect.dtype) &&
+                  (planar == PLANARCONFIG_CONTIG || spp == 1) && photometric != PHOTOMETRIC_PALETTE &&
+                  photometric != PHOTOMETRIC_YCBCR;
+  if (!ok) return nullptr;
+  r->tileBytes_ = static_cast<int64_t>(TIFFTileSize64(tif));
+  if (r->tileBytes_ != static_cast<int64_t>(tw) * th * spp * ItemSize(expect.dtype)) return nullptr;
+  return r;
+}
+
+TiffTileReader::~TiffTileReader() {
+  if (tif_ != nullptr) TIFFClose(static_cast<TIFF*>(tif_));
+}
+
+bool TiffTileReader::Decode(int tx, int ty, int h, int w, uint8_t* dst) {
+  TIFF* tif = static_cast<TIFF*>(tif_);
+  const uint32_t idx = TIFFComputeTile(tif, static_cast<uint32_t>(tx) * expect_.blockW,
+                                       static_cast<uint32_t>(ty) * expect_.blockH, 0, 0);
+  int err = 0;
+  if (TIFFGetStrileByteCountWithErr(tif, idx, &err) == 0 || err != 0) return false;
+  const bool whole = w == expect_.blockW && h == expect_.blockH;
+  uint8_t* out = dst;
+  if (!whole) {
+    scratch_.resize(static_cast<size_t>(tileBytes_));
+    out = scratch_.data();
+  }
+  error_.clear();
+  if (TIFFReadEncodedTile(tif, idx, out, tileBytes_) != tileBytes_) {
+    throw CodedError("ERR_GDAL_READ", "cannot read tile (" + std::to_string(tx) + ", " + std::to_string(ty) +
+                                          ") of '" + path_ + "': " + (error_.empty() ? "short tile" : error_),
+                     path_);
+  }
+  if (!whole) {
+    const size_t px = static_cast<size_t>(expect_.samples) * ItemSize(expect_.dtype);
+    for (int y = 0; y < h; ++y) {
+      std::memcpy(dst + y * w * px, out + static_cast<size_t>(y) * expect_.blockW * px, w * px);
+    }
+  }
+  return true;
+}
+
+#else  // !NDS_HAVE_LIBTIFF
+
+std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string&, const TiffExpect&) { return nullptr; }
+TiffTileReader::~TiffTileReader() = default;
+bool TiffTileReader::Decode(int, int, int, int, uint8_t*) { return false; }
+
+#endif
+
+}  // namespace nds

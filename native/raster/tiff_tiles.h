@@ -1,0 +1,54 @@
+// TiffTileReader: decodes whole tiles of a tiled, pixel-interleaved GeoTIFF's main image with
+// libtiff straight into an HWC buffer (the layout such tiles have on disk), skipping GDAL's
+// per-band block cache and its deinterleave/reinterleave copies. Used by RasterSource for
+// tile-cache misses when the file qualifies (see Open); everything else goes through GDAL.
+// One TiffTileReader is used by one thread at a time (it lives in a leased RasterHandle).
+// libtiff errors are captured per TIFF* (TIFFOpenOptionsSetErrorHandlerExtR), never through
+// libtiff's process-wide handlers.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/dtype.h"
+
+namespace nds {
+
+struct TiffExpect {
+  int64_t width, height;
+  int blockW, blockH;
+  int samples;     // bands
+  DType dtype;
+};
+
+class TiffTileReader {
+ public:
+  // Opens `path` and checks that its first directory is the image GDAL described (`expect`),
+  // tiled, contiguous, not a palette or YCbCr image, and compressed with a codec this libtiff
+  // decodes (NONE, LZW, DEFLATE, ZSTD, LZMA, PACKBITS). Returns null when any check fails:
+  // the caller then decodes with GDAL.
+  static std::unique_ptr<TiffTileReader> Open(const std::string& path, const TiffExpect& expect);
+  ~TiffTileReader();
+  TiffTileReader(const TiffTileReader&) = delete;
+  TiffTileReader& operator=(const TiffTileReader&) = delete;
+
+  // Decodes tile (tx, ty) into `dst` (h x w pixels, HWC, row stride w * samples * itemsize;
+  // h and w are the tile's size clipped to the image). Returns false when the tile is absent
+  // from the file (sparse): GDAL then fills it. Throws CodedError ERR_GDAL_READ on decode errors.
+  bool Decode(int tx, int ty, int h, int w, uint8_t* dst);
+
+  // Called by the libtiff handler installed for this TIFF*.
+  void RecordError(const std::string& msg) { error_ = msg; }
+
+ private:
+  TiffTileReader() = default;
+  void* tif_ = nullptr;  // TIFF*
+  std::string path_;
+  TiffExpect expect_{};
+  int64_t tileBytes_ = 0;
+  std::vector<uint8_t> scratch_;  // edge tiles decode here first (libtiff writes whole tiles)
+  std::string error_;
+};
+
+}  // namespace nds
