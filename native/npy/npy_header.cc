@@ -3,7 +3,7 @@
 // and touches no JS value.
 //
 // Parser invariants: it never reads a byte at or past `avail`; every size it derives is computed
-// with checked arithmetic; on success dataOffset + dataBytes == fileSize exactly, and every
+// with checked arithmetic; on success dataOffset + product(shape) * itemsize == fileSize exactly, and every
 // stride and shape product fits in a JS safe integer (< 2^53).
 #include "npy/npy_header.h"
 
@@ -263,7 +263,6 @@ NpyHeader ParseNpyHeader(const uint8_t* data, size_t avail, uint64_t fileSize, c
                   std::to_string(fileSize - dataOffset) + " present)");
   }
   h.dataOffset = dataOffset;
-  h.dataBytes = static_cast<size_t>(bytes);
   return h;
 }
 

@@ -16,7 +16,6 @@ struct NpyHeader {
   int ndim = 3;               // 2 or 3; a 2-D array is served as H x W x 1
   int64_t shape[3] = {0, 0, 1};
   size_t dataOffset = 0;      // bytes from the start of the file to the first element
-  size_t dataBytes = 0;       // product(shape) * itemsize
 };
 
 // Parses the header at the start of a file of `fileSize` bytes whose first `avail` bytes are at

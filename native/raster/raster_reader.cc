@@ -73,33 +73,35 @@ Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// Sync read: runs on the JS thread with a handle leased from the pool (only on a tile-cache
-// miss for tiled files).
-Napi::Value RasterReader::ReadInto(const Napi::CallbackInfo& info) {
+RasterSource& RasterReader::ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win,
+                                      Destination* dst) {
   Napi::Env env = info.Env();
   RasterSource& src = Source(env);
   const RasterMeta& m = src.meta();
-  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes two arguments");
+  if (info.Length() < 2) ThrowArg(env, usage);
+  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, win, dst, true);
+  return src;
+}
+
+// Sync read: runs on the JS thread with a handle leased from the pool (only on a tile-cache
+// miss for tiled files).
+Napi::Value RasterReader::ReadInto(const Napi::CallbackInfo& info) {
   Window win;
   Destination dst;
-  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, &win, &dst, true);
-  Guard(env, [&] { src.Read(win, dst); });
-  return env.Undefined();
+  RasterSource& src = ParseRead(info, "readInto(dst, req) takes two arguments", &win, &dst);
+  Guard(info.Env(), [&] { src.Read(win, dst); });
+  return info.Env().Undefined();
 }
 
 // Async read: the request is parsed into structs here; the pool thread gets the structs, a
 // shared_ptr to the source and a raw pointer into dst, which stays pinned until the job ends.
 Napi::Value RasterReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  RasterSource& src = Source(env);
-  const RasterMeta& m = src.meta();
-  if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes two arguments");
   Window win;
   Destination dst;
-  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, &win, &dst, true);
+  ParseRead(info, "readIntoAsync(dst, req) takes two arguments", &win, &dst);
   std::shared_ptr<RasterSource> keep = source_;
-  return AsyncJob::Run(env, "ndsampler.RasterReader.readAsync", [keep, win, dst] { keep->Read(win, dst); },
-                      {info[0].As<Napi::Object>()});
+  return AsyncJob::Run(info.Env(), "ndsampler.RasterReader.readAsync", [keep, win, dst] { keep->Read(win, dst); },
+                       {info[0].As<Napi::Object>()});
 }
 
 Napi::Value RasterReader::Close(const Napi::CallbackInfo& info) {

@@ -24,6 +24,9 @@ class RasterReader : public Napi::ObjectWrap<RasterReader> {
   Napi::Value Close(const Napi::CallbackInfo& info);
   // Main thread: the open source, or a thrown ERR_CLOSED.
   RasterSource& Source(Napi::Env env);
+  // JS thread: the open source, with (info[0], info[1]) parsed into win/dst against it, or a
+  // thrown error (`usage` when an argument is missing).
+  RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst);
 
   std::shared_ptr<RasterSource> source_;  // null after close()
   std::string path_;

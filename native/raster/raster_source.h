@@ -35,7 +35,6 @@ class RasterSource {
   RasterSource& operator=(const RasterSource&) = delete;
 
   const RasterMeta& meta() const { return meta_; }
-  const std::string& path() const { return path_; }
 
   // Any thread. Reads window `win` at the output size dst.outH x dst.outW into `dst` (already
   // checked by ParseRequest). A full-size read of a tiled GeoTIFF is assembled from cached
@@ -47,7 +46,6 @@ class RasterSource {
 
   // Any thread. Later reads throw ERR_CLOSED; handles in use close when their read ends.
   void Close();
-  bool closed() const { return closed_.load(); }
 
  private:
   RasterHandle* OpenHandle();
