@@ -63,8 +63,7 @@ ArrayDesc ParseArrayDesc(Napi::Env env, const Napi::Value& data, const Napi::Obj
   napi_typedarray_type type;
   size_t length = 0;
   void* ptr = nullptr;
-  if (!data.IsTypedArray() ||
-      napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr) != napi_ok) {
+  if (!data.IsTypedArray() || napi_get_typedarray_info(env, data, &type, &length, &ptr, nullptr, nullptr) != napi_ok) {
     ThrowArg(env, std::string(fn) + ": data must be a typed array");
   }
   if (type != TypedArrayType(a.dtype)) ThrowArg(env, std::string(fn) + ": data does not match desc.dtype");
@@ -76,8 +75,7 @@ ArrayDesc ParseArrayDesc(Napi::Env env, const Napi::Value& data, const Napi::Obj
     for (int i = 0; i < 3; ++i) last += static_cast<__int128>(a.shape[i] - 1) * a.strides[i];
     if (last >= static_cast<__int128>(a.length)) {
       ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER",
-                             std::string(fn) + ": shape and strides address elements past the end of data", "", 0,
-                             ""});
+                             std::string(fn) + ": shape and strides address elements past the end of data", "", 0, ""});
     }
   }
   return a;

@@ -5,8 +5,8 @@
 #pragma once
 #include <napi.h>
 
-#include <functional>
 #include <exception>
+#include <functional>
 #include <new>
 #include <utility>
 #include <vector>

@@ -7,10 +7,10 @@
 namespace nds {
 
 struct SrcLayout {
-  const uint8_t* base;          // address of element (0, 0, 0)
-  int64_t sy, sx, sc;           // strides in bytes
-  int itemsize;                 // 1, 2, 4 or 8
-  bool swap;                    // byte-swap every item (big-endian data on this machine)
+  const uint8_t* base;  // address of element (0, 0, 0)
+  int64_t sy, sx, sc;   // strides in bytes
+  int itemsize;         // 1, 2, 4 or 8
+  bool swap;            // byte-swap every item (big-endian data on this machine)
 };
 
 namespace detail {
@@ -24,10 +24,17 @@ inline void CopyItem(uint8_t* d, const uint8_t* s, int n, bool swap) {
     return;
   }
   switch (n) {
-    case 2: SwapCopy<2>(d, s); break;
-    case 4: SwapCopy<4>(d, s); break;
-    case 8: SwapCopy<8>(d, s); break;
-    default: *d = *s;
+    case 2:
+      SwapCopy<2>(d, s);
+      break;
+    case 4:
+      SwapCopy<4>(d, s);
+      break;
+    case 8:
+      SwapCopy<8>(d, s);
+      break;
+    default:
+      *d = *s;
   }
 }
 // Element-by-element copy with typed loads and stores (strides in bytes). When the destination
@@ -65,8 +72,8 @@ inline void StridedCopy(const uint8_t* s0, int64_t sy, int64_t sx, int64_t sc, i
 
 // Copies window rows [y0, y0+h) x cols [x0, x0+w) x channels [c0, c0+c) of `src` to `dst`
 // (byte address of the destination's (0,0,0)) with destination strides in bytes.
-inline void CopyWindow(const SrcLayout& src, int64_t y0, int64_t x0, int64_t c0, int64_t h,
-                       int64_t w, int64_t c, uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc) {
+inline void CopyWindow(const SrcLayout& src, int64_t y0, int64_t x0, int64_t c0, int64_t h, int64_t w, int64_t c,
+                       uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc) {
   if (h <= 0 || w <= 0 || c <= 0) return;
   const int n = src.itemsize;
   const uint8_t* s0 = src.base + y0 * src.sy + x0 * src.sx + c0 * src.sc;
@@ -92,11 +99,20 @@ inline void CopyWindow(const SrcLayout& src, int64_t y0, int64_t x0, int64_t c0,
   }
   if (!src.swap) {  // any strides (planar output, Fortran order): typed element loops
     switch (n) {
-      case 1: detail::StridedCopy<uint8_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
-      case 2: detail::StridedCopy<uint16_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
-      case 4: detail::StridedCopy<uint32_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
-      case 8: detail::StridedCopy<uint64_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc); return;
-      default: break;
+      case 1:
+        detail::StridedCopy<uint8_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc);
+        return;
+      case 2:
+        detail::StridedCopy<uint16_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc);
+        return;
+      case 4:
+        detail::StridedCopy<uint32_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc);
+        return;
+      case 8:
+        detail::StridedCopy<uint64_t>(s0, src.sy, src.sx, src.sc, h, w, c, dst, dsy, dsx, dsc);
+        return;
+      default:
+        break;
     }
   }
   // General path: any strides, optional byte swap.

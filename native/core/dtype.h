@@ -22,9 +22,9 @@ inline const char* DTypeName(DType t) {
   return names[static_cast<int>(t)];
 }
 inline napi_typedarray_type TypedArrayType(DType t) {
-  static const napi_typedarray_type types[kNumDTypes] = {
-      napi_uint8_array, napi_int8_array,  napi_uint16_array,  napi_int16_array,
-      napi_uint32_array, napi_int32_array, napi_float32_array, napi_float64_array};
+  static const napi_typedarray_type types[kNumDTypes] = {napi_uint8_array,   napi_int8_array,   napi_uint16_array,
+                                                         napi_int16_array,   napi_uint32_array, napi_int32_array,
+                                                         napi_float32_array, napi_float64_array};
   return types[static_cast<int>(t)];
 }
 // Returns false if `name` is not one of the eight dtype names.

@@ -11,7 +11,7 @@
 namespace nds {
 
 struct ErrorInfo {
-  std::string code;     // stable string code, e.g. "ERR_NPY_HEADER"
+  std::string code;  // stable string code, e.g. "ERR_NPY_HEADER"
   std::string message;
   std::string path;     // file errors: the path involved
   int errnum = 0;       // file errors: errno

@@ -17,9 +17,8 @@ inline bool IntIn(double v, double lo, double hi) {
 }
 }  // namespace
 
-void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal,
-                  int64_t H, int64_t W, int64_t C, DType dtype, Window* win, Destination* dst,
-                  bool allowScaled) {
+void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, int64_t H, int64_t W, int64_t C,
+                  DType dtype, Window* win, Destination* dst, bool allowScaled) {
   // Raw N-API: one napi_get_typedarray_info per array (type, length and the data pointer, which
   // already includes the view's byte offset). This function runs on every read.
   if (!dstVal.IsTypedArray()) ThrowArg(env, "destination must be a typed array");
@@ -43,8 +42,8 @@ void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& r
   if (reqLength < static_cast<size_t>(kReqLen) || reqData == nullptr) ThrowArg(env, "request is too short");
   const double* r = static_cast<const double*>(reqData);
   const double big = static_cast<double>(kMaxSafeInteger);
-  if (!IntIn(r[kY0], 0, H) || !IntIn(r[kY1], r[kY0], H) || !IntIn(r[kX0], 0, W) ||
-      !IntIn(r[kX1], r[kX0], W) || !IntIn(r[kC0], 0, C) || !IntIn(r[kC1], r[kC0], C)) {
+  if (!IntIn(r[kY0], 0, H) || !IntIn(r[kY1], r[kY0], H) || !IntIn(r[kX0], 0, W) || !IntIn(r[kX1], r[kX0], W) ||
+      !IntIn(r[kC0], 0, C) || !IntIn(r[kC1], r[kC0], C)) {
     ThrowJs(env, ErrorInfo{"ERR_REGION", "window is outside the image", "", 0, ""});
   }
   for (int k = kDstOffset; k <= kOutW; ++k) {
@@ -73,8 +72,7 @@ void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& r
   }
   if (dst->outH == 0 || dst->outW == 0 || win->c() == 0) return;  // nothing is written
   const double last = static_cast<double>(dst->offset) + static_cast<double>(dst->outH - 1) * dst->sy +
-                      static_cast<double>(dst->outW - 1) * dst->sx +
-                      static_cast<double>(win->c() - 1) * dst->sc;
+                      static_cast<double>(dst->outW - 1) * dst->sx + static_cast<double>(win->c() - 1) * dst->sc;
   if (last >= static_cast<double>(dst->length)) {
     ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", "destination array is too small for the region", "", 0, ""});
   }

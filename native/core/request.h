@@ -9,12 +9,10 @@
 
 namespace nds {
 
-enum Req : int {
-  kY0 = 0, kY1, kX0, kX1, kC0, kC1,    // source window, half open, already clipped
-  kDstOffset, kDstSY, kDstSX, kDstSC,  // where and how to write into the destination
-  kOutH, kOutW,                        // raster only: output size (scaled reads), else = window
-  kReqLen
-};
+// Indices into `req`: the source window (kY0..kC1, half open, already clipped); where and how to
+// write into the destination (kDstOffset..kDstSC); the output size (kOutH, kOutW: raster only,
+// for scaled reads; else equal to the window).
+enum Req : int { kY0 = 0, kY1, kX0, kX1, kC0, kC1, kDstOffset, kDstSY, kDstSX, kDstSC, kOutH, kOutW, kReqLen };
 
 struct Window {
   int64_t y0, y1, x0, x1, c0, c1;
@@ -34,7 +32,7 @@ struct Destination {
 // JS thread: parses and checks (req, dst) against an image of shape (H, W, C) and dtype.
 // Throws a JS error (never crashes) when the window is outside the image, the typed array is
 // of another type, or any element the copy would write lies outside the typed array.
-void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, int64_t H, int64_t W,
-                  int64_t C, DType dtype, Window* win, Destination* dst, bool allowScaled);
+void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, int64_t H, int64_t W, int64_t C,
+                  DType dtype, Window* win, Destination* dst, bool allowScaled);
 
 }  // namespace nds

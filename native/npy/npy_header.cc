@@ -145,7 +145,10 @@ void ParseDescr(const std::string& d, const std::string& path, DType* dtype, boo
   const char order = d[0];
   const char kind = d[1];
   const char size = d[2];
-  struct Entry { char kind, size; DType t; };
+  struct Entry {
+    char kind, size;
+    DType t;
+  };
   static const Entry table[] = {{'u', '1', DType::U8},  {'i', '1', DType::I8},  {'u', '2', DType::U16},
                                 {'i', '2', DType::I16}, {'u', '4', DType::U32}, {'i', '4', DType::I32},
                                 {'f', '4', DType::F32}, {'f', '8', DType::F64}};
@@ -153,7 +156,8 @@ void ParseDescr(const std::string& d, const std::string& path, DType* dtype, boo
   for (const Entry& e : table) {
     if (e.kind == kind && e.size == size) found = &e;
   }
-  if (found == nullptr) Bad(path, "dtype '" + d + "' is not supported (expected one of |u1 |i1 <u2 <i2 <u4 <i4 <f4 <f8)");
+  if (found == nullptr)
+    Bad(path, "dtype '" + d + "' is not supported (expected one of |u1 |i1 <u2 <i2 <u4 <i4 <f4 <f8)");
   const bool oneByte = size == '1';
   if (order == '<') {
     *bigEndian = false;
@@ -194,7 +198,8 @@ NpyHeader ParseNpyHeader(const uint8_t* data, size_t avail, uint64_t fileSize, c
     hlen = static_cast<uint64_t>(data[8]) | (static_cast<uint64_t>(data[9]) << 8) |
            (static_cast<uint64_t>(data[10]) << 16) | (static_cast<uint64_t>(data[11]) << 24);
   }
-  if (hlen > avail - prefix) Bad(path, "the header length (" + std::to_string(hlen) + ") runs past the end of the file");
+  if (hlen > avail - prefix)
+    Bad(path, "the header length (" + std::to_string(hlen) + ") runs past the end of the file");
   const size_t dataOffset = prefix + static_cast<size_t>(hlen);
   const char* text = reinterpret_cast<const char*>(data + prefix);
   const char* end = text + hlen;
@@ -237,9 +242,11 @@ NpyHeader ParseNpyHeader(const uint8_t* data, size_t avail, uint64_t fileSize, c
   }
   lx.SkipSpace();
   if (!lx.AtEnd()) Bad(path, "unexpected text after the header dict");
-  if (!seenDescr || !seenOrder || !seenShape) Bad(path, "the header must have the keys 'descr', 'fortran_order' and 'shape'");
+  if (!seenDescr || !seenOrder || !seenShape)
+    Bad(path, "the header must have the keys 'descr', 'fortran_order' and 'shape'");
   ParseDescr(descr, path, &h.dtype, &h.bigEndian);
-  if (ndim != 2 && ndim != 3) Bad(path, "only 2-D and 3-D arrays are supported, this one has " + std::to_string(ndim) + " dimensions");
+  if (ndim != 2 && ndim != 3)
+    Bad(path, "only 2-D and 3-D arrays are supported, this one has " + std::to_string(ndim) + " dimensions");
 
   h.ndim = ndim;
   h.shape[0] = static_cast<int64_t>(dims[0]);

@@ -9,13 +9,13 @@
 namespace nds {
 
 struct NpyHeader {
-  int version = 1;            // 1, 2 or 3
+  int version = 1;  // 1, 2 or 3
   DType dtype = DType::U8;
-  bool bigEndian = false;     // the data's byte order is big-endian ('>')
+  bool bigEndian = false;  // the data's byte order is big-endian ('>')
   bool fortranOrder = false;
-  int ndim = 3;               // 2 or 3; a 2-D array is served as H x W x 1
+  int ndim = 3;  // 2 or 3; a 2-D array is served as H x W x 1
   int64_t shape[3] = {0, 0, 1};
-  size_t dataOffset = 0;      // bytes from the start of the file to the first element
+  size_t dataOffset = 0;  // bytes from the start of the file to the first element
 };
 
 // Parses the header at the start of a file of `fileSize` bytes whose first `avail` bytes are at

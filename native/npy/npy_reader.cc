@@ -31,9 +31,7 @@ void CopyOut(const SrcLayout& src, bool fortran, const Window& w, const Destinat
 
 // Finalizer of an ArrayBuffer from mapping(): drops that buffer's share of the mapping.
 // Runs on the JS thread of the environment, at GC or at environment teardown.
-void ReleaseMapping(napi_env, void*, void* hint) {
-  delete static_cast<std::shared_ptr<const Mapping>*>(hint);
-}
+void ReleaseMapping(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<const Mapping>*>(hint); }
 
 // True when `ta`'s ArrayBuffer can shrink (a resizable ArrayBuffer): a pool thread must not
 // write into it, since JS may shrink it while the copy runs. Main thread.
@@ -52,7 +50,8 @@ namespace {
 
 // Throws ERR_CLOSED after close(). Main thread.
 void CheckOpen(Napi::Env env, const NpyState& st) {
-  if (st.map == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + st.path + "' is closed", st.path, 0, ""});
+  if (st.map == nullptr)
+    ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + st.path + "' is closed", st.path, 0, ""});
 }
 
 // readInto(dst, req): the synchronous copy, on the main thread.
@@ -77,12 +76,11 @@ Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Function NpyReader::Define(Napi::Env env) {
-  return DefineClass(env, "NpyReader",
-                     {InstanceMethod<&NpyReader::Info>("info"),
-                      InstanceMethod<&NpyReader::ReadInto>("readInto"),
-                      InstanceMethod<&NpyReader::ReadIntoAsync>("readIntoAsync"),
-                      InstanceMethod<&NpyReader::MappingBuffer>("mapping"),
-                      InstanceMethod<&NpyReader::Close>("close")});
+  return DefineClass(
+      env, "NpyReader",
+      {InstanceMethod<&NpyReader::Info>("info"), InstanceMethod<&NpyReader::ReadInto>("readInto"),
+       InstanceMethod<&NpyReader::ReadIntoAsync>("readIntoAsync"), InstanceMethod<&NpyReader::MappingBuffer>("mapping"),
+       InstanceMethod<&NpyReader::Close>("close")});
 }
 
 NpyReader::NpyReader(const Napi::CallbackInfo& info)
@@ -97,7 +95,7 @@ NpyReader::NpyReader(const Napi::CallbackInfo& info)
   });
   int64_t sy, sx, sc;
   NpyStrides(st.header, &sy, &sx, &sc);
-  st.layout = SrcLayout{st.map->data() + st.header.dataOffset, sy, sx, sc, ItemSize(st.header.dtype),
+  st.layout = SrcLayout{st.map->data() + st.header.dataOffset,   sy, sx, sc, ItemSize(st.header.dtype),
                         st.header.bigEndian != HostIsBigEndian()};
   auto* hold = new std::shared_ptr<NpyState>(st_);
   Napi::Function bound;
@@ -171,8 +169,8 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   if (!data->externalBuffersAllowed || !st.map->writable()) return env.Null();
   auto* hold = new std::shared_ptr<const Mapping>(st.map);
   napi_value ab;
-  const napi_status status = napi_create_external_arraybuffer(
-      env, const_cast<uint8_t*>(st.map->data()), st.map->size(), ReleaseMapping, hold, &ab);
+  const napi_status status = napi_create_external_arraybuffer(env, const_cast<uint8_t*>(st.map->data()), st.map->size(),
+                                                              ReleaseMapping, hold, &ab);
   if (status == napi_no_external_buffers_allowed) {
     delete hold;
     data->externalBuffersAllowed = false;

@@ -95,8 +95,8 @@ Napi::Value WriteNpyJs(const Napi::CallbackInfo& info) {
   if (ndim == 2 && a.shape[2] != 1) ThrowArg(env, "writeNpy: a 2-D array (desc.ndim 2) has shape [H, W, 1]");
   // No JS runs from here on: a.data stays valid.
   const int n = ItemSize(a.dtype);
-  const SrcLayout src{a.empty() ? a.data : a.first(), a.strides[0] * n, a.strides[1] * n, a.strides[2] * n, n,
-                      HostIsBigEndian()};
+  const SrcLayout src{
+      a.empty() ? a.data : a.first(), a.strides[0] * n, a.strides[1] * n, a.strides[2] * n, n, HostIsBigEndian()};
   const int64_t* shape = a.shape;
   Guard(env, [&] {
     WriteNpyFile(path, a.dtype, static_cast<int>(ndim), shape, [&](uint8_t* dst) {

@@ -90,13 +90,16 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
   }
   if (autoLossless && level < 0) level = piecewise ? kLevelPiecewise : kLevelContinuous;
   if ((compress == "JPEG" || compress == "WEBP") && !outByte) {
-    throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot write COG '" + dst + "': " + compress +
-                                                 " compression needs 8-bit data, the source is " + GDALGetDataTypeName(f.gdt),
+    throw CodedError("ERR_GDAL_UNSUPPORTED",
+                     "cannot write COG '" + dst + "': " + compress + " compression needs 8-bit data, the source is " +
+                         GDALGetDataTypeName(f.gdt),
                      dst);
   }
   if (compress == "WEBP" && outBands != 3 && outBands != 4) {
-    throw CodedError("ERR_GDAL_UNSUPPORTED", "cannot write COG '" + dst + "': WEBP compression needs 3 or 4 bands, the source has " +
-                                                 std::to_string(outBands), dst);
+    throw CodedError("ERR_GDAL_UNSUPPORTED",
+                     "cannot write COG '" + dst + "': WEBP compression needs 3 or 4 bands, the source has " +
+                         std::to_string(outBands),
+                     dst);
   }
   std::string predictor = o.predictor;
   if (predictor == "AUTO") {
@@ -105,8 +108,10 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
   std::string resampling = o.resampling;
   if (resampling == "AUTO") resampling = IsFloat(f.gdt) && !f.palette ? "AVERAGE" : "NEAREST";
 
-  std::vector<std::string> a{"-of", "COG", "-co", "COMPRESS=" + compress, "-co",
-                             "BLOCKSIZE=" + std::to_string(o.blocksize), "-co", "RESAMPLING=" + resampling};
+  std::vector<std::string> a{"-of", "COG",
+                             "-co", "COMPRESS=" + compress,
+                             "-co", "BLOCKSIZE=" + std::to_string(o.blocksize),
+                             "-co", "RESAMPLING=" + resampling};
   if (!o.overviews) {
     a.insert(a.end(), {"-co", "OVERVIEWS=NONE"});
   } else {
@@ -121,7 +126,8 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
     a.insert(a.end(), {"-co", "QUALITY=" + std::to_string(quality)});
   }
   if (!predictor.empty() && predictor != "NO") a.insert(a.end(), {"-co", "PREDICTOR=" + predictor});
-  a.insert(a.end(), {"-co", "NUM_THREADS=" + (o.numThreads <= 0 ? std::string("ALL_CPUS") : std::to_string(o.numThreads))});
+  a.insert(a.end(),
+           {"-co", "NUM_THREADS=" + (o.numThreads <= 0 ? std::string("ALL_CPUS") : std::to_string(o.numThreads))});
   if (f.palette) a.insert(a.end(), {"-expand", f.C == 1 ? "gray" : (f.C == 4 ? "rgba" : "rgb")});
   return a;
 }

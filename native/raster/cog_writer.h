@@ -10,7 +10,7 @@
 namespace nds {
 
 struct CogOptions {
-  std::string compress = "AUTO";    // AUTO or a COMPRESS value of GDAL's COG driver
+  std::string compress = "AUTO";  // AUTO or a COMPRESS value of GDAL's COG driver
   int blocksize = 256;
   bool overviews = true;            // false: OVERVIEWS=NONE
   int overviewCount = 0;            // 0: GDAL's automatic count

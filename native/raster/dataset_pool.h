@@ -31,11 +31,11 @@ class HandlePool;
 class TiffTileReader;
 
 struct RasterHandle {
-  GDALDatasetH ds = nullptr;               // opened by the owner on first use
-  std::unique_ptr<TiffTileReader> tiff;    // opened by the owner on first use (tiled GeoTIFFs)
-  bool tiffTried = false;                  // Open was attempted (null tiff: decode with GDAL)
+  GDALDatasetH ds = nullptr;             // opened by the owner on first use
+  std::unique_ptr<TiffTileReader> tiff;  // opened by the owner on first use (tiled GeoTIFFs)
+  bool tiffTried = false;                // Open was attempted (null tiff: decode with GDAL)
   RasterHandle() = default;
-  ~RasterHandle();                         // closes both (the dataset with CloseQuietly)
+  ~RasterHandle();  // closes both (the dataset with CloseQuietly)
   RasterHandle(const RasterHandle&) = delete;
   RasterHandle& operator=(const RasterHandle&) = delete;
 };

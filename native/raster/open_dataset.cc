@@ -13,8 +13,8 @@ GDALDatasetH OpenForRead(const std::string& path) {
   EnsureGdal();
   CheckSourceFile(path);
   GdalErrorScope scope;
-  GDALDatasetH ds = GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR,
-                               nullptr, nullptr, nullptr);
+  GDALDatasetH ds =
+      GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, nullptr, nullptr, nullptr);
   if (ds == nullptr) {
     if (!scope.failed()) scope.Fail(CPLE_OpenFailed, "not recognized as a supported raster format");
     scope.Throw("ERR_GDAL_OPEN", "cannot open", path);

@@ -44,8 +44,8 @@ void CheckDestination(const std::string& path) {
   const std::string dir = DirName(path);
   if (::access(dir.c_str(), W_OK | X_OK) != 0) {
     const int err = errno;
-    ErrorInfo info{"ERR_IO", "cannot write into directory '" + dir + "' of '" + path + "': " + std::strerror(err),
-                   path, err, "access"};
+    ErrorInfo info{"ERR_IO", "cannot write into directory '" + dir + "' of '" + path + "': " + std::strerror(err), path,
+                   err, "access"};
     throw CodedError(std::move(info));
   }
 }

@@ -21,11 +21,10 @@ Napi::Array Pair(Napi::Env env, int64_t a, int64_t b) {
 }  // namespace
 
 Napi::Function RasterReader::Define(Napi::Env env) {
-  return DefineClass(env, "RasterReader",
-                     {InstanceMethod<&RasterReader::Info>("info"),
-                      InstanceMethod<&RasterReader::ReadInto>("readInto"),
-                      InstanceMethod<&RasterReader::ReadIntoAsync>("readIntoAsync"),
-                      InstanceMethod<&RasterReader::Close>("close")});
+  return DefineClass(
+      env, "RasterReader",
+      {InstanceMethod<&RasterReader::Info>("info"), InstanceMethod<&RasterReader::ReadInto>("readInto"),
+       InstanceMethod<&RasterReader::ReadIntoAsync>("readIntoAsync"), InstanceMethod<&RasterReader::Close>("close")});
 }
 
 RasterReader::RasterReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RasterReader>(info) {

@@ -34,9 +34,7 @@ bool SameIdentity(const FileIdentity& a, const FileIdentity& b) { return !(a < b
 }  // namespace
 
 RasterSource::RasterSource(std::string path, int maxHandles, const RasterEnv& env)
-    : path_(std::move(path)),
-      tiles_(env.tiles),
-      pool_(env.handles, maxHandles, [this] { return OpenHandle(); }) {
+    : path_(std::move(path)), tiles_(env.tiles), pool_(env.handles, maxHandles, [this] { return OpenHandle(); }) {
   EnsureGdal();
   CheckSourceFile(path_);
   haveIdentity_ = !IsVirtualPath(path_) && StatIdentity(path_, &identity_);
@@ -65,7 +63,8 @@ RasterHandle* RasterSource::OpenHandle() {
     static_cast<SourceFacts&>(meta_) = ReadSourceFacts(h->ds, path_);
     meta_.isCog = IsCogDataset(h->ds, path_);
     if (meta_.tiled && !meta_.palette) {
-      h->tiff = TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
+      h->tiff = TiffTileReader::Open(
+          path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
       h->tiffTried = true;
       meta_.libtiff = h->tiff != nullptr;
     }
@@ -94,7 +93,8 @@ TiffTileReader* RasterSource::Tiff(HandlePool::Lease& lease) {
   RasterHandle* h = lease.get();
   if (!h->tiffTried) {
     h->tiffTried = true;
-    h->tiff = TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
+    h->tiff =
+        TiffTileReader::Open(path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
   }
   return h->tiff.get();
 }
@@ -165,8 +165,8 @@ std::shared_ptr<const Tile> RasterSource::DecodeTile(HandlePool::Lease& lease, i
       }
     }
   }
-  RasterIO(lease, x0, y0, w, h, 0, static_cast<int>(meta_.C), tile->data.get(), w, h, meta_.C * is,
-           w * meta_.C * is, is);
+  RasterIO(lease, x0, y0, w, h, 0, static_cast<int>(meta_.C), tile->data.get(), w, h, meta_.C * is, w * meta_.C * is,
+           is);
   // The decoded tile now lives in our cache; drop GDAL's block-cache copy of it.
   GDALDatasetH ds = Dataset(lease);
   GdalErrorScope scope;
@@ -176,9 +176,9 @@ std::shared_ptr<const Tile> RasterSource::DecodeTile(HandlePool::Lease& lease, i
   return tile;
 }
 
-void RasterSource::RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0,
-                            int nc, uint8_t* buf, int64_t bufW, int64_t bufH, int64_t pixelSpace,
-                            int64_t lineSpace, int64_t bandSpace) {
+void RasterSource::RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0, int nc,
+                            uint8_t* buf, int64_t bufW, int64_t bufH, int64_t pixelSpace, int64_t lineSpace,
+                            int64_t bandSpace) {
   GDALDatasetH ds = Dataset(lease);
   GDALRasterIOExtraArg extra;
   INIT_RASTERIO_EXTRA_ARG(extra);
@@ -208,8 +208,8 @@ void RasterSource::RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, in
     std::vector<int> bands(static_cast<size_t>(nc));
     for (int k = 0; k < nc; ++k) bands[k] = c0 + k + 1;
     err = GDALDatasetRasterIOEx(ds, GF_Read, static_cast<int>(x0), static_cast<int>(y0), static_cast<int>(w),
-                                static_cast<int>(h), buf, static_cast<int>(bufW), static_cast<int>(bufH), meta_.gdt,
-                                nc, bands.data(), pixelSpace, lineSpace, bandSpace, &extra);
+                                static_cast<int>(h), buf, static_cast<int>(bufW), static_cast<int>(bufH), meta_.gdt, nc,
+                                bands.data(), pixelSpace, lineSpace, bandSpace, &extra);
   }
   if (err != CE_None || scope.failed()) {
     lease.Discard();

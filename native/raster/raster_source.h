@@ -57,9 +57,8 @@ class RasterSource {
   std::shared_ptr<const Tile> DecodeTile(HandlePool::Lease& lease, int tx, int ty);
   // RasterIO of source window (x0, y0, w, h), channels [c0, c0 + nc), into `buf` at
   // bufW x bufH with the given byte spacings; expands palettes. Throws ERR_GDAL_READ.
-  void RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0, int nc,
-                uint8_t* buf, int64_t bufW, int64_t bufH, int64_t pixelSpace, int64_t lineSpace,
-                int64_t bandSpace);
+  void RasterIO(HandlePool::Lease& lease, int64_t x0, int64_t y0, int64_t w, int64_t h, int c0, int nc, uint8_t* buf,
+                int64_t bufW, int64_t bufH, int64_t pixelSpace, int64_t lineSpace, int64_t bandSpace);
 
   const std::string path_;
   std::shared_ptr<TileCache> tiles_;

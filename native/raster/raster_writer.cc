@@ -57,7 +57,8 @@ Napi::Value WriteRasterJs(const Napi::CallbackInfo& info) {
       for (int b = 1; b <= C; ++b) {
         GDALSetMetadataItem(GDALGetRasterBand(ds.get(), b), "PIXELTYPE", "SIGNEDBYTE", "IMAGE_STRUCTURE");
       }
-      if (driverName == "GTiff" && co.FetchNameValue("PIXELTYPE") == nullptr) co.SetNameValue("PIXELTYPE", "SIGNEDBYTE");
+      if (driverName == "GTiff" && co.FetchNameValue("PIXELTYPE") == nullptr)
+        co.SetNameValue("PIXELTYPE", "SIGNEDBYTE");
     }
     WriteWithGdal(path, "cannot write", [&](const std::string& tmp) {
       return GDALCreateCopy(drv, tmp.c_str(), ds.get(), TRUE, co.List(), nullptr, nullptr);

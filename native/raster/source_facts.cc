@@ -29,8 +29,8 @@ SourceFacts ReadSourceFacts(GDALDatasetH ds, const std::string& path) {
   m.gdt = GDALGetRasterDataType(b1);
   for (int b = 2; b <= m.bands; ++b) {
     if (GDALGetRasterDataType(GDALGetRasterBand(ds, b)) != m.gdt) {
-      Unsupported(path, "its bands have different data types (" + std::string(GDALGetDataTypeName(m.gdt)) +
-                             " and " + GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, b))) + ")");
+      Unsupported(path, "its bands have different data types (" + std::string(GDALGetDataTypeName(m.gdt)) + " and " +
+                            GDALGetDataTypeName(GDALGetRasterDataType(GDALGetRasterBand(ds, b))) + ")");
     }
   }
   switch (m.gdt) {
@@ -40,17 +40,31 @@ SourceFacts ReadSourceFacts(GDALDatasetH ds, const std::string& path) {
       break;
     }
 #if GDAL_VERSION_NUM >= GDAL_COMPUTE_VERSION(3, 7, 0)
-    case GDT_Int8: m.dtype = DType::I8; break;
+    case GDT_Int8:
+      m.dtype = DType::I8;
+      break;
 #endif
-    case GDT_UInt16: m.dtype = DType::U16; break;
-    case GDT_Int16: m.dtype = DType::I16; break;
-    case GDT_UInt32: m.dtype = DType::U32; break;
-    case GDT_Int32: m.dtype = DType::I32; break;
-    case GDT_Float32: m.dtype = DType::F32; break;
-    case GDT_Float64: m.dtype = DType::F64; break;
+    case GDT_UInt16:
+      m.dtype = DType::U16;
+      break;
+    case GDT_Int16:
+      m.dtype = DType::I16;
+      break;
+    case GDT_UInt32:
+      m.dtype = DType::U32;
+      break;
+    case GDT_Int32:
+      m.dtype = DType::I32;
+      break;
+    case GDT_Float32:
+      m.dtype = DType::F32;
+      break;
+    case GDT_Float64:
+      m.dtype = DType::F64;
+      break;
     default:
       Unsupported(path, std::string("data type ") + GDALGetDataTypeName(m.gdt) +
-                             " is not one of uint8, int8, uint16, int16, uint32, int32, float32, float64");
+                            " is not one of uint8, int8, uint16, int16, uint32, int32, float32, float64");
   }
   m.C = m.bands;
   GDALColorTableH ct = GDALGetRasterColorTable(b1);
@@ -69,7 +83,8 @@ SourceFacts ReadSourceFacts(GDALDatasetH ds, const std::string& path) {
     for (int i = 0; i < n; ++i) {
       const GDALColorEntry* e = GDALGetColorEntry(ct, i);
       const short v[4] = {e->c1, e->c2, e->c3, e->c4};
-      for (int k = 0; k < m.C; ++k) m.lut[static_cast<size_t>(i) * m.C + k] = static_cast<uint8_t>(std::clamp<short>(v[k], 0, 255));
+      for (int k = 0; k < m.C; ++k)
+        m.lut[static_cast<size_t>(i) * m.C + k] = static_cast<uint8_t>(std::clamp<short>(v[k], 0, 255));
     }
   }
   GDALGetBlockSize(b1, &m.blockW, &m.blockH);

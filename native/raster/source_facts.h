@@ -15,18 +15,18 @@
 namespace nds {
 
 struct SourceFacts {
-  int64_t H = 0, W = 0, C = 0;   // C counts expanded channels for palette images
-  DType dtype = DType::U8;       // what reads deliver (U8 for palettes; I8 for SIGNEDBYTE)
-  GDALDataType gdt = GDT_Byte;   // the type of the file's bands (Byte for SIGNEDBYTE int8)
-  int bands = 0;                 // bands in the file (1 for a palette image)
-  std::string driver;            // GDAL's short name, "" when unknown
-  std::string compression;       // empty when GDAL reports none
-  int predictor = 0;             // TIFF predictor (2 horizontal, 3 floating point), 0: none
-  bool palette = false;          // one band of indices into an RGB(A) or gray color table
-  std::vector<uint8_t> lut;      // palette: C bytes per entry
+  int64_t H = 0, W = 0, C = 0;  // C counts expanded channels for palette images
+  DType dtype = DType::U8;      // what reads deliver (U8 for palettes; I8 for SIGNEDBYTE)
+  GDALDataType gdt = GDT_Byte;  // the type of the file's bands (Byte for SIGNEDBYTE int8)
+  int bands = 0;                // bands in the file (1 for a palette image)
+  std::string driver;           // GDAL's short name, "" when unknown
+  std::string compression;      // empty when GDAL reports none
+  int predictor = 0;            // TIFF predictor (2 horizontal, 3 floating point), 0: none
+  bool palette = false;         // one band of indices into an RGB(A) or gray color table
+  std::vector<uint8_t> lut;     // palette: C bytes per entry
   int lutEntries = 0;
   int blockH = 0, blockW = 0;
-  bool tiled = false;            // a tiled GeoTIFF (blocks narrower than the image)
+  bool tiled = false;                                  // a tiled GeoTIFF (blocks narrower than the image)
   std::vector<std::pair<int64_t, int64_t>> overviews;  // [height, width] per level
 };
 

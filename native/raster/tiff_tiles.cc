@@ -31,10 +31,18 @@ int OnWarning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
 
 bool SampleFormatMatches(uint16_t fmt, DType d) {
   switch (d) {
-    case DType::U8: case DType::U16: case DType::U32: return fmt == SAMPLEFORMAT_UINT;
-    case DType::I8: return fmt == SAMPLEFORMAT_UINT || fmt == SAMPLEFORMAT_INT;  // GDAL's SIGNEDBYTE
-    case DType::I16: case DType::I32: return fmt == SAMPLEFORMAT_INT;
-    case DType::F32: case DType::F64: return fmt == SAMPLEFORMAT_IEEEFP;
+    case DType::U8:
+    case DType::U16:
+    case DType::U32:
+      return fmt == SAMPLEFORMAT_UINT;
+    case DType::I8:
+      return fmt == SAMPLEFORMAT_UINT || fmt == SAMPLEFORMAT_INT;  // GDAL's SIGNEDBYTE
+    case DType::I16:
+    case DType::I32:
+      return fmt == SAMPLEFORMAT_INT;
+    case DType::F32:
+    case DType::F64:
+      return fmt == SAMPLEFORMAT_IEEEFP;
   }
   return false;
 }
@@ -69,16 +77,16 @@ std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string& path, co
     TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
     TIFFGetField(tif, TIFFTAG_TILELENGTH, &th);
   }
-  const bool codecOk = (compression == COMPRESSION_NONE || compression == COMPRESSION_LZW ||
-                        compression == COMPRESSION_ADOBE_DEFLATE || compression == COMPRESSION_DEFLATE ||
-                        compression == COMPRESSION_ZSTD || compression == COMPRESSION_LZMA ||
-                        compression == COMPRESSION_PACKBITS) &&
-                       TIFFIsCODECConfigured(compression) != 0;
+  const bool codecOk =
+      (compression == COMPRESSION_NONE || compression == COMPRESSION_LZW || compression == COMPRESSION_ADOBE_DEFLATE ||
+       compression == COMPRESSION_DEFLATE || compression == COMPRESSION_ZSTD || compression == COMPRESSION_LZMA ||
+       compression == COMPRESSION_PACKBITS) &&
+      TIFFIsCODECConfigured(compression) != 0;
   const bool ok = tiled && codecOk && w == expect.width && h == expect.height &&
                   static_cast<int>(tw) == expect.blockW && static_cast<int>(th) == expect.blockH &&
-                  spp == expect.samples && bps == 8 * ItemSize(expect.dtype) && SampleFormatMatches(fmt, expect.dtype) &&
-                  (planar == PLANARCONFIG_CONTIG || spp == 1) && photometric != PHOTOMETRIC_PALETTE &&
-                  photometric != PHOTOMETRIC_YCBCR;
+                  spp == expect.samples && bps == 8 * ItemSize(expect.dtype) &&
+                  SampleFormatMatches(fmt, expect.dtype) && (planar == PLANARCONFIG_CONTIG || spp == 1) &&
+                  photometric != PHOTOMETRIC_PALETTE && photometric != PHOTOMETRIC_YCBCR;
   if (!ok) return nullptr;
   r->tileBytes_ = static_cast<int64_t>(TIFFTileSize64(tif));
   if (r->tileBytes_ != static_cast<int64_t>(tw) * th * spp * ItemSize(expect.dtype)) return nullptr;
@@ -103,8 +111,9 @@ bool TiffTileReader::Decode(int tx, int ty, int h, int w, uint8_t* dst) {
   }
   error_.clear();
   if (TIFFReadEncodedTile(tif, idx, out, tileBytes_) != tileBytes_) {
-    throw CodedError("ERR_GDAL_READ", "cannot read tile (" + std::to_string(tx) + ", " + std::to_string(ty) +
-                                          ") of '" + path_ + "': " + (error_.empty() ? "short tile" : error_),
+    throw CodedError("ERR_GDAL_READ",
+                     "cannot read tile (" + std::to_string(tx) + ", " + std::to_string(ty) + ") of '" + path_ +
+                         "': " + (error_.empty() ? "short tile" : error_),
                      path_);
   }
   if (!whole) {

@@ -18,7 +18,7 @@ namespace nds {
 struct TiffExpect {
   int64_t width, height;
   int blockW, blockH;
-  int samples;     // bands
+  int samples;  // bands
   DType dtype;
 };
 

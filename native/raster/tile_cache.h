@@ -30,15 +30,14 @@ struct Tile {
 struct TileKey {
   uint64_t file;
   int32_t level, tx, ty;
-  bool operator==(const TileKey& o) const {
-    return file == o.file && level == o.level && tx == o.tx && ty == o.ty;
-  }
+  bool operator==(const TileKey& o) const { return file == o.file && level == o.level && tx == o.tx && ty == o.ty; }
 };
 
 struct TileKeyHash {
   size_t operator()(const TileKey& k) const {
     uint64_t h = k.file * 0x9E3779B97F4A7C15ull;
-    h ^= (static_cast<uint64_t>(static_cast<uint32_t>(k.tx)) << 32 | static_cast<uint32_t>(k.ty)) + 0x7F4A7C15ull + (h << 6) + (h >> 2);
+    h ^= (static_cast<uint64_t>(static_cast<uint32_t>(k.tx)) << 32 | static_cast<uint32_t>(k.ty)) + 0x7F4A7C15ull +
+         (h << 6) + (h >> 2);
     h ^= static_cast<uint64_t>(static_cast<uint32_t>(k.level)) * 0xC2B2AE3D27D4EB4Full;
     return static_cast<size_t>(h ^ (h >> 29));
   }
