@@ -21,7 +21,7 @@ import { FramesError, NdsamplerError } from '../errors';
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { ImageReader } from '../readers';
 import { coversImage, parseRegion, resolveRegion } from '../region';
-import type { Region } from '../region';
+import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
 import {
   defaultWorkdir, fileHashid, fillChannel, idKey, pendingHashes, settleAsync, settleSync, singleChannel,
@@ -243,21 +243,27 @@ export abstract class Frames {
     return channels === key || (Array.isArray(channels) && channels.length === 1 && channels[0] === key) ? chan : null;
   }
 
+  /** The checked options, image state and fast-path channel of a loadRegion request. */
+  #request(imageId: ImageId, opts: LoadRegionOptions | undefined) {
+    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
+    const state = this.#image(imageId);
+    const width = this.#dim(o.width, 'options.width');
+    const height = this.#dim(o.height, 'options.height');
+    const covers = (p: ParsedRegion | null): boolean => coversImage(p, height, width);
+    return { o, state, chan: this.#fast(state, o.channels), covers };
+  }
+
   /**
    * The pixels of `region` of an image (HWC, Python slice semantics, a new array). Builds the
    * cache entry first when it is missing, unless the region is the whole image.
    */
   loadRegion(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): NDArray {
-    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
-    const state = this.#image(imageId);
-    const width = this.#dim(o.width, 'options.width');
-    const height = this.#dim(o.height, 'options.height');
-    const chan = this.#fast(state, o.channels);
+    const { o, state, chan, covers } = this.#request(imageId, opts);
     if (chan !== null) {
       // Parsed once: whether it covers the image decides the open mode, then it is resolved
       // against the reader's shape and read as a window.
       const parsed = parseRegion(region);
-      const full = coversImage(parsed, height, width);
+      const full = covers(parsed);
       let reader: ImageReader;
       const hot = state.hot;
       if (!full && hot !== null && !hot.evicted) {
@@ -278,14 +284,10 @@ export abstract class Frames {
 
   /** loadRegion with the read (and any cache build) on the libuv pool. */
   async loadRegionAsync(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): Promise<NDArray> {
-    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
-    const state = this.#image(imageId);
-    const width = this.#dim(o.width, 'options.width');
-    const height = this.#dim(o.height, 'options.height');
-    const chan = this.#fast(state, o.channels);
+    const { o, state, chan, covers } = this.#request(imageId, opts);
     if (chan !== null) {
       const parsed = parseRegion(region);
-      const lease = await this.#opener.openAsync(chan, coversImage(parsed, height, width) ? 'ifExists' : 'build');
+      const lease = await this.#opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
       try {
         const win = resolveRegion(parsed, lease.reader.shape);
         return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
