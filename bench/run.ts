@@ -191,7 +191,7 @@ function timeSeconds(fn: () => void): number {
 function benchCog(): void {
   log('\n## cog: crops of COGs through openImage(path).read()');
   const { native } = require('../dist/native') as typeof import('../dist/native');
-  const { writeCog } = require('../dist/cog') as { writeCog: (s: string, d: string, c?: Record<string, unknown>) => void };
+  const { writeCog } = require('../dist/gdal') as { writeCog: (s: string, d: string, c?: Record<string, unknown>) => void };
   const png512 = path.join(dataDir, 'img512.png');
   const png8192 = path.join(dataDir, 'img8192.png');
   for (const [png, npy, n] of [[png512, 'img512.npy', 512], [png8192, 'img8192.npy', 8192]] as const) {

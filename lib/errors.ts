@@ -74,8 +74,38 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_ADDON_LOAD: NdsamplerError,
 });
 
+/**
+ * The FileError for a failed fs call (the one formatter of file-system errors): ENOENT becomes
+ * ERR_SOURCE_MISSING, EISDIR ERR_NOT_A_FILE, anything else ERR_IO; `path`, `errno` and `syscall`
+ * are set as Node sets them on its own errors.
+ */
+export function fsError(err: unknown, file: string, syscall: string): FileError {
+  const e = err as NodeJS.ErrnoException;
+  const code = e.code === 'ENOENT' ? 'ERR_SOURCE_MISSING' : e.code === 'EISDIR' ? 'ERR_NOT_A_FILE' : 'ERR_IO';
+  const why = typeof e.message === 'string' && e.message !== '' ? e.message : String(err);
+  return new FileError(code, `${syscall} '${file}': ${why}`, {
+    path: file, errno: typeof e.errno === 'number' ? e.errno : undefined, syscall, cause: err,
+  });
+}
+
 /** Builds the right subclass for `code` (used by the addon too, through setErrorFactory). */
 export function makeError(code: string, message: string, props: ErrorProps = {}): NdsamplerError {
   const Cls = ERROR_CODES[code] ?? NdsamplerError;
   return new Cls(code, message, props);
+}
+
+/**
+ * Awaits `run()`; a rejection's stack is rewritten to the caller's, so an error that settles on
+ * the libuv pool's completion still points at the user code that started it.
+ */
+export async function withCallSite<T>(run: () => Promise<T>): Promise<T> {
+  const callSite = new Error();
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof Error && callSite.stack) {
+      err.stack = `${err.name}: ${err.message}\n${callSite.stack.split('\n').slice(2).join('\n')}`;
+    }
+    throw err;
+  }
 }

@@ -10,20 +10,22 @@ export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';
 export { openImage, writeNpy, NpyReader, RasterReader } from './readers';
 export type { ImageReader, ReadOptions } from './readers';
+export { COG_CONFIG_DEFAULTS, COG_CONFIG_KEYS } from './cog-config';
+export type { CogConfig, CogOverviews, CogPredictor } from './cog-config';
 export {
-  writeCog, writeCogAsync, isCog, coerceCogConfig, DEFAULT_COG_CONFIG, COG_CONFIG_KEYS, cogCompressions,
+  writeCog, writeCogAsync, isCog, coerceCogConfig, cogCompressions,
   convertToNpy, convertToNpyAsync, writeRaster, tileCacheStats, setTileCacheBudget, setMaxOpenDatasets,
   datasetStats, gdalVersion,
-} from './cog';
-export type { CogConfig, CogOverviews, CogPredictor, WriteRasterOptions } from './cog';
+} from './gdal';
+export type { WriteRasterOptions } from './gdal';
 export type { RasterInfo, TileCacheStats, DatasetStats } from './native';
-export { Frames, defaultWorkdir } from './frames';
+export { Frames, defaultWorkdir } from './frames/frames';
 export type {
   FramesOptions, LoadRegionOptions, LoadImageOptions, PrepareOptions, PrepareReport, PrepareFailure, LazyFrame,
   RegionRequest, FramesJSON, FramesClass, Affine, BackendConfig, BackendSpec, BackendType, ChannelInfo, HashidMode,
   ImageId, Pathinfo,
-} from './frames';
-export { SimpleFrames, DEFAULT_CHANNEL } from './simple-frames';
-export type { SimpleFramesOptions } from './simple-frames';
-export { AlignableImageData } from './alignable';
-export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './alignable';
+} from './frames/frames';
+export { SimpleFrames, DEFAULT_CHANNEL } from './frames/simple-frames';
+export type { SimpleFramesOptions } from './frames/simple-frames';
+export { AlignableImageData } from './frames/alignable';
+export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';

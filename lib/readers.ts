@@ -5,7 +5,7 @@
  * the libuv pool.
  */
 import * as path from 'node:path';
-import { ClosedError, NdsamplerError, RegionError } from './errors';
+import { ClosedError, NdsamplerError, RegionError, withCallSite } from './errors';
 import { allocate, allocateResult, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
 import type { DType, NDArray, Shape3, TypedArray } from './ndarray';
 import { native, REQ } from './native';
@@ -44,6 +44,10 @@ export interface ImageReader {
   readonly isCog?: boolean;
   read(region?: Region | null, opts?: ReadOptions): NDArray;
   readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray>;
+  /** @internal read() of an already normalised window (see BaseReader.readWindow). */
+  readWindow(win: Window, opts?: ReadOptions): NDArray;
+  /** @internal readAsync() of an already normalised window. */
+  readWindowAsync(win: Window, opts?: ReadOptions): Promise<NDArray>;
   close(): void;
   readonly closed: boolean;
 }
@@ -52,6 +56,18 @@ export interface ImageReader {
 function scaled(n: number, scale: number): number {
   return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
 }
+
+/** Read options after validation. */
+interface Checked {
+  copy: boolean;
+  boundless: boolean;
+  fillValue: number;
+  scale: number;
+  layout: 'hwc' | 'chw';
+  out: NDArray | undefined;
+}
+
+const EMPTY: ReadOptions = Object.freeze({});
 
 interface Plan {
   win: Window;
@@ -87,9 +103,9 @@ abstract class BaseReader implements ImageReader {
   protected abstract nativeReader(): NativeNpyReader | NativeRasterReader;
   protected abstract supportsScale: boolean;
 
-  /** Validates options, normalises the region and prepares the destination and request. */
-  protected plan(region: Region | null | undefined, o: ReadOptions, req: Float64Array): Plan {
-    if (o.copy !== undefined) v.boolean(o.copy, 'options.copy');
+  /** Validates the option values (not the region). */
+  #checkOptions(o: ReadOptions): Checked {
+    const copy = o.copy === undefined ? true : v.boolean(o.copy, 'options.copy');
     const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
     const fillValue = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
     const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
@@ -98,26 +114,34 @@ abstract class BaseReader implements ImageReader {
       throw new NdsamplerError('ERR_UNSUPPORTED', `scaled reads need a raster reader; '${this.path}' is an npy file`, { path: this.path });
     }
     const layout = o.layout === undefined ? 'hwc' : v.oneOf(o.layout, 'options.layout', ['hwc', 'chw'] as const);
-    const win = normalizeRegion(region, this.shape, boundless);
+    if (o.out !== undefined && layout !== 'hwc') {
+      throw v.typeError('no layout with options.out (its strides decide)', 'options.layout', layout);
+    }
+    return { copy, boundless, fillValue, scale, layout, out: o.out };
+  }
+
+  /** Prepares the destination and the native request for an already normalised window. */
+  protected plan(win: Window, c: Checked, req: Float64Array): Plan {
+    const { scale } = c;
     const shape: Shape3 = [scaled(win.y1 - win.y0, scale), scaled(win.x1 - win.x0, scale), win.c1 - win.c0];
+    const partial = isPartial(win);
     let out: NDArray;
-    if (o.out !== undefined) {
-      out = checkArray(o.out, 'options.out');
+    if (c.out !== undefined) {
+      out = checkArray(c.out, 'options.out');
       if (out.dtype !== this.dtype) {
-        throw v.typeError(`an array of dtype '${this.dtype}'`, 'options.out', out.dtype);
+        throw new RegionError('ERR_OUT_BUFFER', v.message(`an array of dtype '${this.dtype}' (the image's)`, 'options.out.dtype', out.dtype));
       }
       if (out.shape[0] !== shape[0] || out.shape[1] !== shape[1] || out.shape[2] !== shape[2]) {
-        throw new RegionError('ERR_OUT_BUFFER', `options.out has shape [${out.shape}] but the region gives [${shape}]`);
+        throw new RegionError('ERR_OUT_BUFFER', v.message(`shape [${shape}] (the region's)`, 'options.out.shape', out.shape));
       }
-      if (layout !== 'hwc') throw v.typeError('no layout with options.out (its strides decide)', 'options.layout', layout);
     } else {
       if (shape[0] * shape[1] * shape[2] * ITEMSIZE[this.dtype] > MAX_READ_BYTES) {
-        throw new RegionError('ERR_REGION', `region of shape [${shape}] is larger than ${MAX_READ_BYTES} bytes`);
+        throw new RegionError('ERR_REGION', v.message(`a region of at most ${MAX_READ_BYTES} bytes`, 'region', shape));
       }
-      out = boundless && isPartial(win) ? allocate(shape, this.dtype, true) : allocateResult(shape, this.dtype);
-      if (layout === 'chw') out.strides = [shape[1], 1, shape[0] * shape[1]];
+      out = partial ? allocate(shape, this.dtype, true) : allocateResult(shape, this.dtype);
+      if (c.layout === 'chw') out.strides = [shape[1], 1, shape[0] * shape[1]];
     }
-    if (boundless && isPartial(win) && (o.out !== undefined || fillValue !== 0)) fill(out, fillValue);
+    if (partial && (c.out !== undefined || c.fillValue !== 0)) fill(out, c.fillValue);
     // The in-image part of the window, and where it lands in `out`.
     const oy = scaled(win.iy0 - win.y0, scale);
     const ox = scaled(win.ix0 - win.x0, scale);
@@ -136,35 +160,51 @@ abstract class BaseReader implements ImageReader {
 
   read(region?: Region | null, opts?: ReadOptions): NDArray {
     this.checkOpen();
-    const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
-    const view = this.tryView(region, o);
-    if (view !== undefined) return view;
-    const p = this.plan(region, o, this.req);
-    if (!p.empty) this.nativeReader().readInto(p.out.data, p.req);
-    return p.out;
+    const c = this.#checkOptions(v.options(opts, 'options', READ_KEYS) as ReadOptions);
+    return this.#readChecked(normalizeRegion(region, this.shape, c.boundless), c);
   }
 
   async readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
     this.checkOpen();
-    const o = v.options(opts, 'options', READ_KEYS) as ReadOptions;
-    const view = this.tryView(region, o);
+    const c = this.#checkOptions(v.options(opts, 'options', READ_KEYS) as ReadOptions);
+    return this.#readCheckedAsync(normalizeRegion(region, this.shape, c.boundless), c);
+  }
+
+  /**
+   * @internal A read of a window normalised against this reader's shape (normalizeRegion or
+   * resolveRegion), so a request already parsed by Frames or AlignableImageData is not parsed
+   * again. `opts` as for read(); boundless-ness is the window's own.
+   */
+  readWindow(win: Window, opts?: ReadOptions): NDArray {
+    this.checkOpen();
+    return this.#readChecked(win, this.#checkOptions(opts ?? EMPTY));
+  }
+
+  /** @internal readWindow with the copy on the libuv pool. */
+  async readWindowAsync(win: Window, opts?: ReadOptions): Promise<NDArray> {
+    this.checkOpen();
+    return this.#readCheckedAsync(win, this.#checkOptions(opts ?? EMPTY));
+  }
+
+  #readChecked(win: Window, c: Checked): NDArray {
+    const view = c.copy ? undefined : this.tryView(win, c);
     if (view !== undefined) return view;
-    const p = this.plan(region, o, new Float64Array(REQ.LENGTH));
+    const p = this.plan(win, c, this.req);
+    if (!p.empty) this.nativeReader().readInto(p.out.data, p.req);
+    return p.out;
+  }
+
+  async #readCheckedAsync(win: Window, c: Checked): Promise<NDArray> {
+    const view = c.copy ? undefined : this.tryView(win, c);
+    if (view !== undefined) return view;
+    const p = this.plan(win, c, new Float64Array(REQ.LENGTH));
     if (p.empty) return p.out;
-    const callSite = new Error();
-    try {
-      await this.nativeReader().readIntoAsync(p.out.data, p.req);
-    } catch (err) {
-      if (err instanceof Error && callSite.stack) {
-        err.stack = `${err.name}: ${err.message}\n${callSite.stack.split('\n').slice(1).join('\n')}`;
-      }
-      throw err;
-    }
+    await withCallSite(() => this.nativeReader().readIntoAsync(p.out.data, p.req));
     return p.out;
   }
 
   /** npy overrides this to serve `copy: false` as a zero-copy view. */
-  protected tryView(_region: Region | null | undefined, _o: ReadOptions): NDArray | undefined {
+  protected tryView(_win: Window, _c: Checked): NDArray | undefined {
     return undefined;
   }
 
@@ -212,12 +252,10 @@ export class NpyReader extends BaseReader {
     return base;
   }
 
-  protected override tryView(region: Region | null | undefined, o: ReadOptions): NDArray | undefined {
-    if (o.copy === undefined || v.boolean(o.copy, 'options.copy') || o.out !== undefined || o.boundless === true) return undefined;
-    if (o.scale !== undefined || o.layout !== undefined) return undefined;
+  protected override tryView(win: Window, c: Checked): NDArray | undefined {
+    if (c.out !== undefined || c.boundless || c.scale !== 1 || c.layout !== 'hwc') return undefined;
     const data = this.#mappedData();
     if (data === null) return undefined;
-    const win = normalizeRegion(region, this.shape, false);
     const [sy, sx, sc] = this.info.strides;
     return {
       data,

@@ -5,7 +5,7 @@
 
 export function describe(value: unknown): string {
   if (value === null) return 'null';
-  if (value === undefined) return 'undefined';
+  if (value === undefined) return 'no value';
   if (typeof value === 'string') return `string '${value.length > 40 ? value.slice(0, 37) + '...' : value}'`;
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
     return `${typeof value} ${String(value)}`;

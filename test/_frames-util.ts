@@ -1,23 +1,16 @@
-// Shared helpers of the Frames tests: temp dirs, an independent image writer/reader (gdal-async,
+// Shared helpers of the Frames tests: an independent image writer/reader (gdal-async,
 // a dev dependency built against the system GDAL), an independent region reference, array
-// comparison and coded-error assertions.
+// comparison (temp dirs and coded-error assertions: test/_helpers/).
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as assert from 'uvu/assert';
-import { Assertion } from 'uvu/assert';
 import type { NDArray } from '../lib/ndarray';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const gdal = require('gdal-async') as typeof import('gdal-async');
 
-export function tmpdir(tag: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `nds-${tag}-`));
-}
 
-export function rmrf(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 
 /** The elements of an array in C order (any strides/offset). */
 export function values(a: NDArray): number[] {
@@ -103,35 +96,7 @@ export function readImage(file: string): NDArray {
   return { data, shape: [h, w, c], strides: [w * c, c, 1], offset: 0, dtype };
 }
 
-type Cls = abstract new (...args: never[]) => Error;
 
-/** Asserts `fn` throws an instance of `cls` with `code` (and returns the error). */
-export function throws(fn: () => unknown, cls: Cls, code: string, msg = ''): Error {
-  try {
-    fn();
-    assert.unreachable(`expected ${cls.name} ${code} ${msg}`);
-  } catch (e) {
-    if (e instanceof Assertion) throw e;
-    assert.instance(e, cls, `class ${msg}: ${String(e)}`);
-    assert.is((e as { code?: string }).code, code, `code ${msg}: ${String(e)}`);
-    return e as Error;
-  }
-  throw new Error('not reached');
-}
-
-/** Asserts the promise from `fn` rejects with an instance of `cls` with `code`. */
-export async function rejects(fn: () => Promise<unknown>, cls: Cls, code: string, msg = ''): Promise<Error> {
-  try {
-    await fn();
-    assert.unreachable(`expected ${cls.name} ${code} ${msg}`);
-  } catch (e) {
-    if (e instanceof Assertion) throw e;
-    assert.instance(e, cls, `class ${msg}: ${String(e)}`);
-    assert.is((e as { code?: string }).code, code, `code ${msg}: ${String(e)}`);
-    return e as Error;
-  }
-  throw new Error('not reached');
-}
 
 /** Every file under `dir` (relative paths, sorted). */
 export function listFiles(dir: string): string[] {

@@ -1,9 +1,9 @@
 // Worker side of frames-worker.test.ts: revives a Frames object from its JSON and reads regions.
 import { parentPort, workerData } from 'node:worker_threads';
-import { Frames } from '../lib/frames';
-import type { FramesJSON } from '../lib/frames';
+import { Frames } from '../lib/frames/frames';
+import type { FramesJSON } from '../lib/frames/frames';
 import type { Region } from '../lib/region';
-import { SimpleFrames } from '../lib/simple-frames';
+import { SimpleFrames } from '../lib/frames/simple-frames';
 
 interface Job { json: FramesJSON | string; regions: Array<{ imageId: number; region: Region | null }> }
 

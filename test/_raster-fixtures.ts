@@ -15,11 +15,6 @@ export const GDT: Record<DType, string> = {
   uint32: gdal.GDT_UInt32, int32: gdal.GDT_Int32, float32: gdal.GDT_Float32, float64: gdal.GDT_Float64,
 };
 
-/** A per-file temporary directory; call cleanup() at the end. */
-export function tempDir(tag: string): { dir: string; cleanup: () => void } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `nds-${tag}-`));
-  return { dir, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
-}
 
 /** Deterministic HWC data for `dtype`, covering the type's sign and magnitude range. */
 export function pattern(h: number, w: number, c: number, dtype: DType, seed = 1): TypedArray {

@@ -5,15 +5,17 @@
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { AlignableImageData } from '../lib/alignable';
-import type { Prefused } from '../lib/alignable';
+import { AlignableImageData } from '../lib/frames/alignable';
+import type { Prefused } from '../lib/frames/alignable';
 import { FramesError } from '../lib/errors';
-import { Frames } from '../lib/frames';
-import type { ChannelInfo, ImageId, Pathinfo } from '../lib/frames';
+import { Frames } from '../lib/frames/frames';
+import type { ChannelInfo, ImageId, Pathinfo } from '../lib/frames/frames';
 import type { NDArray } from '../lib/ndarray';
-import { listFiles, makeArray, rejects, rmrf, sameArray, throws, tmpdir, values, writeImage } from './_frames-util';
+import { listFiles, makeArray, sameArray, values, writeImage } from './_frames-util';
+import { expectCode, expectCodeAsync } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const root = tmpdir('align');
+const root = tempDir('align').dir;
 test.after(() => rmrf(root));
 
 const H = 64;
@@ -108,12 +110,12 @@ test('channels: a group key, band names within a group, "a|b" lists, arrays; unk
   sameArray(al.loadRegion(region as never, { channels: 'g|ir' }) as NDArray, expected(['g', 'ir'], ys, xs, 'uint8'));
   sameArray(al.loadRegion(region as never, { channels: ['b', 'r', 'rot'] }) as NDArray, expected(['b', 'r', 'rot'], ys, xs, 'uint8'));
   sameArray(al.loadRegion(region as never, { channels: 'ir' }) as NDArray, expected(['ir'], ys, xs, 'uint8'));
-  const e = throws(() => al.loadRegion(region as never, { channels: 'nir' }), FramesError, 'ERR_CHANNELS');
+  const e = expectCode(() => al.loadRegion(region as never, { channels: 'nir' }), FramesError, 'ERR_CHANNELS');
   assert.match(e.message, /nir/);
-  throws(() => al.loadRegion(region as never, { channels: 5 as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
-  throws(() => al.loadRegion(region as never, { fused: 'yes' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
-  throws(() => al.loadRegion(region as never, { interpolation: 'cubic' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
-  throws(() => al.loadRegion(region as never, { typo: 1 } as never), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => al.loadRegion(region as never, { channels: 5 as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => al.loadRegion(region as never, { fused: 'yes' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => al.loadRegion(region as never, { interpolation: 'cubic' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => al.loadRegion(region as never, { typo: 1 } as never), TypeError, 'ERR_INVALID_ARG_TYPE');
   al.close();
 });
 
@@ -178,18 +180,17 @@ test('a general affine (a transposed channel) by nearest sampling, and bilinear 
 test('bad pathinfo: singular or malformed warps, an unknown default, no grid size are ERR_PATHINFO', () => {
   const bad = [[[0, 0, 0], [0, 0, 0]], [[1, 0], [0, 1]], [[1, 0, 0], [0, 1, 0], [1, 0, 1]], [[1, 0, NaN], [0, 1, 0]], 'x'];
   for (const w of bad) {
-    throws(() => new AlignableImageData({ id: 1, channels: { a: { path: files.ir, warpAuxToImg: w as never } }, default: 'a' }, null),
-      FramesError, 'ERR_PATHINFO', JSON.stringify(w));
+    expectCode(() => new AlignableImageData({ id: 1, channels: { a: { path: files.ir, warpAuxToImg: w as never } }, default: 'a' }, null), FramesError, 'ERR_PATHINFO', JSON.stringify(w));
   }
-  throws(() => new AlignableImageData({ id: 1, channels: { a: { path: files.ir } }, default: 'zz' }, null), FramesError, 'ERR_PATHINFO');
-  throws(() => new AlignableImageData({ id: 1, channels: {}, default: null }, null), FramesError, 'ERR_PATHINFO');
-  throws(() => new AlignableImageData({ id: 1, channels: { a: { path: '' } }, default: 'a' }, null), FramesError, 'ERR_PATHINFO');
-  throws(() => new AlignableImageData(null as never, null), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => new AlignableImageData({ id: 1, channels: { a: { path: files.ir } }, default: 'zz' }, null), FramesError, 'ERR_PATHINFO');
+  expectCode(() => new AlignableImageData({ id: 1, channels: {}, default: null }, null), FramesError, 'ERR_PATHINFO');
+  expectCode(() => new AlignableImageData({ id: 1, channels: { a: { path: '' } }, default: 'a' }, null), FramesError, 'ERR_PATHINFO');
+  expectCode(() => new AlignableImageData(null as never, null), TypeError, 'ERR_INVALID_ARG_TYPE');
   const noGrid = new AlignableImageData({ id: 1, channels: { ir: CHANNELS().ir }, default: null }, null);
-  throws(() => noGrid.loadRegion(null), FramesError, 'ERR_PATHINFO');
+  expectCode(() => noGrid.loadRegion(null), FramesError, 'ERR_PATHINFO');
   const sized = new AlignableImageData({ id: 1, channels: { ir: CHANNELS().ir }, default: null, width: W, height: H }, null);
   sameArray(sized.loadRegion([[0, 8], [0, 8]]) as NDArray, expected(['ir'], range(0, 8), range(0, 8), 'uint8'), 'width/height give the grid');
-  throws(() => new AlignableImageData({ id: 1, channels: CHANNELS(), default: 'r|g|b' }, 'zarr' as never), Error, 'ERR_BACKEND_CONFIG');
+  expectCode(() => new AlignableImageData({ id: 1, channels: CHANNELS(), default: 'r|g|b' }, 'zarr' as never), Error, 'ERR_BACKEND_CONFIG');
 });
 
 for (const backend of [null, 'npy', 'cog'] as const) {
@@ -208,7 +209,7 @@ for (const backend of [null, 'npy', 'cog'] as const) {
     sameArray(frames.loadImage(1, { channels: 'ir' }) as NDArray, expected(['ir'], range(0, H), range(0, W), 'uint8'), 'loadImage');
     assert.equal(frames.loadFrame(1).shape, [H, W, 3]);
     sameArray(frames.loadFrame(1).get([[1, 3], [2, 4]]), expected(['r', 'g', 'b'], [1, 2], [2, 3], 'uint8'), 'lazy frame');
-    await rejects(() => frames.loadRegionAsync(1, region as never, { channels: 'nope' }), FramesError, 'ERR_CHANNELS');
+    await expectCodeAsync(() => frames.loadRegionAsync(1, region as never, { channels: 'nope' }), FramesError, 'ERR_CHANNELS');
     const report = await frames.prepare({ workers: 2, useStamp: false });
     assert.is(report.failed.length, 0);
     assert.is(report.total, backend === null ? 0 : 4, 'one entry per channel file');

@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeArray, nodeArgs, rmrf, tmpdir, writeImage } from './_frames-util';
+import { makeArray, nodeArgs, writeImage } from './_frames-util';
+import { rmrf, tempDir } from './_helpers/tmp';
 
 const CLI = path.resolve(__dirname, '..', 'lib', 'cli.ts');
-const root = tmpdir('cli');
+const root = tempDir('cli').dir;
 test.after(() => rmrf(root));
 
 function run(...args: string[]): { code: number | null; out: string; err: string } {

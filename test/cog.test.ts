@@ -10,12 +10,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import gdal = require('gdal-async');
 import {
-  openImage, writeCog, writeCogAsync, isCog, coerceCogConfig, DEFAULT_COG_CONFIG, convertToNpy,
+  openImage, writeCog, writeCogAsync, isCog, coerceCogConfig, COG_CONFIG_DEFAULTS, convertToNpy,
   convertToNpyAsync, cogCompressions, BackendConfigError, NdsamplerError, RasterReader,
 } from '../lib/index';
 import type { DType, NDArray, TypedArray } from '../lib/index';
 import { TYPED_ARRAY } from '../lib/ndarray';
-import { crop, firstDiff, gdalRead, hwc, pattern, PYTHON, smooth, tempDir, VALIDATOR, writeSource } from './_raster-fixtures';
+import { crop, firstDiff, gdalRead, hwc, pattern, PYTHON, smooth, VALIDATOR, writeSource } from './_raster-fixtures';
+import { expectCode } from './_helpers/errors';
+import { tempDir } from './_helpers/tmp';
 
 const { dir, cleanup } = tempDir('cog');
 const H = 200;
@@ -34,17 +36,6 @@ function eq(got: NDArray, want: ArrayLike<number>, what: string): void {
   assert.is(d, -1, `${what}: first difference at element ${d}`);
 }
 
-function expectCode(fn: () => unknown, code: string, cls: Function = NdsamplerError): NdsamplerError {
-  try {
-    fn();
-    assert.unreachable(`expected ${code}`);
-  } catch (err) {
-    assert.instance(err, cls);
-    assert.is((err as NdsamplerError).code, code, (err as Error).message);
-    return err as NdsamplerError;
-  }
-  throw new Error('not reached');
-}
 
 const haveValidator = fs.existsSync(PYTHON) && fs.existsSync(VALIDATOR) &&
   spawnSync(PYTHON, ['-c', 'from osgeo import gdal'], { stdio: 'ignore' }).status === 0;
@@ -63,14 +54,14 @@ const srcTif = writeSource(path.join(dir, 'src.tif'), rgb, H, W, 3, 'uint8');
 const srcPng = writeSource(path.join(dir, 'src.png'), rgb, H, W, 3, 'uint8', { driver: 'PNG' });
 const srcJpg = writeSource(path.join(dir, 'src.jpg'), smooth(H, W, 3), H, W, 3, 'uint8', { driver: 'JPEG' });
 
-test('DEFAULT_COG_CONFIG and coerceCogConfig', () => {
-  assert.equal({ ...DEFAULT_COG_CONFIG }, {
+test('COG_CONFIG_DEFAULTS and coerceCogConfig', () => {
+  assert.equal({ ...COG_CONFIG_DEFAULTS }, {
     compress: 'auto', blocksize: 256, overviews: 'auto', resampling: 'auto', level: null, quality: null,
     predictor: 'auto', numThreads: 'ALL_CPUS',
   });
-  assert.ok(Object.isFrozen(DEFAULT_COG_CONFIG));
-  assert.equal(coerceCogConfig(), { ...DEFAULT_COG_CONFIG });
-  assert.equal(coerceCogConfig(null), { ...DEFAULT_COG_CONFIG });
+  assert.ok(Object.isFrozen(COG_CONFIG_DEFAULTS));
+  assert.equal(coerceCogConfig(), { ...COG_CONFIG_DEFAULTS });
+  assert.equal(coerceCogConfig(null), { ...COG_CONFIG_DEFAULTS });
   const c = coerceCogConfig({ compress: 'lzw', predictor: 2, overviews: 3, numThreads: 2, resampling: 'average' });
   assert.is(c.compress, 'LZW');
   assert.is(c.predictor, 'STANDARD');
@@ -82,7 +73,7 @@ test('DEFAULT_COG_CONFIG and coerceCogConfig', () => {
 });
 
 test('config errors are BackendConfigError ERR_BACKEND_CONFIG naming the key', () => {
-  const e = expectCode(() => coerceCogConfig({ compress: 'LZW', bogus: 1 }), 'ERR_BACKEND_CONFIG', BackendConfigError);
+  const e = expectCode(() => coerceCogConfig({ compress: 'LZW', bogus: 1 }), BackendConfigError, 'ERR_BACKEND_CONFIG');
   assert.match(e.message, 'bogus');
   assert.is((e as unknown as { key: string }).key, 'bogus');
   const bad: Array<[string, Record<string, unknown>]> = [
@@ -94,12 +85,12 @@ test('config errors are BackendConfigError ERR_BACKEND_CONFIG naming the key', (
     ['resampling', { resampling: 'BOGUS' }],
   ];
   for (const [key, cfg] of bad) {
-    const err = expectCode(() => coerceCogConfig(cfg), 'ERR_BACKEND_CONFIG', BackendConfigError);
+    const err = expectCode(() => coerceCogConfig(cfg), BackendConfigError, 'ERR_BACKEND_CONFIG');
     assert.match(err.message, key, `${JSON.stringify(cfg)} names ${key}`);
   }
-  expectCode(() => coerceCogConfig('LZW' as unknown as Record<string, unknown>), 'ERR_BACKEND_CONFIG', BackendConfigError);
+  expectCode(() => coerceCogConfig('LZW' as unknown as Record<string, unknown>), BackendConfigError, 'ERR_BACKEND_CONFIG');
   const dst = path.join(dir, 'never.tif');
-  expectCode(() => writeCog(srcTif, dst, { compres: 'LZW' }), 'ERR_BACKEND_CONFIG', BackendConfigError);
+  expectCode(() => writeCog(srcTif, dst, { compres: 'LZW' }), BackendConfigError, 'ERR_BACKEND_CONFIG');
   assert.not.ok(fs.existsSync(dst));
 });
 
@@ -226,11 +217,11 @@ test('atomic writes: a failed write leaves no file and no temporaries; dst repla
   const sub = path.join(dir, 'atomic');
   fs.mkdirSync(sub);
   const dst = path.join(sub, 'out.tif');
-  const e = expectCode(() => writeCog(src, dst, { compress: 'JPEG' }), 'ERR_GDAL_UNSUPPORTED');
+  const e = expectCode(() => writeCog(src, dst, { compress: 'JPEG' }), NdsamplerError, 'ERR_GDAL_UNSUPPORTED');
   assert.is(e.path, dst);
   assert.equal(fs.readdirSync(sub), [], 'nothing left behind');
   fs.writeFileSync(dst, 'old contents');
-  expectCode(() => writeCog(src, dst, { compress: 'JPEG' }), 'ERR_GDAL_UNSUPPORTED');
+  expectCode(() => writeCog(src, dst, { compress: 'JPEG' }), NdsamplerError, 'ERR_GDAL_UNSUPPORTED');
   assert.is(fs.readFileSync(dst, 'utf8'), 'old contents');
   assert.equal(fs.readdirSync(sub), ['out.tif']);
   writeCog(src, dst, { compress: 'LZW', blocksize: 128 });
@@ -305,7 +296,7 @@ test('convertToNpy writes GDAL\'s decode as HWC npy (sync and async, palette exp
   const c = readNpy(n3);
   assert.equal(c.shape, [H, W, 3]);
   assert.equal(Array.from(c.data.subarray(0, 9)), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
-  expectCode(() => convertToNpy(path.join(dir, 'nope.png'), path.join(dir, 'nope.npy')), 'ERR_SOURCE_MISSING');
+  expectCode(() => convertToNpy(path.join(dir, 'nope.png'), path.join(dir, 'nope.npy')), NdsamplerError, 'ERR_SOURCE_MISSING');
   assert.not.ok(fs.existsSync(path.join(dir, 'nope.npy')));
 });
 

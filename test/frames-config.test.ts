@@ -6,12 +6,14 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BackendConfigError } from '../lib/errors';
-import { defaultWorkdir, Frames } from '../lib/frames';
+import { defaultWorkdir, Frames } from '../lib/frames/frames';
 import { native } from '../lib/native';
-import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/simple-frames';
-import { rmrf, sameArray, throws, tmpdir } from './_frames-util';
+import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/frames/simple-frames';
+import { sameArray } from './_frames-util';
+import { expectCode } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const root = tmpdir('config');
+const root = tempDir('config').dir;
 test.after(() => rmrf(root));
 
 test('coerceBackendConfig: null/undefined, npy, cog, auto and {type, config}', () => {
@@ -58,10 +60,10 @@ test('unknown keys at either level and bad specs raise ERR_BACKEND_CONFIG naming
     [{ type: 'cog', config: { blocksize: 100 } }, /blocksize/],
   ];
   for (const [spec, re] of cases) {
-    const e = throws(() => Frames.coerceBackendConfig(spec as never), BackendConfigError, 'ERR_BACKEND_CONFIG', JSON.stringify(spec));
+    const e = expectCode(() => Frames.coerceBackendConfig(spec as never), BackendConfigError, 'ERR_BACKEND_CONFIG', JSON.stringify(spec));
     assert.match(e.message, re, JSON.stringify(spec));
   }
-  throws(() => new SimpleFrames({}, { workdir: root, backend: { type: 'cog', config: { nope: 1 } } as never }), BackendConfigError, 'ERR_BACKEND_CONFIG');
+  expectCode(() => new SimpleFrames({}, { workdir: root, backend: { type: 'cog', config: { nope: 1 } } as never }), BackendConfigError, 'ERR_BACKEND_CONFIG');
 });
 
 test('cacheDpath: <workdir>/_cache/frames/<type>/<config hash>; equal configs share it, null has none', () => {
@@ -97,7 +99,7 @@ test('updateBackend resets the cache directory, memoised pathinfo and open reade
   assert.is(frames.cacheDpath, null);
   assert.is(frames.lookupPathinfo(1).channels[DEFAULT_CHANNEL].cache, null);
   sameArray(frames.loadRegion(1, [[5, 25], [5, 25]]), crop);
-  throws(() => frames.updateBackend('zarr' as never), BackendConfigError, 'ERR_BACKEND_CONFIG');
+  expectCode(() => frames.updateBackend('zarr' as never), BackendConfigError, 'ERR_BACKEND_CONFIG');
   assert.is(frames.backend.type, null, 'a rejected spec changes nothing');
   frames.updateBackend({ type: 'npy' });
   assert.is(frames.cacheDpath, npyDpath);

@@ -5,12 +5,14 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FramesError } from '../lib/errors';
-import { Frames } from '../lib/frames';
-import type { ImageId, Pathinfo } from '../lib/frames';
-import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/simple-frames';
-import { makeArray, rmrf, sameArray, throws, tmpdir, writeImage } from './_frames-util';
+import { Frames } from '../lib/frames/frames';
+import type { ImageId, Pathinfo } from '../lib/frames/frames';
+import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/frames/simple-frames';
+import { makeArray, sameArray, writeImage } from './_frames-util';
+import { expectCode } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const root = tmpdir('hashid');
+const root = tempDir('hashid').dir;
 test.after(() => rmrf(root));
 
 const imgA = makeArray(40, 30, 3, 'uint8', (y, x, c) => (y * 7 + x * 3 + c * 50) & 255);
@@ -79,9 +81,9 @@ test('buildFileHashid: 32 hex digits; PATH hashes the suffix only; GIVEN has not
   assert.match(h, /^[0-9a-f]{32}$/);
   assert.is(Frames.buildFileHashid('/elsewhere', 'x/y.png', 'PATH'), h, 'a moved dataset keeps its hashids');
   assert.is.not(Frames.buildFileHashid('', 'x/z.png', 'PATH'), h);
-  throws(() => Frames.buildFileHashid('', 'a.png', 'GIVEN'), FramesError, 'ERR_HASHID');
-  throws(() => Frames.buildFileHashid('', 'a.png', 'DVC'), TypeError, 'ERR_INVALID_ARG_TYPE');
-  throws(() => Frames.buildFileHashid('', path.join(root, 'nope.png'), 'PIXELS'), Error, 'ERR_SOURCE_MISSING');
+  expectCode(() => Frames.buildFileHashid('', 'a.png', 'GIVEN'), FramesError, 'ERR_HASHID');
+  expectCode(() => Frames.buildFileHashid('', 'a.png', 'DVC'), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => Frames.buildFileHashid('', path.join(root, 'nope.png'), 'PIXELS'), Error, 'ERR_SOURCE_MISSING');
 });
 
 class GivenFrames extends Frames {
@@ -114,7 +116,7 @@ test('GIVEN: the pathinfo hashid names the entry; a missing or unsafe one is ERR
   const entry = f.lookupPathinfo('a').channels.rgb.cache as string;
   assert.is(entry, path.join(f.cacheDpath as string, 'ca', 'cafe0001.npy'));
   assert.is(f.lookupPathinfo('b').channels.rgb.cache, entry, 'the given id is trusted');
-  for (const id of ['c', 'd', 'e']) throws(() => f.loadRegion(id, [[0, 2], [0, 2]]), FramesError, 'ERR_HASHID', id);
+  for (const id of ['c', 'd', 'e']) expectCode(() => f.loadRegion(id, [[0, 2], [0, 2]]), FramesError, 'ERR_HASHID', id);
   const r = await f.prepare();
   assert.is(r.built, 1);
   assert.equal(r.failed.map((x) => [x.imageId, (x.error as FramesError).code]), [['c', 'ERR_HASHID'], ['d', 'ERR_HASHID'], ['e', 'ERR_HASHID']]);

@@ -5,10 +5,12 @@ import * as fs from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FramesError } from '../lib/errors';
-import { Frames } from '../lib/frames';
+import { Frames } from '../lib/frames/frames';
 import { native, REQ } from '../lib/native';
-import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/simple-frames';
-import { listFiles, rmrf, sameArray, throws, tmpdir } from './_frames-util';
+import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/frames/simple-frames';
+import { listFiles, sameArray } from './_frames-util';
+import { expectCode } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
 interface Spy { opens: string[]; reads: Array<{ file: string; window: number[] }>; hashes: number }
 const spy: Spy = { opens: [], reads: [], hashes: 0 };
@@ -51,7 +53,7 @@ Frames.buildFileHashid = (root, suffix, mode) => {
   return realHashid.call(Frames, root, suffix, mode);
 };
 
-const workdir = tmpdir('lazy');
+const workdir = tempDir('lazy').dir;
 test.after(() => rmrf(workdir));
 const demo = SimpleFrames.demo({ workdir });
 
@@ -91,8 +93,8 @@ for (const backend of ['npy', 'cog'] as const) {
 }
 
 test('loadFrame of an unknown id fails at once with ERR_UNKNOWN_IMAGE; the frame reports its image id', () => {
-  throws(() => demo.loadFrame(99), FramesError, 'ERR_UNKNOWN_IMAGE');
-  throws(() => demo.loadFrame({} as never), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => demo.loadFrame(99), FramesError, 'ERR_UNKNOWN_IMAGE');
+  expectCode(() => demo.loadFrame({} as never), TypeError, 'ERR_INVALID_ARG_TYPE');
   assert.is(demo.loadFrame(2).imageId, 2);
   assert.equal(demo.loadFrame(2).shape, demo.loadImage(2)?.shape);
 });

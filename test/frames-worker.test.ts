@@ -7,14 +7,16 @@ import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FramesError, NdsamplerError } from '../lib/errors';
-import { Frames } from '../lib/frames';
-import type { FramesJSON, ImageId, Pathinfo } from '../lib/frames';
+import { Frames } from '../lib/frames/frames';
+import type { FramesJSON, ImageId, Pathinfo } from '../lib/frames/frames';
 import type { NDArray } from '../lib/ndarray';
 import type { Region } from '../lib/region';
-import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/simple-frames';
-import { listFiles, nodeArgs, rmrf, sameArray, throws, tmpdir } from './_frames-util';
+import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/frames/simple-frames';
+import { listFiles, nodeArgs, sameArray } from './_frames-util';
+import { expectCode } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const root = tmpdir('worker');
+const root = tempDir('worker').dir;
 test.after(() => rmrf(root));
 
 const REGIONS: Array<{ imageId: number; region: Region | null }> = [
@@ -114,24 +116,24 @@ test('fromJSON: the right subclass from the registry; errors are ERR_FRAMES_JSON
   const demo = SimpleFrames.demo({ workdir });
   const paths = demo.imageIds.map((id) => demo.lookupPathinfo(id).channels[DEFAULT_CHANNEL].path);
   const list = new ListFrames(paths, { workdir, backend: 'npy' });
-  throws(() => Frames.fromJSON(list.toJSON()), FramesError, 'ERR_FRAMES_JSON', 'not registered yet');
+  expectCode(() => Frames.fromJSON(list.toJSON()), FramesError, 'ERR_FRAMES_JSON', 'not registered yet');
   Frames.register(ListFrames);
   const back = Frames.fromJSON(list.toJSON());
   assert.instance(back, ListFrames);
   sameArray(back.loadRegion(2, [[1, 5], [2, 9]]), demo.loadRegion(3, [[1, 5], [2, 9]]));
   assert.instance(SimpleFrames.fromJSON(demo.toJSON()), SimpleFrames, 'fromJSON on the subclass');
-  throws(() => SimpleFrames.fromJSON(list.toJSON()), FramesError, 'ERR_FRAMES_JSON', 'a ListFrames is not a SimpleFrames');
-  throws(() => Frames.fromJSON('{not json'), FramesError, 'ERR_FRAMES_JSON');
-  throws(() => Frames.fromJSON({} as never), FramesError, 'ERR_FRAMES_JSON');
-  throws(() => Frames.fromJSON({ ...demo.toJSON(), version: 2 } as never), FramesError, 'ERR_FRAMES_JSON');
-  throws(() => Frames.fromJSON({ ...demo.toJSON(), state: 'x' }), FramesError, 'ERR_FRAMES_JSON');
-  throws(() => Frames.register({} as never), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => SimpleFrames.fromJSON(list.toJSON()), FramesError, 'ERR_FRAMES_JSON', 'a ListFrames is not a SimpleFrames');
+  expectCode(() => Frames.fromJSON('{not json'), FramesError, 'ERR_FRAMES_JSON');
+  expectCode(() => Frames.fromJSON({} as never), FramesError, 'ERR_FRAMES_JSON');
+  expectCode(() => Frames.fromJSON({ ...demo.toJSON(), version: 2 } as never), FramesError, 'ERR_FRAMES_JSON');
+  expectCode(() => Frames.fromJSON({ ...demo.toJSON(), state: 'x' }), FramesError, 'ERR_FRAMES_JSON');
+  expectCode(() => Frames.register({} as never), TypeError, 'ERR_INVALID_ARG_TYPE');
   // A subclass without toState cannot be serialised, and says so.
   class NoState extends Frames {
     get imageIds(): ImageId[] { return []; }
     protected buildPathinfo(id: ImageId): Pathinfo { throw this.unknownImage(id); }
   }
-  throws(() => new NoState({ workdir }).toJSON(), NdsamplerError, 'ERR_UNSUPPORTED');
+  expectCode(() => new NoState({ workdir }).toJSON(), NdsamplerError, 'ERR_UNSUPPORTED');
 });
 
 test.run();

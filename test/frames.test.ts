@@ -8,15 +8,17 @@ import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { FileError, FramesError, GdalError, NdsamplerError } from '../lib/errors';
-import { Frames } from '../lib/frames';
+import { Frames } from '../lib/frames/frames';
 import { native } from '../lib/native';
-import type { BackendSpec, PrepareReport } from '../lib/frames';
+import type { BackendSpec, PrepareReport } from '../lib/frames/frames';
 import type { Region } from '../lib/region';
-import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/simple-frames';
-import { listFiles, nodeArgs, readImage, refRegion, rejects, rmrf, sameArray, tmpdir } from './_frames-util';
+import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/frames/simple-frames';
+import { listFiles, nodeArgs, readImage, refRegion, sameArray } from './_frames-util';
+import { expectCodeAsync } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
 const BACKENDS: BackendSpec[] = [null, 'npy', 'cog'];
-const root = tmpdir('frames');
+const root = tempDir('frames').dir;
 const demoDir = path.join(root, 'demo');
 
 const counts = (r: PrepareReport) => ({ built: r.built, reused: r.reused, failed: r.failed.length, total: r.total, fromStamp: r.fromStamp });
@@ -44,7 +46,7 @@ test('demo: three deterministic RGB uint8 PNGs of different sizes, made once', (
   assert.is(files.length, 3);
   assert.ok(files.every((f) => f.endsWith('.png')), files.join());
   const before = files.map((f) => fs.statSync(path.join(demoDir, 'demo_images', f)).mtimeMs);
-  const other = tmpdir('demo2');
+  const other = tempDir('demo2').dir;
   try {
     const again = SimpleFrames.demo({ workdir: other });
     for (const id of [1, 2, 3]) sameArray(again.loadImage(id) as never, frames.loadImage(id) as never, `demo image ${id} is deterministic`);
@@ -60,7 +62,7 @@ test('demo: three deterministic RGB uint8 PNGs of different sizes, made once', (
 
 for (const backend of ['npy', 'cog'] as const) {
   test(`prepare (${backend}): serial miss then hit; cache deleted; parallel miss then hit`, async () => {
-    const workdir = tmpdir(`prep-${backend}`);
+    const workdir = tempDir(`prep-${backend}`).dir;
     try {
       const frames = SimpleFrames.demo({ workdir, backend });
       const dpath = frames.cacheDpath as string;
@@ -89,7 +91,7 @@ for (const backend of ['npy', 'cog'] as const) {
 }
 
 test('prepare: the stamp skips even the existence checks, and a different image set or config invalidates it', async () => {
-  const workdir = tmpdir('stamp');
+  const workdir = tempDir('stamp').dir;
   try {
     const frames = SimpleFrames.demo({ workdir, backend: 'npy' });
     await frames.prepare();
@@ -122,7 +124,7 @@ test('prepare: the stamp skips even the existence checks, and a different image 
 });
 
 test('prepare: progress, a failing image does not stop the others, throwOnError rejects with the report', async () => {
-  const workdir = tmpdir('fail');
+  const workdir = tempDir('fail').dir;
   try {
     const demo = SimpleFrames.demo({ workdir });
     const good = demo.imageIds.map((id) => demo.lookupPathinfo(id).channels[DEFAULT_CHANNEL].path);
@@ -141,8 +143,8 @@ test('prepare: progress, a failing image does not stop the others, throwOnError 
     assert.instance(byId.get(4), NdsamplerError);
     assert.instance(byId.get(4), GdalError);
     assert.equal(fs.readdirSync(frames.cacheDpath as string).filter((f) => f.startsWith('_prepare_stamp')), [], 'no stamp after failures');
-    const err = await rejects(() => frames.prepare({ throwOnError: true }), FramesError, 'ERR_PREPARE');
-    const report = (err as FramesError & { report: PrepareReport }).report;
+    const err = await expectCodeAsync(() => frames.prepare({ throwOnError: true }), FramesError, 'ERR_PREPARE');
+    const report = (err as unknown as FramesError & { report: PrepareReport }).report;
     assert.equal(counts(report), { built: 0, reused: 3, failed: 2, total: 5, fromStamp: false });
     // Reads of the good images work; the bad ones raise their own codes.
     assert.equal(frames.loadRegion(3, [[0, 10], [0, 10]]).shape, [10, 10, 3]);
@@ -159,7 +161,7 @@ test('prepare: progress, a failing image does not stop the others, throwOnError 
 });
 
 test('prepare: an onProgress that throws rejects prepare with its error', async () => {
-  const workdir = tmpdir('progress-throw');
+  const workdir = tempDir('progress-throw').dir;
   try {
     const frames = SimpleFrames.demo({ workdir, backend: 'npy' });
     const boom = new Error('boom');
@@ -226,7 +228,7 @@ test('conformance: loadRegionAsync and loadRegions give the same pixels as loadR
 });
 
 test('loadRegionAsync builds a missing cache entry with the async converter, once for concurrent requests', async () => {
-  const workdir = tmpdir('async-build');
+  const workdir = tempDir('async-build').dir;
   const real = { npy: native.convertToNpy, npyAsync: native.convertToNpyAsync };
   let syncCalls = 0;
   let asyncCalls = 0;
@@ -270,7 +272,7 @@ test('loadImage on npy is a zero-copy view of the mapped cache file; cog and nul
 
 test('a full-image region or loadImage({cache: false}) does not build the cache; a partial region does', () => {
   for (const backend of ['npy', 'cog'] as const) {
-    const workdir = tmpdir(`nobuild-${backend}`);
+    const workdir = tempDir(`nobuild-${backend}`).dir;
     try {
       const frames = SimpleFrames.demo({ workdir, backend });
       const entry = frames.lookupPathinfo(1).channels[DEFAULT_CHANNEL].cache as string;
@@ -290,7 +292,7 @@ test('a full-image region or loadImage({cache: false}) does not build the cache;
 });
 
 test('loadImage({noreturn: true}) only ensures the cache entry', () => {
-  const workdir = tmpdir('noreturn');
+  const workdir = tempDir('noreturn').dir;
   try {
     const frames = SimpleFrames.demo({ workdir, backend: 'cog' });
     const entry = frames.lookupPathinfo(3).channels[DEFAULT_CHANNEL].cache as string;
@@ -340,12 +342,12 @@ test('ids: 1 and "1" name the same image; unknown ids raise ERR_UNKNOWN_IMAGE', 
 });
 
 test('several processes preparing the same cache at once all succeed and leave valid entries', async () => {
-  const workdir = tmpdir('multi');
+  const workdir = tempDir('multi').dir;
   try {
     SimpleFrames.demo({ workdir });
     const script = path.join(workdir, 'prep.ts');
     fs.writeFileSync(script, `
-      const { SimpleFrames } = require(${JSON.stringify(path.resolve(__dirname, '../lib/simple-frames'))});
+      const { SimpleFrames } = require(${JSON.stringify(path.resolve(__dirname, '../lib/frames/simple-frames'))});
       const f = SimpleFrames.demo({ workdir: ${JSON.stringify(workdir)}, backend: process.argv[2] });
       f.prepare({ workers: 3, useStamp: false }).then((r) => {
         process.stdout.write(JSON.stringify({ built: r.built, reused: r.reused, failed: r.failed.map((x) => String(x.error)) }));

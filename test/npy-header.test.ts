@@ -10,13 +10,12 @@ import * as assert from 'uvu/assert';
 import { FileError, NpyFormatError } from '../lib/errors';
 import { openImage, NpyReader } from '../lib/readers';
 import type { DType } from '../lib/ndarray';
-import {
-  asStored, DTYPES, elements, encodeData, expectedRegion, expectThrow, headerDict, ITEM, KIND,
-  npyBytes, rmDir, tmpDir,
-} from './npy-helpers';
+import { asStored, DTYPES, elements, encodeData, expectedRegion, headerDict, ITEM, KIND, npyBytes } from './npy-helpers';
 import type { NpyParts } from './npy-helpers';
+import { expectCode } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const dir = tmpDir('npy-header');
+const dir = tempDir('npy-header').dir;
 let counter = 0;
 function writeFile(bytes: Uint8Array, name = `f${counter++}.npy`): string {
   const file = path.join(dir, name);
@@ -182,7 +181,7 @@ const HOSTILE: Array<[string, NpyParts]> = [
 test('hostile headers are refused with NpyFormatError ERR_NPY_HEADER and the path', () => {
   for (const [what, parts] of HOSTILE) {
     const file = writeFile(npyBytes(parts));
-    const err = expectThrow(() => openImage(file), NpyFormatError, 'ERR_NPY_HEADER', what);
+    const err = expectCode(() => openImage(file), NpyFormatError, 'ERR_NPY_HEADER', what);
     assert.is(err.path, file, what);
     assert.ok(err.message.includes(file), what);
   }
@@ -192,7 +191,7 @@ test('truncated files are refused at every length', () => {
   const full = npyBytes({ version: 2, dict: headerDict('<i4', true, [3, 2, 2]), data: encodeData('int32', [3, 2, 2], true, false) });
   for (let len = 0; len < full.length; len++) {
     const file = writeFile(full.subarray(0, len), 'trunc.npy');
-    const err = expectThrow(() => openImage(file), NpyFormatError, 'ERR_NPY_HEADER', `length ${len}`);
+    const err = expectCode(() => openImage(file), NpyFormatError, 'ERR_NPY_HEADER', `length ${len}`);
     assert.is(err.path, file);
   }
   const r = openNpy(writeFile(full, 'trunc.npy'));
@@ -228,14 +227,14 @@ test('random garbage after the magic never crashes and is refused or read consis
 
 test('a zero-byte file is refused with ERR_NPY_HEADER', () => {
   const file = writeFile(new Uint8Array(0), 'empty.npy');
-  const err = expectThrow(() => openImage(file), NpyFormatError, 'ERR_NPY_HEADER');
+  const err = expectCode(() => openImage(file), NpyFormatError, 'ERR_NPY_HEADER');
   assert.is(err.path, file);
 });
 
 test('a directory is refused with FileError ERR_NOT_A_FILE, errno and syscall', () => {
   const sub = path.join(dir, 'adir.npy');
   fs.mkdirSync(sub);
-  const err = expectThrow(() => openImage(sub), FileError, 'ERR_NOT_A_FILE');
+  const err = expectCode(() => openImage(sub), FileError, 'ERR_NOT_A_FILE');
   assert.is(err.path, sub);
   assert.is(err.errno, 21);  // EISDIR
   assert.type(err.syscall, 'string');
@@ -245,18 +244,18 @@ test('a FIFO is refused with ERR_NOT_A_FILE without blocking', () => {
   const fifo = path.join(dir, 'fifo.npy');
   const r = spawnSync('mkfifo', [fifo]);
   assert.is(r.status, 0, 'mkfifo');
-  const err = expectThrow(() => openImage(fifo), FileError, 'ERR_NOT_A_FILE');
+  const err = expectCode(() => openImage(fifo), FileError, 'ERR_NOT_A_FILE');
   assert.is(err.path, fifo);
 });
 
 test('a missing file is refused with FileError ERR_SOURCE_MISSING, errno ENOENT and syscall open', () => {
   const file = path.join(dir, 'nope', 'missing.npy');
-  const err = expectThrow(() => openImage(file), FileError, 'ERR_SOURCE_MISSING');
+  const err = expectCode(() => openImage(file), FileError, 'ERR_SOURCE_MISSING');
   assert.is(err.path, file);
   assert.is(err.errno, 2);
   assert.is(err.syscall, 'open');
 });
 
-test.after(() => rmDir(dir));
+test.after(() => rmrf(dir));
 
 test.run();

@@ -14,14 +14,7 @@ export const ITEM: Record<DType, number> = { uint8: 1, int8: 1, uint16: 2, int16
 /** numpy kind+size of each dtype, e.g. 'u2'. */
 export const KIND: Record<DType, string> = { uint8: 'u1', int8: 'i1', uint16: 'u2', int16: 'i2', uint32: 'u4', int32: 'i4', float32: 'f4', float64: 'f8' };
 
-/** A fresh directory under os.tmpdir(); remove it with rmDir at the end of the file. */
-export function tmpDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `nds-${prefix}-`));
-}
 
-export function rmDir(dir: string): void {
-  fs.rmSync(dir, { recursive: true, force: true });
-}
 
 /** The header dict numpy would write. */
 export function headerDict(descr: string, fortran: boolean, shape: number[]): string {
@@ -169,35 +162,7 @@ export function asStored(dtype: DType, values: number[]): number[] {
   return dtype === 'float32' ? values.map((v) => Math.fround(v)) : values;
 }
 
-type ErrorClass = abstract new (...args: never[]) => Error;
 
-/** Runs `fn`, which must throw an instance of `cls` with `code`; returns the error. */
-export function expectThrow(fn: () => unknown, cls: ErrorClass, code: string, what = ''): Error & Record<string, unknown> {
-  try {
-    fn();
-    assert.unreachable(`expected ${cls.name} ${code}${what ? ' for ' + what : ''}`);
-  } catch (err) {
-    if (err instanceof assert.Assertion) throw err;
-    assert.instance(err, cls, `${what}: ${String(err)}`);
-    assert.is((err as { code?: unknown }).code, code, `${what}: ${String(err)}`);
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('unreachable');
-}
-
-/** Awaits `p`, which must reject with an instance of `cls` with `code`; returns the error. */
-export async function expectReject(p: () => Promise<unknown>, cls: ErrorClass, code: string, what = ''): Promise<Error & Record<string, unknown>> {
-  try {
-    await p();
-    assert.unreachable(`expected a rejection with ${cls.name} ${code}${what ? ' for ' + what : ''}`);
-  } catch (err) {
-    if (err instanceof assert.Assertion) throw err;
-    assert.instance(err, cls, `${what}: ${String(err)}`);
-    assert.is((err as { code?: unknown }).code, code, `${what}: ${String(err)}`);
-    return err as Error & Record<string, unknown>;
-  }
-  throw new Error('unreachable');
-}
 
 /** Runs a short Python script with Debian's numpy (/usr/bin/python3). */
 export function python(script: string, args: string[] = []): { status: number | null; stdout: string; stderr: string } {

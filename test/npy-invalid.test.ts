@@ -15,9 +15,11 @@ import type { NDArray } from '../lib/ndarray';
 import { openImage, writeNpy } from '../lib/readers';
 import type { ReadOptions } from '../lib/readers';
 import type { Region } from '../lib/region';
-import { expectReject, expectThrow, rmDir, tmpDir } from './npy-helpers';
+import { expectCode, expectCodeAsync } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const dir = tmpDir('npy-invalid');
+
+const dir = tempDir('npy-invalid').dir;
 const FILE = path.join(dir, 'img.npy');
 const img = allocate([20, 16, 3], 'uint8');
 for (let i = 0; i < img.data.length; i++) img.data[i] = i % 251;
@@ -29,19 +31,19 @@ const write = writeNpy as unknown as (...args: unknown[]) => unknown;
 type Loose = { read(...args: unknown[]): NDArray; readAsync(...args: unknown[]): Promise<NDArray>; close(): void };
 
 test('openImage: wrong argument types and unknown options', () => {
-  expectThrow(() => open(42), TypeError, 'ERR_INVALID_ARG_TYPE', 'number path');
-  expectThrow(() => open(), TypeError, 'ERR_INVALID_ARG_TYPE', 'no path');
-  expectThrow(() => open(''), TypeError, 'ERR_INVALID_ARG_TYPE', 'empty path');
-  expectThrow(() => open('a\0b.npy'), TypeError, 'ERR_INVALID_ARG_TYPE', 'NUL in path');
-  expectThrow(() => open(Buffer.from(FILE)), TypeError, 'ERR_INVALID_ARG_TYPE', 'Buffer path');
-  expectThrow(() => open(FILE, 5), TypeError, 'ERR_INVALID_ARG_TYPE', 'options not an object');
-  expectThrow(() => open(FILE, { kind: 'npy', mode: 'r' }), TypeError, 'ERR_INVALID_ARG_TYPE', 'unknown option');
-  expectThrow(() => open(FILE, { kind: 'tiff' }), TypeError, 'ERR_INVALID_ARG_TYPE', 'unknown kind');
+  expectCode(() => open(42), TypeError, 'ERR_INVALID_ARG_TYPE', 'number path');
+  expectCode(() => open(), TypeError, 'ERR_INVALID_ARG_TYPE', 'no path');
+  expectCode(() => open(''), TypeError, 'ERR_INVALID_ARG_TYPE', 'empty path');
+  expectCode(() => open('a\0b.npy'), TypeError, 'ERR_INVALID_ARG_TYPE', 'NUL in path');
+  expectCode(() => open(Buffer.from(FILE)), TypeError, 'ERR_INVALID_ARG_TYPE', 'Buffer path');
+  expectCode(() => open(FILE, 5), TypeError, 'ERR_INVALID_ARG_TYPE', 'options not an object');
+  expectCode(() => open(FILE, { kind: 'npy', mode: 'r' }), TypeError, 'ERR_INVALID_ARG_TYPE', 'unknown option');
+  expectCode(() => open(FILE, { kind: 'tiff' }), TypeError, 'ERR_INVALID_ARG_TYPE', 'unknown kind');
   const text = path.join(dir, 'text.npy');
   fs.writeFileSync(text, 'hello, not an array\n');
-  const e = expectThrow(() => open(text, { kind: 'npy' }), NpyFormatError, 'ERR_NPY_HEADER', 'a text file');
+  const e = expectCode(() => open(text, { kind: 'npy' }), NpyFormatError, 'ERR_NPY_HEADER', 'a text file');
   assert.is(e.path, text);
-  const e2 = expectThrow(() => open(path.join(dir, 'missing.npy')), FileError, 'ERR_SOURCE_MISSING');
+  const e2 = expectCode(() => open(path.join(dir, 'missing.npy')), FileError, 'ERR_SOURCE_MISSING');
   assert.is(e2.errno, 2);
 });
 
@@ -76,7 +78,7 @@ const BAD_READS: Array<[string, unknown, unknown, abstract new (...a: never[]) =
   ['a huge boundless region', [[0, 1e6], [0, 1e6]], { boundless: true }, RegionError, 'ERR_REGION'],
   ['out a typed array', [[0, 2], [0, 2]], { out: new Uint8Array(12) }, TypeError, 'ERR_INVALID_ARG_TYPE'],
   ['out.data a plain array', [[0, 2], [0, 2]], { out: { data: new Array(12).fill(0), shape: [2, 2, 3], strides: [6, 3, 1], offset: 0, dtype: 'uint8' } }, TypeError, 'ERR_INVALID_ARG_TYPE'],
-  ['out of another dtype', [[0, 2], [0, 2]], { out: allocate([2, 2, 3], 'float32') }, TypeError, 'ERR_INVALID_ARG_TYPE'],
+  ['out of another dtype', [[0, 2], [0, 2]], { out: allocate([2, 2, 3], 'float32') }, RegionError, 'ERR_OUT_BUFFER'],
   ['out.dtype not matching out.data', [[0, 2], [0, 2]], { out: { ...allocate([2, 2, 3], 'uint8'), dtype: 'int8' } }, TypeError, 'ERR_INVALID_ARG_TYPE'],
   ['out of another shape', [[0, 2], [0, 2]], { out: allocate([2, 3, 3], 'uint8') }, RegionError, 'ERR_OUT_BUFFER'],
   ['out missing the channel axis', [[0, 2], [0, 2]], { out: { data: new Uint8Array(12), shape: [2, 2], strides: [6, 3, 1], offset: 0 } }, TypeError, 'ERR_INVALID_ARG_TYPE'],
@@ -90,8 +92,8 @@ const BAD_READS: Array<[string, unknown, unknown, abstract new (...a: never[]) =
 test('reader.read: wrong types, unknown options, bad out arrays, steps and malformed regions', () => {
   const r = openImage(FILE) as unknown as Loose;
   for (const [what, region, opts, cls, code] of BAD_READS) {
-    expectThrow(() => r.read(region, opts), cls, code, what);
-    if (opts === undefined) expectThrow(() => r.read(region, { copy: false }), cls, code, `${what} (copy:false)`);
+    expectCode(() => r.read(region, opts), cls, code, what);
+    if (opts === undefined) expectCode(() => r.read(region, { copy: false }), cls, code, `${what} (copy:false)`);
   }
   // None of it disturbed the reader.
   assert.equal(Array.from(r.read([[0, 1], [0, 2]]).data), [0, 1, 2, 3, 4, 5]);
@@ -101,7 +103,7 @@ test('reader.read: wrong types, unknown options, bad out arrays, steps and malfo
 test('reader.readAsync: the same inputs reject with the same classes and codes', async () => {
   const r = openImage(FILE) as unknown as Loose;
   for (const [what, region, opts, cls, code] of BAD_READS) {
-    await expectReject(() => r.readAsync(region, opts), cls, code, what);
+    await expectCodeAsync(() => r.readAsync(region, opts), cls, code, what);
   }
   assert.equal(Array.from((await r.readAsync([[0, 1], [0, 2]])).data), [0, 1, 2, 3, 4, 5]);
   r.close();
@@ -110,35 +112,35 @@ test('reader.readAsync: the same inputs reject with the same classes and codes',
 test('writeNpy: wrong types, arrays addressing past their data, unwritable destinations', () => {
   const a = allocate([2, 3, 1], 'int16');
   const target = path.join(dir, 'w.npy');
-  expectThrow(() => write(42, a), TypeError, 'ERR_INVALID_ARG_TYPE', 'number path');
-  expectThrow(() => write('', a), TypeError, 'ERR_INVALID_ARG_TYPE', 'empty path');
-  expectThrow(() => write('x\0.npy', a), TypeError, 'ERR_INVALID_ARG_TYPE', 'NUL in path');
-  expectThrow(() => write(target), TypeError, 'ERR_INVALID_ARG_TYPE', 'no array');
-  expectThrow(() => write(target, null), TypeError, 'ERR_INVALID_ARG_TYPE', 'null array');
-  expectThrow(() => write(target, new Int16Array(6)), TypeError, 'ERR_INVALID_ARG_TYPE', 'a bare typed array');
-  expectThrow(() => write(target, { ...a, data: [1, 2, 3, 4, 5, 6] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'plain array data');
-  expectThrow(() => write(target, { ...a, data: new DataView(new ArrayBuffer(12)) }), TypeError, 'ERR_INVALID_ARG_TYPE', 'DataView data');
-  expectThrow(() => write(target, { ...a, dtype: 'uint16' }), TypeError, 'ERR_INVALID_ARG_TYPE', 'dtype mismatch');
-  expectThrow(() => write(target, { ...a, shape: [2, 3] }), TypeError, 'ERR_INVALID_ARG_TYPE', '2 axes');
-  expectThrow(() => write(target, { ...a, shape: [2, 3, 1.5] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'fractional shape');
-  expectThrow(() => write(target, { ...a, shape: [2, 3, -1] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'negative shape');
-  expectThrow(() => write(target, { ...a, strides: [3, 1, NaN] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'NaN stride');
-  expectThrow(() => write(target, { ...a, strides: [4, 1, 1] }), RegionError, 'ERR_OUT_BUFFER', 'strides past data');
-  expectThrow(() => write(target, { ...a, offset: 1 }), RegionError, 'ERR_OUT_BUFFER', 'offset past data');
-  expectThrow(() => write(target, { ...a, offset: -1 }), RangeError, 'ERR_OUT_OF_RANGE', 'negative offset');
-  expectThrow(() => write(target, { ...a, shape: [2 ** 40, 2 ** 40, 1], strides: [0, 0, 0] }), NdsamplerError, 'ERR_UNSUPPORTED', 'a broadcast array too large to write');
+  expectCode(() => write(42, a), TypeError, 'ERR_INVALID_ARG_TYPE', 'number path');
+  expectCode(() => write('', a), TypeError, 'ERR_INVALID_ARG_TYPE', 'empty path');
+  expectCode(() => write('x\0.npy', a), TypeError, 'ERR_INVALID_ARG_TYPE', 'NUL in path');
+  expectCode(() => write(target), TypeError, 'ERR_INVALID_ARG_TYPE', 'no array');
+  expectCode(() => write(target, null), TypeError, 'ERR_INVALID_ARG_TYPE', 'null array');
+  expectCode(() => write(target, new Int16Array(6)), TypeError, 'ERR_INVALID_ARG_TYPE', 'a bare typed array');
+  expectCode(() => write(target, { ...a, data: [1, 2, 3, 4, 5, 6] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'plain array data');
+  expectCode(() => write(target, { ...a, data: new DataView(new ArrayBuffer(12)) }), TypeError, 'ERR_INVALID_ARG_TYPE', 'DataView data');
+  expectCode(() => write(target, { ...a, dtype: 'uint16' }), TypeError, 'ERR_INVALID_ARG_TYPE', 'dtype mismatch');
+  expectCode(() => write(target, { ...a, shape: [2, 3] }), TypeError, 'ERR_INVALID_ARG_TYPE', '2 axes');
+  expectCode(() => write(target, { ...a, shape: [2, 3, 1.5] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'fractional shape');
+  expectCode(() => write(target, { ...a, shape: [2, 3, -1] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'negative shape');
+  expectCode(() => write(target, { ...a, strides: [3, 1, NaN] }), TypeError, 'ERR_INVALID_ARG_TYPE', 'NaN stride');
+  expectCode(() => write(target, { ...a, strides: [4, 1, 1] }), RegionError, 'ERR_OUT_BUFFER', 'strides past data');
+  expectCode(() => write(target, { ...a, offset: 1 }), RegionError, 'ERR_OUT_BUFFER', 'offset past data');
+  expectCode(() => write(target, { ...a, offset: -1 }), RangeError, 'ERR_OUT_OF_RANGE', 'negative offset');
+  expectCode(() => write(target, { ...a, shape: [2 ** 40, 2 ** 40, 1], strides: [0, 0, 0] }), NdsamplerError, 'ERR_UNSUPPORTED', 'a broadcast array too large to write');
   assert.not.ok(fs.existsSync(target), 'nothing was written');
 
   const sub = path.join(dir, 'adir');
   fs.mkdirSync(sub);
-  const e1 = expectThrow(() => writeNpy(sub, a), FileError, 'ERR_NOT_A_FILE', 'a directory as the target');
+  const e1 = expectCode(() => writeNpy(sub, a), FileError, 'ERR_NOT_A_FILE', 'a directory as the target');
   assert.is(e1.path, sub);
   assert.is(e1.errno, 21);
   assert.is(e1.syscall, 'rename');
-  const e2 = expectThrow(() => writeNpy(path.join(dir, 'no', 'such', 'x.npy'), a), FileError, 'ERR_SOURCE_MISSING', 'a missing directory');
+  const e2 = expectCode(() => writeNpy(path.join(dir, 'no', 'such', 'x.npy'), a), FileError, 'ERR_SOURCE_MISSING', 'a missing directory');
   assert.is(e2.errno, 2);
   assert.is(e2.syscall, 'open');
-  const e3 = expectThrow(() => writeNpy(path.join(FILE, 'x.npy'), a), FileError, 'ERR_IO', 'a file as a directory');
+  const e3 = expectCode(() => writeNpy(path.join(FILE, 'x.npy'), a), FileError, 'ERR_IO', 'a file as a directory');
   assert.is(e3.errno, 20);  // ENOTDIR
   // No temporary file is left behind by a failed write.
   assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
@@ -159,11 +161,11 @@ type RawReader = { readInto(...a: unknown[]): unknown; readIntoAsync(...a: unkno
 
 test('raw binding: the NpyReader constructor refuses bad arguments', () => {
   const Ctor = native.NpyReader as unknown as new (...a: unknown[]) => RawReader;
-  expectThrow(() => new Ctor(42), TypeError, 'ERR_INVALID_ARG_TYPE', 'number path');
-  expectThrow(() => new Ctor(), TypeError, 'ERR_INVALID_ARG_TYPE', 'no path');
-  expectThrow(() => new Ctor(''), TypeError, 'ERR_INVALID_ARG_TYPE', 'empty path');
-  expectThrow(() => new Ctor(FILE + '\0x'), TypeError, 'ERR_INVALID_ARG_TYPE', 'NUL in path');
-  expectThrow(() => new Ctor({ toString: () => FILE }), TypeError, 'ERR_INVALID_ARG_TYPE', 'object path');
+  expectCode(() => new Ctor(42), TypeError, 'ERR_INVALID_ARG_TYPE', 'number path');
+  expectCode(() => new Ctor(), TypeError, 'ERR_INVALID_ARG_TYPE', 'no path');
+  expectCode(() => new Ctor(''), TypeError, 'ERR_INVALID_ARG_TYPE', 'empty path');
+  expectCode(() => new Ctor(FILE + '\0x'), TypeError, 'ERR_INVALID_ARG_TYPE', 'NUL in path');
+  expectCode(() => new Ctor({ toString: () => FILE }), TypeError, 'ERR_INVALID_ARG_TYPE', 'object path');
   try {
     (native.NpyReader as unknown as (...a: unknown[]) => unknown)(FILE);
     assert.unreachable('calling the class without new');
@@ -212,10 +214,10 @@ test('raw binding: readInto and readIntoAsync refuse bad destinations and reques
     ['an output size unlike the window', [ok, req({ 10: 1 })], TypeError, 'ERR_INVALID_ARG_TYPE'],
   ];
   for (const [what, args, cls, code] of cases) {
-    expectThrow(() => n.readInto(...args), cls, code, `readInto: ${what}`);
-    expectThrow(() => n.readIntoAsync(...args), cls, code, `readIntoAsync: ${what}`);
+    expectCode(() => n.readInto(...args), cls, code, `readInto: ${what}`);
+    expectCode(() => n.readIntoAsync(...args), cls, code, `readIntoAsync: ${what}`);
     const proto = Object.getPrototypeOf(n) as RawReader;
-    expectThrow(() => proto.readInto.call(n, ...args), cls, code, `prototype readInto: ${what}`);
+    expectCode(() => proto.readInto.call(n, ...args), cls, code, `prototype readInto: ${what}`);
   }
   assert.equal(Array.from(ok), [0, 1, 2, 3, 4, 5, 48, 49, 50, 51, 52, 53], 'nothing was written by a refused call');
   n.close();
@@ -229,9 +231,9 @@ test('a resizable ArrayBuffer: read fills it, readAsync refuses it (JS could shr
   const out: NDArray = { data, shape: [2, 2, 3], strides: [6, 3, 1], offset: 0, dtype: 'uint8' };
   r.read([[0, 2], [0, 2]], { out });
   assert.equal(Array.from(data), [0, 1, 2, 3, 4, 5, 48, 49, 50, 51, 52, 53]);
-  await expectReject(() => r.readAsync([[0, 2], [0, 2]], { out }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  await expectCodeAsync(() => r.readAsync([[0, 2], [0, 2]], { out }), TypeError, 'ERR_INVALID_ARG_TYPE');
   const n = new native.NpyReader(FILE) as unknown as RawReader;
-  expectThrow(() => n.readIntoAsync(data, req()), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => n.readIntoAsync(data, req()), TypeError, 'ERR_INVALID_ARG_TYPE');
   n.close();
   r.close();
 });
@@ -246,7 +248,7 @@ test('writeNpy: a description whose getter detaches the data is refused, not rea
     },
   };
   const target = path.join(dir, 'detached.npy');
-  expectThrow(() => (native.writeNpy as unknown as (...a: unknown[]) => void)(target, data, desc), RegionError, 'ERR_OUT_BUFFER');
+  expectCode(() => (native.writeNpy as unknown as (...a: unknown[]) => void)(target, data, desc), RegionError, 'ERR_OUT_BUFFER');
   assert.not.ok(fs.existsSync(target));
 });
 
@@ -293,7 +295,7 @@ test('raw binding: writeNpy refuses bad arguments and descriptions', async () =>
     ['a huge stride', [target, data, { ...desc, strides: [2 ** 53 - 1, 3, 1] }], RegionError, 'ERR_OUT_BUFFER'],
     ['a huge broadcast shape', [target, data, { ...desc, shape: [2 ** 52, 2 ** 52, 3], strides: [0, 0, 1] }], NdsamplerError, 'ERR_UNSUPPORTED'],
   ];
-  for (const [what, args, cls, code] of cases) expectThrow(() => raw(...args), cls, code, `writeNpy: ${what}`);
+  for (const [what, args, cls, code] of cases) expectCode(() => raw(...args), cls, code, `writeNpy: ${what}`);
   assert.not.ok(fs.existsSync(target));
   raw(target, data, { ...desc, shape: [2, 2, 1], ndim: 2 });
   const back = openImage(target);
@@ -301,6 +303,6 @@ test('raw binding: writeNpy refuses bad arguments and descriptions', async () =>
   back.close();
 });
 
-test.after(() => rmDir(dir));
+test.after(() => rmrf(dir));
 
 test.run();

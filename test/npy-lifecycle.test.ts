@@ -15,12 +15,11 @@ import { allocate } from '../lib/ndarray';
 import type { DType, NDArray } from '../lib/ndarray';
 import { openImage, writeNpy, NpyReader } from '../lib/readers';
 import type { Region } from '../lib/region';
-import {
-  asStored, collect, elements, encodeData, expectedRegion, expectReject, expectThrow, headerDict,
-  isMapped, KIND, npyBytes, rmDir, tmpDir,
-} from './npy-helpers';
+import { asStored, collect, elements, encodeData, expectedRegion, headerDict, isMapped, KIND, npyBytes } from './npy-helpers';
+import { expectCode, expectCodeAsync } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
 
-const dir = tmpDir('npy-lifecycle');
+const dir = tempDir('npy-lifecycle').dir;
 const LIB = path.resolve(__dirname, '..', 'lib', 'readers.ts');
 
 /** A .npy file whose element (y, x, c) is valueAt(dtype, (y * W + x) * C + c). */
@@ -103,10 +102,10 @@ test('after close(): read and readAsync throw ClosedError ERR_CLOSED; close is i
   r.close();
   r.close();
   assert.ok(r.closed);
-  const e = expectThrow(() => r.read(), ClosedError, 'ERR_CLOSED');
+  const e = expectCode(() => r.read(), ClosedError, 'ERR_CLOSED');
   assert.is(e.path, U8);
-  expectThrow(() => r.read([[0, 1], [0, 1]], { copy: false }), ClosedError, 'ERR_CLOSED');
-  await expectReject(() => r.readAsync([[0, 1], [0, 1]]), ClosedError, 'ERR_CLOSED');
+  expectCode(() => r.read([[0, 1], [0, 1]], { copy: false }), ClosedError, 'ERR_CLOSED');
+  await expectCodeAsync(() => r.readAsync([[0, 1], [0, 1]]), ClosedError, 'ERR_CLOSED');
 });
 
 test('after close(): every raw binding method throws ClosedError ERR_CLOSED', () => {
@@ -116,12 +115,12 @@ test('after close(): every raw binding method throws ClosedError ERR_CLOSED', ()
   n.readInto(dst, req);
   n.close();
   n.close();
-  expectThrow(() => n.info(), ClosedError, 'ERR_CLOSED', 'info');
-  expectThrow(() => n.readInto(dst, req), ClosedError, 'ERR_CLOSED', 'readInto');
-  expectThrow(() => n.readIntoAsync(dst, req), ClosedError, 'ERR_CLOSED', 'readIntoAsync');
-  expectThrow(() => n.mapping(), ClosedError, 'ERR_CLOSED', 'mapping');
+  expectCode(() => n.info(), ClosedError, 'ERR_CLOSED', 'info');
+  expectCode(() => n.readInto(dst, req), ClosedError, 'ERR_CLOSED', 'readInto');
+  expectCode(() => n.readIntoAsync(dst, req), ClosedError, 'ERR_CLOSED', 'readIntoAsync');
+  expectCode(() => n.mapping(), ClosedError, 'ERR_CLOSED', 'mapping');
   const proto = Object.getPrototypeOf(n) as { readInto: (d: Uint8Array, r: Float64Array) => void };
-  expectThrow(() => proto.readInto.call(n, dst, req), ClosedError, 'ERR_CLOSED', 'prototype readInto');
+  expectCode(() => proto.readInto.call(n, dst, req), ClosedError, 'ERR_CLOSED', 'prototype readInto');
 });
 
 test('readIntoAsync: a patched ArrayBuffer getter that closes the reader mid-call gets ERR_CLOSED', () => {
@@ -135,7 +134,7 @@ test('readIntoAsync: a patched ArrayBuffer getter that closes the reader mid-cal
     },
   });
   try {
-    expectThrow(() => n.readIntoAsync(new Uint8Array(3), new Float64Array([0, 1, 0, 1, 0, 3, 0, 3, 3, 1, 1, 1])), ClosedError, 'ERR_CLOSED');
+    expectCode(() => n.readIntoAsync(new Uint8Array(3), new Float64Array([0, 1, 0, 1, 0, 3, 0, 3, 3, 1, 1, 1])), ClosedError, 'ERR_CLOSED');
   } finally {
     Object.defineProperty(ArrayBuffer.prototype, 'resizable', desc);
   }
@@ -339,6 +338,6 @@ test('the zero-copy view data stays valid after the reader is closed and replace
   again.close();
 });
 
-test.after(() => rmDir(dir));
+test.after(() => rmrf(dir));
 
 test.run();

@@ -13,7 +13,7 @@ import { allocate } from '../lib/ndarray';
 import type { DType, NDArray } from '../lib/ndarray';
 import { openImage, writeNpy, NpyReader } from '../lib/readers';
 import type { Region } from '../lib/region';
-import { bytesOf, DTYPES, elementBytes, KIND, numpyMissing, python, rmDir, tmpDir } from './npy-helpers';
+import { bytesOf, DTYPES, elementBytes, KIND, numpyMissing, python } from './npy-helpers';
 
 const missing = numpyMissing();
 
@@ -94,6 +94,7 @@ for case in json.loads(sys.argv[1]):
     results.append({'file': case['file'], 'problems': problems})
 print(json.dumps(results))
 `;
+import { rmrf, tempDir } from './_helpers/tmp';
 
 interface Fixture {
   name: string; kind: string; ndim: 2 | 3; fortran: boolean; big: boolean; version: number;
@@ -116,7 +117,7 @@ if (missing !== null) {
   test.skip('numpy writes every dtype/order/byte order/version and we read identical values');
   test.skip('we write every dtype from contiguous and strided arrays and numpy loads identical arrays');
 } else {
-  const dir = tmpDir('npy-numpy');
+  const dir = tempDir('npy-numpy').dir;
 
   test('numpy writes every dtype/order/byte order/version and we read identical values', async () => {
     const gen = python(NUMPY_WRITES, [dir, JSON.stringify(REGIONS)]);
@@ -200,7 +201,7 @@ if (missing !== null) {
     for (const res of results) assert.equal(res.problems, [], res.file);
   });
 
-  test.after(() => rmDir(dir));
+  test.after(() => rmrf(dir));
 }
 
 test.run();

@@ -4,129 +4,39 @@
  * `<workdir>/_cache/frames/<type>/<config-hash>/`, after which any crop costs about the same.
  *
  * Subclasses say which images exist (`imageIds`) and where their files are (`buildPathinfo`,
- * usually with `populateChanInfo`); Frames does hashing, caching, reading and preparing.
+ * usually with `populateChanInfo`); Frames memoises pathinfo (frames/pathinfo.ts), picks the
+ * backend, reads, prepares (frames/prepare.ts) and serialises.
  *
  * Threads: every method runs on the calling thread. The *Async methods, loadRegions and prepare
  * do their pixel work (reads, conversions) on the libuv pool and never block the event loop on
  * it; opening a file and building a pathinfo (hashing a file in PIXELS mode) stay synchronous.
  */
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import * as fs from 'node:fs';
-import { debuglog } from 'node:util';
 import { AlignableImageData } from './alignable';
-import type { Interpolation } from './alignable';
+import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CONFIG, HASHID_MODES, hashString } from '../cache/config';
+import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
+import { CacheOpener, DEFAULT_MAX_READERS } from '../cache/opener';
+import type { PoolEntry } from '../cache/pool';
+import { FramesError, NdsamplerError } from '../errors';
+import type { DType, NDArray, Shape3 } from '../ndarray';
+import type { ImageReader } from '../readers';
+import { coversImage, parseRegion, resolveRegion } from '../region';
+import type { ParsedRegion, Region } from '../region';
+import * as v from '../validate';
 import {
-  CacheOpener, cachePathFor, canonicalJson, checkHashid, coerceBackendConfig, DEFAULT_COG_CONFIG,
-  DEFAULT_MAX_READERS, DEFAULT_NPY_CONFIG, HASHID_MODES, hashFile, hashFileAsync, hashString, isNpyPath, writeFileAtomic,
-} from './cache';
-import type { BackendConfig, BackendSpec, BackendType, ChannelInfo, HashidMode, ImageId, Pathinfo, PoolEntry } from './cache';
-import { FramesError, NdsamplerError } from './errors';
-import type { DType, NDArray, Shape3 } from './ndarray';
-import type { ImageReader } from './readers';
-import type { Region } from './region';
-import * as v from './validate';
+  defaultWorkdir, fileHashid, fillChannel, idKey, pendingHashes, settleAsync, settleSync, singleChannel,
+} from './pathinfo';
+import type { EntryTarget } from './pathinfo';
+import { prepare } from './prepare';
+import type { PrepareHost, PrepareOptions, PrepareReport } from './prepare';
+import type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
 
 export type {
   Affine, BackendConfig, BackendSpec, BackendType, ChannelInfo, HashidMode, ImageId, Pathinfo,
-} from './cache';
-
-const debug = debuglog('ndsampler');
-
-export interface FramesOptions {
-  /** How each image's cache entry is named: 'PATH' (default), 'PIXELS' or 'GIVEN'. */
-  hashidMode?: HashidMode;
-  /** Where caches live (default: $XDG_CACHE_HOME/ndsampler or ~/.cache/ndsampler, with a warning). */
-  workdir?: string;
-  /** null (default: no cache), 'npy', 'cog', 'auto' or {type, config}. */
-  backend?: BackendSpec;
-  /** How many readers stay open at once (least recently used are closed; default 32). */
-  maxReaders?: number;
-}
-
-export interface LoadRegionOptions {
-  /** Channel groups or band names (images with several channel files). */
-  channels?: string | string[];
-  /** The image width, when known: a region ending there counts as the full image. */
-  width?: number;
-  /** The image height, when known. */
-  height?: number;
-  /** Write into this array (same shape and dtype as the region) instead of a new one. */
-  out?: NDArray;
-  /** Resampling of channels not on the image grid (default 'nearest'). */
-  interpolation?: Interpolation;
-}
-
-export interface LoadImageOptions {
-  channels?: string | string[];
-  /** true (default): read through the cache entry, building it when missing; false: read the source. */
-  cache?: boolean;
-  /** Only ensure the cache entry; return undefined. */
-  noreturn?: boolean;
-}
-
-export interface PrepareOptions {
-  /** Images to prepare (default: all). */
-  gids?: ImageId[];
-  /** Conversions at once (default 0: one at a time). All run on the libuv pool. */
-  workers?: number;
-  /** Skip everything when a stamp says this image set and config were fully prepared (default true; only without gids). */
-  useStamp?: boolean;
-  /** Called after each cache entry is checked or built. */
-  onProgress?: (done: number, total: number) => void;
-  /** Reject with ERR_PREPARE (carrying the report) when any entry failed (default false: resolve with the report). */
-  throwOnError?: boolean;
-}
-
-export interface PrepareFailure {
-  imageId: ImageId;
-  /** The channel group, when the failure was one file of the image. */
-  channel?: string;
-  error: Error;
-}
-
-/** What prepare() did. Counts are cache entries (one per channel file; one per image for SimpleFrames). */
-export interface PrepareReport {
-  built: number;
-  reused: number;
-  failed: PrepareFailure[];
-  total: number;
-  seconds: number;
-  /** True when the stamp said everything was prepared and nothing was checked. */
-  fromStamp: boolean;
-  cacheDpath: string | null;
-}
-
-export interface LazyFrame {
-  readonly imageId: ImageId;
-  /** Opens the file's header on first use (no pixels are read). */
-  readonly shape: Shape3;
-  readonly dtype: DType;
-  /** Reads `region` only: from the cache entry when it exists, else straight from the source (never builds). */
-  get(region?: Region | null): NDArray;
-  getAsync(region?: Region | null): Promise<NDArray>;
-}
-
-export interface RegionRequest {
-  imageId: ImageId;
-  region?: Region | null;
-}
-
-/** The plain-data form of a Frames object (for worker threads). */
-export interface FramesJSON {
-  format: 'ndsampler.Frames';
-  version: 1;
-  class: string;
-  hashidMode: HashidMode;
-  workdir: string;
-  backend: BackendConfig;
-  maxReaders: number;
-  /** The subclass's own state (SimpleFrames: its [id, path] pairs). */
-  state: unknown;
-  /** Memoised pathinfo, so the receiver need not rebuild it (no rehashing in PIXELS mode). */
-  pathinfo: Pathinfo[];
-}
+} from '../cache/config';
+export type { PrepareFailure, PrepareOptions, PrepareReport } from './prepare';
+export type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
+export { defaultWorkdir, idKey } from './pathinfo';
 
 /** A Frames subclass that can be revived from JSON. */
 export interface FramesClass {
@@ -136,52 +46,7 @@ export interface FramesClass {
 
 const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation'] as const;
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn'] as const;
-const PREPARE_KEYS = ['gids', 'workers', 'useStamp', 'onProgress', 'throwOnError'] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders'] as const;
-/** Stamps are `<cacheDpath>/_prepare_stamp.<key>.json`: one per image set, so several sets sharing a cache do not evict each other's. */
-const STAMP_PREFIX = '_prepare_stamp.';
-
-/** The per-user cache directory: $XDG_CACHE_HOME/ndsampler, else ~/.cache/ndsampler. */
-export function defaultWorkdir(): string {
-  const base = process.env.XDG_CACHE_HOME && path.isAbsolute(process.env.XDG_CACHE_HOME)
-    ? process.env.XDG_CACHE_HOME : path.join(os.homedir(), '.cache');
-  return path.join(base, 'ndsampler');
-}
-
-/** Canonical lookup key of an image id (1 and '1' are the same image). */
-export function idKey(imageId: unknown): string {
-  if (typeof imageId === 'number') {
-    if (!Number.isFinite(imageId)) throw v.typeError('an image id (a finite number or a non-empty string)', 'imageId', imageId);
-    return String(imageId);
-  }
-  if (typeof imageId === 'string' && imageId.length > 0) return imageId;
-  throw v.typeError('an image id (a finite number or a non-empty string)', 'imageId', imageId);
-}
-
-/** Is this slice "the whole axis" (start null/0, stop null or the known size)? */
-function fullSlice(s: unknown, size: number | undefined): boolean {
-  if (s === null || s === undefined) return true;
-  let start: unknown;
-  let stop: unknown;
-  if (Array.isArray(s)) {
-    start = s[0];
-    stop = s[1];
-  } else if (v.isPlainObject(s)) {
-    start = s.start;
-    stop = s.stop;
-  } else {
-    return false;
-  }
-  return (start === null || start === undefined || start === 0)
-    && (stop === null || stop === undefined || (size !== undefined && stop === size));
-}
-
-/** A region covering the whole image (rows and columns) does not need a cache entry. */
-function isFullRegion(region: Region | null | undefined, width?: number, height?: number): boolean {
-  if (region === null || region === undefined) return true;
-  if (!Array.isArray(region)) return false;
-  return fullSlice(region[0], height) && fullSlice(region[1], width);
-}
 
 interface ImageState {
   pathinfo: Pathinfo;
@@ -199,7 +64,7 @@ export abstract class Frames {
   /** The npy backend's defaults (it has no options). */
   static DEFAULT_NPY_CONFIG: Readonly<BackendConfig> = DEFAULT_NPY_CONFIG;
   /** The COG backend's defaults (see docs/cache-format.md for each key). */
-  static DEFAULT_COG_CONFIG: Readonly<BackendConfig> = DEFAULT_COG_CONFIG;
+  static DEFAULT_COG_CONFIG: Readonly<BackendConfig> = DEFAULT_COG_BACKEND;
 
   static #registry = new Map<string, FramesClass>();
 
@@ -257,66 +122,19 @@ export abstract class Frames {
   /**
    * Fills a channel's cache entry from the current settings: `cache` (null without a backend),
    * `hashid` and `hashidMode`. A relative `chan.path` is joined onto `root` (and chan.path updated);
-   * PATH mode hashes the path as given, before the join, so a moved dataset keeps its caches.
+   * PATH mode hashes the path as given, before the join, so a moved dataset keeps its caches. In
+   * PIXELS mode the file's hash is computed once buildPathinfo returns (see frames/pathinfo.ts).
    */
   protected populateChanInfo(chan: ChannelInfo, root = ''): void {
-    if (!v.isPlainObject(chan)) throw v.typeError('a channel object {path, ...}', 'chan', chan);
-    const given = v.string(chan.path, 'chan.path');
-    if (typeof root !== 'string') throw v.typeError('a string', 'root', root);
-    const full = root !== '' && !path.isAbsolute(given) ? path.join(root, given) : given;
-    chan.path = full;
-    if (this.#backend.type === null || isNpyPath(full)) {
-      chan.cache = null;
-      return;
-    }
-    let hashid: string;
-    if (this.hashidMode === 'GIVEN') {
-      if (chan.hashid === undefined) {
-        throw new FramesError('ERR_HASHID', `hashidMode is GIVEN but channel '${given}' has no hashid`, { path: full });
-      }
-      hashid = checkHashid(chan.hashid, `channel '${given}'`);
-    } else if (this.hashidMode === 'PIXELS' && this.#deferredHashes !== null) {
-      // prepare() is building this pathinfo: it hashes the file asynchronously, then setEntry.
-      this.#deferredHashes.push({ chan, file: full });
-      return;
-    } else {
-      hashid = Frames.buildFileHashid(root, given, this.hashidMode);
-    }
-    this.#setEntry(chan, hashid);
+    fillChannel(chan, root, this.#target());
   }
 
-  /** Sets a channel's hashid and the cache entry it names. */
-  #setEntry(chan: ChannelInfo, hashid: string): void {
-    chan.hashid = hashid;
-    chan.hashidMode = this.hashidMode;
-    chan.cache = cachePathFor(this.cacheDpath as string, hashid, this.#backend.type as BackendType);  // only called with a backend
-  }
-
-  /**
-   * While prepare() builds a pathinfo, the PIXELS-mode files whose hashes it will compute
-   * asynchronously (null otherwise). Only ever non-null within one synchronous buildPathinfo call.
-   */
-  #deferredHashes: Array<{ chan: ChannelInfo; file: string }> | null = null;
-
-  /**
-   * #image for prepare(): the same memoised state, but PIXELS-mode files are hashed with
-   * asynchronous reads, so preparing a large dataset does not block the event loop on hashing.
-   */
-  async #imageAsync(imageId: ImageId): Promise<ImageState> {
-    const key = idKey(imageId);
-    const hit = this.#images.get(key);
-    if (hit !== undefined || this.hashidMode !== 'PIXELS' || this.#backend.type === null) return hit ?? this.#image(imageId);
-    const deferred: Array<{ chan: ChannelInfo; file: string }> = [];
-    let pathinfo: Pathinfo;
-    this.#deferredHashes = deferred;
-    try {
-      pathinfo = this.buildPathinfo(imageId);
-    } finally {
-      this.#deferredHashes = null;
-    }
-    const hashes = await Promise.all(deferred.map((d) => hashFileAsync(d.file)));
-    deferred.forEach((d, i) => this.#setEntry(d.chan, hashes[i]));
-    return this.#images.get(key) ?? this.#remember(key, pathinfo);
+  #target(): EntryTarget {
+    const ctor = this.constructor as typeof Frames;
+    return {
+      hashidMode: this.hashidMode, type: this.#backend.type, cacheDpath: this.cacheDpath,
+      fileHashid: (root, suffix, mode) => ctor.buildFileHashid(root, suffix, mode),
+    };
   }
 
   /**
@@ -324,12 +142,7 @@ export abstract class Frames {
    * `root`/`suffix` (streamed, XXH3-128); GIVEN has nothing to build from (ERR_HASHID).
    */
   static buildFileHashid(root: string, suffix: string, hashidMode: string): string {
-    if (typeof root !== 'string') throw v.typeError('a string', 'root', root);
-    v.string(suffix, 'suffix');
-    const mode = v.oneOf(hashidMode, 'hashidMode', HASHID_MODES);
-    if (mode === 'PATH') return hashString(suffix);
-    if (mode === 'PIXELS') return hashFile(root === '' || path.isAbsolute(suffix) ? suffix : path.join(root, suffix));
-    throw new FramesError('ERR_HASHID', `hashidMode GIVEN takes the hashid from the pathinfo; there is none to build for '${suffix}'`);
+    return fileHashid(root, suffix, hashidMode);
   }
 
   // ---- backend -------------------------------------------------------------------------------
@@ -396,23 +209,22 @@ export abstract class Frames {
     const hit = this.#images.get(key);
     if (hit !== undefined) return hit;
     const pathinfo = this.buildPathinfo(imageId);
+    settleSync(pendingHashes(pathinfo), this.#target());
     return this.#remember(key, pathinfo);
   }
 
+  /** #image for prepare(): PIXELS-mode files are hashed with asynchronous reads. */
+  async #imageAsync(imageId: ImageId): Promise<ImageState> {
+    const key = idKey(imageId);
+    const hit = this.#images.get(key);
+    if (hit !== undefined) return hit;
+    const pathinfo = this.buildPathinfo(imageId);
+    await settleAsync(pendingHashes(pathinfo), this.#target());
+    return this.#images.get(key) ?? this.#remember(key, pathinfo);
+  }
+
   #remember(key: string, pathinfo: Pathinfo): ImageState {
-    if (!v.isPlainObject(pathinfo) || !v.isPlainObject(pathinfo.channels)) {
-      throw new FramesError('ERR_PATHINFO', `buildPathinfo(${key}) must return {id, channels, default}`);
-    }
-    const keys = Object.keys(pathinfo.channels);
-    let single: ChannelInfo | null = null;
-    if (keys.length === 1) {
-      const chan = pathinfo.channels[keys[0]];
-      const w = chan.warpAuxToImg;
-      const identity = w === null || w === undefined
-        || (w.length >= 2 && [w[0][0], w[0][1], w[0][2], w[1][0], w[1][1], w[1][2]].every((x, i) => x === [1, 0, 0, 0, 1, 0][i]));
-      if (identity && typeof chan.path === 'string' && (pathinfo.default === keys[0] || pathinfo.default == null)) single = chan;
-    }
-    const state: ImageState = { pathinfo, single, alignable: null, hot: null };
+    const state: ImageState = { pathinfo, single: singleChannel(key, pathinfo), alignable: null, hot: null };
     this.#images.set(key, state);
     return state;
   }
@@ -431,16 +243,27 @@ export abstract class Frames {
     return channels === key || (Array.isArray(channels) && channels.length === 1 && channels[0] === key) ? chan : null;
   }
 
+  /** The checked options, image state and fast-path channel of a loadRegion request. */
+  #request(imageId: ImageId, opts: LoadRegionOptions | undefined) {
+    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
+    const state = this.#image(imageId);
+    const width = this.#dim(o.width, 'options.width');
+    const height = this.#dim(o.height, 'options.height');
+    const covers = (p: ParsedRegion | null): boolean => coversImage(p, height, width);
+    return { o, state, chan: this.#fast(state, o.channels), covers };
+  }
+
   /**
    * The pixels of `region` of an image (HWC, Python slice semantics, a new array). Builds the
    * cache entry first when it is missing, unless the region is the whole image.
    */
   loadRegion(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): NDArray {
-    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
-    const state = this.#image(imageId);
-    const full = isFullRegion(region, this.#dim(o.width, 'options.width'), this.#dim(o.height, 'options.height'));
-    const chan = this.#fast(state, o.channels);
+    const { o, state, chan, covers } = this.#request(imageId, opts);
     if (chan !== null) {
+      // Parsed once: whether it covers the image decides the open mode, then it is resolved
+      // against the reader's shape and read as a window.
+      const parsed = parseRegion(region);
+      const full = covers(parsed);
       let reader: ImageReader;
       const hot = state.hot;
       if (!full && hot !== null && !hot.evicted) {
@@ -451,9 +274,9 @@ export abstract class Frames {
         if (!full && e.reader.path === chan.cache) state.hot = e;
         reader = e.reader;
       }
-      return reader.read(region, o.out === undefined ? undefined : { out: o.out });
+      return reader.readWindow(resolveRegion(parsed, reader.shape), o.out === undefined ? undefined : { out: o.out });
     }
-    if (o.out !== undefined) throw v.typeError('no out option for images with several channel files', 'options.out', o.out);
+    if (o.out !== undefined) throw this.#noOut(state, o.out);
     return this.#alignable(state).loadRegion(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
     }) as NDArray;
@@ -461,19 +284,18 @@ export abstract class Frames {
 
   /** loadRegion with the read (and any cache build) on the libuv pool. */
   async loadRegionAsync(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): Promise<NDArray> {
-    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
-    const state = this.#image(imageId);
-    const full = isFullRegion(region, this.#dim(o.width, 'options.width'), this.#dim(o.height, 'options.height'));
-    const chan = this.#fast(state, o.channels);
+    const { o, state, chan, covers } = this.#request(imageId, opts);
     if (chan !== null) {
-      const lease = await this.#opener.openAsync(chan, full ? 'ifExists' : 'build');
+      const parsed = parseRegion(region);
+      const lease = await this.#opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
       try {
-        return await lease.reader.readAsync(region, o.out === undefined ? undefined : { out: o.out });
+        const win = resolveRegion(parsed, lease.reader.shape);
+        return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
       } finally {
         lease.release();
       }
     }
-    if (o.out !== undefined) throw v.typeError('no out option for images with several channel files', 'options.out', o.out);
+    if (o.out !== undefined) throw this.#noOut(state, o.out);
     return await this.#alignable(state).loadRegionAsync(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
     }) as NDArray;
@@ -574,6 +396,13 @@ export abstract class Frames {
     for (const id of ids) yield this.loadImage(id) as NDArray;
   }
 
+  /** An `out` option on an image that fuses several channel files (it depends on the image). */
+  #noOut(state: ImageState, out: unknown): NdsamplerError {
+    const n = Object.keys(state.pathinfo.channels).length;
+    return new NdsamplerError('ERR_UNSUPPORTED',
+      v.message(`no out option (image ${String(state.pathinfo.id)} fuses ${n} channel files)`, 'options.out', out));
+  }
+
   #dim(x: unknown, name: string): number | undefined {
     return x === undefined || x === null ? undefined : v.integer(x, name, 0);
   }
@@ -587,110 +416,24 @@ export abstract class Frames {
    * the same set returns at once without checking. A failing image does not stop the others; the
    * report lists it. Rejects with ERR_PREPARE (with `report`) only when `throwOnError` is set.
    */
-  async prepare(opts?: PrepareOptions): Promise<PrepareReport> {
-    const t0 = performance.now();
-    const o = v.options(opts, 'options', PREPARE_KEYS) as PrepareOptions;
-    const workers = o.workers === undefined ? 0 : v.integer(o.workers, 'options.workers', 0, 1024);
-    const useStamp = o.useStamp === undefined ? true : v.boolean(o.useStamp, 'options.useStamp');
-    const throwOnError = o.throwOnError === undefined ? false : v.boolean(o.throwOnError, 'options.throwOnError');
-    const onProgress = o.onProgress === undefined ? undefined : v.func(o.onProgress, 'options.onProgress') as (d: number, t: number) => void;
-    let ids: ImageId[];
-    if (o.gids === undefined || o.gids === null) {
-      ids = this.imageIds;
-    } else {
-      if (!Array.isArray(o.gids)) throw v.typeError('an array of image ids', 'options.gids', o.gids);
-      for (const id of o.gids) if (!this.hasImage(id)) throw this.unknownImage(id);
-      ids = o.gids;
+  prepare(opts?: PrepareOptions): Promise<PrepareReport> {
+    try {
+      return prepare(this.#prepareHost(), opts);
+    } catch (err) {
+      return Promise.reject(err);
     }
-    const report: PrepareReport = {
-      built: 0, reused: 0, failed: [], total: 0, seconds: 0, fromStamp: false, cacheDpath: this.cacheDpath,
-    };
-    const finish = (): PrepareReport => {
-      report.seconds = (performance.now() - t0) / 1000;
-      return report;
-    };
-    if (this.#backend.type === null) return finish();
+  }
 
-    const stampable = useStamp && (o.gids === undefined || o.gids === null);
-    let stampKey = '';
-    let stampFile = '';
-    if (stampable) {
-      stampKey = this.#stampKey();
-      stampFile = path.join(this.cacheDpath as string, `${STAMP_PREFIX}${stampKey.slice(0, 16)}.json`);
-      const total = readStamp(stampFile, stampKey);
-      if (total !== null) {
-        debug('prepare: stamp %s is current; skipping', stampFile);
-        report.reused = total;
-        report.total = total;
-        report.fromStamp = true;
-        onProgress?.(total, total);
-        return finish();
-      }
-    }
-
-    // Collect the entries (deduplicated: two images may share one source).
-    const todo: Array<{ imageId: ImageId; key: string; chan: ChannelInfo }> = [];
-    const seen = new Set<string>();
-    for (const id of ids) {
-      let pathinfo: Pathinfo;
-      try {
-        pathinfo = (await this.#imageAsync(id)).pathinfo;
-      } catch (err) {
-        report.failed.push({ imageId: id, error: err as Error });
-        continue;
-      }
-      for (const [key, chan] of Object.entries(pathinfo.channels)) {
-        if (typeof chan.cache !== 'string') {
-          report.reused++;  // served directly (.npy source): nothing to build
-          continue;
-        }
-        if (seen.has(chan.cache)) continue;
-        seen.add(chan.cache);
-        todo.push({ imageId: id, key, chan });
-      }
-    }
-    report.total = todo.length + report.reused + report.failed.length;
-    let done = report.reused + report.failed.length;
-    let next = 0;
-    let callbackError: unknown = null;
-    const progress = () => {
-      done++;
-      if (onProgress === undefined || callbackError !== null) return;
-      try {
-        onProgress(done, report.total);
-      } catch (err) {
-        callbackError = err;
-      }
+  #prepareHost(): PrepareHost {
+    return {
+      imageIds: this.imageIds,
+      hasImage: (id) => this.hasImage(id),
+      unknownImage: (id) => this.unknownImage(id),
+      cacheDpath: this.cacheDpath,
+      pathinfoAsync: async (id) => (await this.#imageAsync(id)).pathinfo,
+      ensureAsync: (chan) => this.#opener.ensureAsync(chan),
+      stampKey: () => this.#stampKey(),
     };
-    const run = async (): Promise<void> => {
-      while (next < todo.length && callbackError === null) {
-        const item = todo[next++];
-        try {
-          if (await this.#opener.ensureAsync(item.chan)) report.built++;
-          else report.reused++;
-        } catch (err) {
-          report.failed.push({ imageId: item.imageId, channel: item.key, error: err as Error });
-        }
-        progress();
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, todo.length)) }, run));
-    if (callbackError !== null) throw callbackError;
-    if (stampable && report.failed.length === 0) {
-      try {
-        writeFileAtomic(stampFile, JSON.stringify({ version: 1, key: stampKey, total: report.total, time: new Date().toISOString() }));
-      } catch (err) {
-        debug('prepare: could not write stamp %s: %s', stampFile, (err as Error).message);
-      }
-    }
-    finish();
-    if (throwOnError && report.failed.length > 0) {
-      const first = report.failed[0];
-      throw new FramesError('ERR_PREPARE',
-        `${report.failed.length} of ${report.total} cache entries failed; first: image ${String(first.imageId)}: ${first.error.message}`,
-        { report });
-    }
-    return report;
   }
 
   /** What the stamp certifies: this class, its image set (its state), the hashid mode and the backend. */
@@ -775,13 +518,3 @@ function parseJson(text: string): unknown {
     throw new FramesError('ERR_FRAMES_JSON', `invalid Frames JSON: ${(err as Error).message}`);
   }
 }
-
-function readStamp(file: string, key: string): number | null {
-  try {
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as { version: number; key: string; total: number };
-    return s.version === 1 && s.key === key && typeof s.total === 'number' ? s.total : null;
-  } catch {
-    return null;
-  }
-}
-

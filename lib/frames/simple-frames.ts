@@ -4,15 +4,15 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fileError } from './cache';
-import type { ImageId, Pathinfo } from './cache';
-import { FramesError } from './errors';
-import { defaultWorkdir, Frames, idKey } from './frames';
-import type { FramesOptions } from './frames';
-import { allocate } from './ndarray';
-import type { NDArray } from './ndarray';
-import { writeRaster } from './cog';
-import * as v from './validate';
+import type { ImageId, Pathinfo } from '../cache/config';
+import { FramesError, fsError } from '../errors';
+import { writeRaster } from '../gdal';
+import { allocate } from '../ndarray';
+import type { NDArray } from '../ndarray';
+import * as v from '../validate';
+import { Frames } from './frames';
+import { defaultWorkdir, idKey } from './pathinfo';
+import type { FramesOptions } from './types';
 
 /** The channel group name of a SimpleFrames image (its one file). */
 export const DEFAULT_CHANNEL = 'default';
@@ -135,11 +135,11 @@ export function ensureDemoImages(dir: string): string[] {
   try {
     fs.mkdirSync(dir, { recursive: true });
   } catch (err) {
-    throw fileError(err, dir, 'mkdir');
+    throw fsError(err, dir, 'mkdir');
   }
   return DEMO_SHAPES.map(([h, w], i) => {
     const file = path.join(dir, `demo${DEMO_VERSION}_${i + 1}_${h}x${w}.png`);
-    // writeRaster writes a temp file and renames it into place, so concurrent demos are safe.
+    // writeRaster publishes by the atomic rule (temp file + rename), so concurrent demos are safe.
     if (!fs.existsSync(file)) writeRaster(file, demoImage(i + 1, h, w), { driver: 'PNG' });
     return file;
   });

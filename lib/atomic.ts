@@ -1,0 +1,97 @@
+/**
+ * The one rule by which the TypeScript side publishes a file. Its deliberate twin in C++ is the
+ * atomic writer in native/core/ (used by writeNpy, convertToNpy, writeCog and writeRaster); the two
+ * must keep the same temp naming and the same steps:
+ *
+ *   1. temp name in the target's directory: `.<basename>.<pid>-<16 lowercase hex random>.tmp`
+ *   2. write it
+ *   3. fsync the file
+ *   4. rename() it onto the final name
+ *   5. fsync the directory
+ *   on failure: unlink the temp file and throw a coded FileError (code, path, errno, syscall).
+ *
+ * A symlink (a cache entry for a source that already is a COG) is published the same way, minus
+ * the file fsync: created under the temp name, then renamed onto the final name.
+ *
+ * Readers therefore only ever see complete files under final names, and several processes may
+ * publish the same name at once (last rename wins). Runs on the calling thread.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fsError } from './errors';
+
+/** The temp name for publishing `file`: `.<basename>.<pid>-<16 hex>.tmp` in file's directory. */
+export function tempPath(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+}
+
+function fsyncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(dir, 'r');
+  } catch (err) {
+    throw fsError(err, dir, 'open');
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (err) {
+    throw fsError(err, dir, 'fsync');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Runs `make(tmp)`, renames tmp onto `file` and fsyncs the directory; unlinks tmp on failure. */
+function publish(file: string, make: (tmp: string) => void): void {
+  const tmp = tempPath(file);
+  try {
+    make(tmp);
+    try {
+      fs.renameSync(tmp, file);
+    } catch (err) {
+      throw fsError(err, file, 'rename');
+    }
+  } catch (err) {
+    try { fs.unlinkSync(tmp); } catch { /* never created, or already renamed */ }
+    throw err;
+  }
+  fsyncDir(path.dirname(file));
+}
+
+/** Writes `data` to `file` atomically by the rule above. */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  publish(file, (tmp) => {
+    let fd: number;
+    try {
+      fd = fs.openSync(tmp, 'wx');
+    } catch (err) {
+      throw fsError(err, file, 'open');
+    }
+    try {
+      try {
+        fs.writeFileSync(fd, data);
+      } catch (err) {
+        throw fsError(err, file, 'write');
+      }
+      try {
+        fs.fsyncSync(fd);
+      } catch (err) {
+        throw fsError(err, file, 'fsync');
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  });
+}
+
+/** Publishes a symlink at `file` pointing to the absolute path of `target`, by the rule above. */
+export function symlinkAtomic(target: string, file: string): void {
+  publish(file, (tmp) => {
+    try {
+      fs.symlinkSync(path.resolve(target), tmp);
+    } catch (err) {
+      throw fsError(err, file, 'symlink');
+    }
+  });
+}

@@ -1,0 +1,87 @@
+/** `ndsampler prepare` and `ndsampler info`. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { defaultWorkdir } from '../frames/pathinfo';
+import type { HashidMode, PrepareReport } from '../frames/frames';
+import { DEFAULT_CHANNEL, SimpleFrames } from '../frames/simple-frames';
+import { hasDriver } from '../gdal';
+import { openImage } from '../readers';
+import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, UsageError } from './args';
+
+function progressBar(total: number): (done: number) => void {
+  const tty = process.stderr.isTTY === true;
+  let lastPct = -1;
+  return (done: number) => {
+    const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
+    if (tty) {
+      const width = 30;
+      const fill = Math.round((pct / 100) * width);
+      process.stderr.write(`\r[${'#'.repeat(fill)}${'-'.repeat(width - fill)}] ${done}/${total} ${pct}%${done === total ? '\n' : ''}`);
+    } else if (pct >= lastPct + 10 || done === total) {
+      lastPct = pct;
+      err(`progress: ${done}/${total} (${pct}%)`);
+    }
+  };
+}
+
+export async function cmdPrepare(args: string[]): Promise<number> {
+  const { values, positionals } = parse(args, {
+    workdir: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
+    'hashid-mode': { type: 'string' }, recursive: { type: 'boolean' },
+  }, [1, Infinity]);
+  if (values.help) return help();
+  const backend = backendArg(values.backend);
+  const workers = intArg(values.workers, '--workers', 2, 0);
+  const mode = (values['hashid-mode'] ?? 'PATH') as string;
+  if (mode !== 'PATH' && mode !== 'PIXELS') throw new UsageError(`--hashid-mode must be PATH or PIXELS; received '${mode}'`);
+  const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  const images = collectInputs(positionals, values.recursive === true);
+  if (images.size === 0) {
+    err(`ndsampler prepare: no images found in ${positionals.join(', ')}`);
+    return 1;
+  }
+  const frames = new SimpleFrames(images, { workdir, backend, hashidMode: mode as HashidMode });
+  const bar = progressBar(images.size);
+  let report: PrepareReport;
+  try {
+    report = await frames.prepare({ workers, onProgress: (done) => bar(done) });
+  } finally {
+    frames.close();
+  }
+  const b = frames.backend.type;
+  out(`prepared ${images.size} image${images.size === 1 ? '' : 's'} with the ${b} backend in ${report.seconds.toFixed(2)} s: ` +
+    `${report.built} built, ${report.reused} reused, ${report.failed.length} failed${report.fromStamp ? ' (stamp: already prepared)' : ''}`);
+  out(`cache: ${report.cacheDpath}`);
+  for (const f of report.failed) {
+    out(`failed: ${images.get(f.imageId) ?? String(f.imageId)}: ${describeError(f.error)}`);
+  }
+  return report.failed.length > 0 ? 1 : 0;
+}
+
+export function cmdInfo(args: string[]): number {
+  const { values, positionals } = parse(args, { workdir: { type: 'string' } }, [1, 1]);
+  if (values.help) return help();
+  const file = path.resolve(positionals[0]);
+  const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  const reader = openImage(file);
+  try {
+    const [h, w, c] = reader.shape;
+    const driver = reader.kind === 'npy' ? 'npy' : reader.info.driver;
+    out(`path:    ${file}`);
+    out(`shape:   ${h} x ${w} x ${c} (height x width x bands)`);
+    out(`dtype:   ${reader.dtype}`);
+    out(`bands:   ${c}`);
+    out(`format:  ${driver}`);
+    out(`cog:     ${reader.kind === 'raster' && reader.isCog ? 'yes' : 'no'}`);
+  } finally {
+    reader.close();
+  }
+  const types: Array<'npy' | 'cog'> = hasDriver('COG') ? ['npy', 'cog'] : ['npy'];
+  for (const type of types) {
+    const frames = new SimpleFrames(new Map([[1, file]]), { workdir, backend: type });
+    const cache = frames.lookupPathinfo(1).channels[DEFAULT_CHANNEL].cache;
+    out(`cache (${type}): ${cache === null || cache === undefined ? 'none (served directly)' : `${cache} (${fs.existsSync(cache) ? 'present' : 'not built'})`}`);
+  }
+  return 0;
+}
+

@@ -1,0 +1,162 @@
+/**
+ * The geometry of AlignableImageData: affine transforms between a file's pixel grid and the image
+ * grid, the dtype several files fuse into, and the sampler that writes a file's crop into the
+ * fused result ('nearest' or 'linear'). Pure functions on the calling thread.
+ */
+import { FramesError } from '../errors';
+import type { ChannelInfo } from '../cache/config';
+import type { DType, NDArray, TypedArray } from '../ndarray';
+import type { Window } from '../region';
+
+export type Interpolation = 'nearest' | 'linear';
+
+/** An affine transform as its first two rows: a, b, tx, c, d, ty. */
+export type M3 = [number, number, number, number, number, number];
+
+export const IDENTITY: M3 = [1, 0, 0, 0, 1, 0];
+
+export interface Group {
+  key: string;
+  chan: ChannelInfo;
+  fwd: M3;       // file -> image
+  inv: M3;       // image -> file
+  identity: boolean;
+  axisAligned: boolean;
+}
+
+export interface Selection { group: Group; bands: number[] }
+
+/** One file read of a plan: the clipped window of the file and which of its bands are kept. */
+export interface FileRead {
+  sel: Selection;
+  window: Window;
+  y0: number; y1: number; x0: number; x1: number;
+  /** The first band read (crop band 0). */
+  b0: number;
+  empty: boolean;
+  dtype: DType;
+}
+
+export function pathinfoError(msg: string): FramesError {
+  return new FramesError('ERR_PATHINFO', msg);
+}
+
+export function parseAffine(m: unknown, where: string): M3 {
+  if (m === null || m === undefined) return IDENTITY;
+  const bad = () => pathinfoError(`${where}: warpAuxToImg must be a 2x3 or 3x3 array of finite numbers (an invertible affine); received ${JSON.stringify(m)}`);
+  if (!Array.isArray(m) || (m.length !== 2 && m.length !== 3)) throw bad();
+  for (const row of m) {
+    if (!Array.isArray(row) || row.length !== 3 || !row.every((x) => typeof x === 'number' && Number.isFinite(x))) throw bad();
+  }
+  if (m.length === 3 && (m[2][0] !== 0 || m[2][1] !== 0 || m[2][2] !== 1)) {
+    throw pathinfoError(`${where}: warpAuxToImg's last row must be [0, 0, 1] (only affine transforms are supported)`);
+  }
+  const r: M3 = [m[0][0], m[0][1], m[0][2], m[1][0], m[1][1], m[1][2]];
+  if (r[0] * r[4] - r[1] * r[3] === 0) throw bad();
+  return r;
+}
+
+export function invert(m: M3): M3 {
+  const [a, b, tx, c, d, ty] = m;
+  const det = a * d - b * c;
+  const ia = d / det;
+  const ib = -b / det;
+  const ic = -c / det;
+  const id = a / det;
+  return [ia, ib, -(ia * tx + ib * ty), ic, id, -(ic * tx + id * ty)];
+}
+
+export function compose(p: M3, q: M3): M3 {  // p after q
+  return [
+    p[0] * q[0] + p[1] * q[3], p[0] * q[1] + p[1] * q[4], p[0] * q[2] + p[1] * q[5] + p[2],
+    p[3] * q[0] + p[4] * q[3], p[3] * q[1] + p[4] * q[4], p[3] * q[2] + p[4] * q[5] + p[5],
+  ];
+}
+
+export const to3x3 = (m: M3): number[][] => [[m[0], m[1], m[2]], [m[3], m[4], m[5]], [0, 0, 1]];
+
+/** The dtype all groups fuse into: theirs when they agree, else float32 (float64 for 32-bit ints or float64). */
+export function fusedDtype(dtypes: DType[]): DType {
+  if (dtypes.every((d) => d === dtypes[0])) return dtypes[0] ?? 'uint8';
+  return dtypes.some((d) => d === 'float64' || d === 'int32' || d === 'uint32') ? 'float64' : 'float32';
+}
+
+/**
+ * Writes the bands `r.sel.bands` of `crop` (the file window starting at r.y0, r.x0; band 0 of the
+ * crop is file band r.b0) into out[:, :, c0...] at image window `win`.
+ */
+export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead,
+  win: Window, interp: Interpolation): void {
+  const g = r.sel.group;
+  const [H, W, C] = out.shape;
+  const [ch, cw] = crop.shape;
+  const [sy, sx, sc] = crop.strides;
+  const src = crop.data;
+  const dst = out.data as TypedArray;
+  const isInt = !(out.dtype === 'float32' || out.dtype === 'float64');
+  const offs = r.sel.bands.map((b) => (b - r.b0) * sc);
+  const nb = offs.length;
+  const inv = g.inv;
+  if (g.identity || (g.axisAligned && interp === 'nearest')) {
+    // Separable: one file column per output column, one file row per output row.
+    const cols = new Int32Array(W);
+    for (let j = 0; j < W; j++) {
+      const x = win.x0 + j + 0.5;
+      cols[j] = Math.floor(inv[0] * x + inv[2]) - r.x0;
+    }
+    for (let i = 0; i < H; i++) {
+      const y = win.y0 + i + 0.5;
+      const row = Math.floor(inv[4] * y + inv[5]) - r.y0;
+      if (row < 0 || row >= ch) continue;
+      const rbase = crop.offset + row * sy;
+      let o = i * W * C + c0;
+      for (let j = 0; j < W; j++, o += C) {
+        const col = cols[j];
+        if (col < 0 || col >= cw) continue;
+        const base = rbase + col * sx;
+        for (let k = 0; k < nb; k++) dst[o + k] = src[base + offs[k]];
+      }
+    }
+    return;
+  }
+  for (let i = 0; i < H; i++) {
+    const y = win.y0 + i + 0.5;
+    let o = i * W * C + c0;
+    for (let j = 0; j < W; j++, o += C) {
+      const x = win.x0 + j + 0.5;
+      const u = inv[0] * x + inv[1] * y + inv[2] - r.x0;
+      const vv = inv[3] * x + inv[4] * y + inv[5] - r.y0;
+      if (interp === 'nearest') {
+        const col = Math.floor(u);
+        const row = Math.floor(vv);
+        if (row < 0 || row >= ch || col < 0 || col >= cw) continue;
+        const base = crop.offset + row * sy + col * sx;
+        for (let k = 0; k < nb; k++) dst[o + k] = src[base + offs[k]];
+        continue;
+      }
+      // Bilinear between pixel centres; points outside the file's extent get the fill value,
+      // points within half a pixel of its border clamp to the edge pixels.
+      const fu = u - 0.5;
+      const fv = vv - 0.5;
+      if (u < 0 || vv < 0 || u > cw || vv > ch) continue;
+      const c0i = Math.floor(fu);
+      const r0i = Math.floor(fv);
+      const ax = fu - c0i;
+      const ay = fv - r0i;
+      const ca = Math.min(Math.max(c0i, 0), cw - 1);
+      const cb = Math.min(Math.max(c0i + 1, 0), cw - 1);
+      const ra = Math.min(Math.max(r0i, 0), ch - 1);
+      const rb = Math.min(Math.max(r0i + 1, 0), ch - 1);
+      const p00 = crop.offset + ra * sy + ca * sx;
+      const p01 = crop.offset + ra * sy + cb * sx;
+      const p10 = crop.offset + rb * sy + ca * sx;
+      const p11 = crop.offset + rb * sy + cb * sx;
+      for (let k = 0; k < nb; k++) {
+        const ok = offs[k];
+        const val = (1 - ay) * ((1 - ax) * src[p00 + ok] + ax * src[p01 + ok]) + ay * ((1 - ax) * src[p10 + ok] + ax * src[p11 + ok]);
+        dst[o + k] = isInt ? Math.round(val) : val;
+      }
+    }
+  }
+}
+

@@ -1,0 +1,68 @@
+/** The option and data types of Frames. */
+import type { Interpolation } from './alignable';
+import type { BackendConfig, BackendSpec, HashidMode, ImageId, Pathinfo } from '../cache/config';
+import type { DType, NDArray, Shape3 } from '../ndarray';
+import type { Region } from '../region';
+
+export interface FramesOptions {
+  /** How each image's cache entry is named: 'PATH' (default), 'PIXELS' or 'GIVEN'. */
+  hashidMode?: HashidMode;
+  /** Where caches live (default: $XDG_CACHE_HOME/ndsampler or ~/.cache/ndsampler, with a warning). */
+  workdir?: string;
+  /** null (default: no cache), 'npy', 'cog', 'auto' or {type, config}. */
+  backend?: BackendSpec;
+  /** How many readers stay open at once (least recently used are closed; default 32). */
+  maxReaders?: number;
+}
+
+export interface LoadRegionOptions {
+  /** Channel groups or band names (images with several channel files). */
+  channels?: string | string[];
+  /** The image width, when known: a region ending there counts as the full image. */
+  width?: number;
+  /** The image height, when known. */
+  height?: number;
+  /** Write into this array (same shape and dtype as the region) instead of a new one. */
+  out?: NDArray;
+  /** Resampling of channels not on the image grid (default 'nearest'). */
+  interpolation?: Interpolation;
+}
+
+export interface LoadImageOptions {
+  channels?: string | string[];
+  /** true (default): read through the cache entry, building it when missing; false: read the source. */
+  cache?: boolean;
+  /** Only ensure the cache entry; return undefined. */
+  noreturn?: boolean;
+}
+
+export interface LazyFrame {
+  readonly imageId: ImageId;
+  /** Opens the file's header on first use (no pixels are read). */
+  readonly shape: Shape3;
+  readonly dtype: DType;
+  /** Reads `region` only: from the cache entry when it exists, else straight from the source (never builds). */
+  get(region?: Region | null): NDArray;
+  getAsync(region?: Region | null): Promise<NDArray>;
+}
+
+export interface RegionRequest {
+  imageId: ImageId;
+  region?: Region | null;
+}
+
+/** The plain-data form of a Frames object (for worker threads). */
+export interface FramesJSON {
+  format: 'ndsampler.Frames';
+  version: 1;
+  class: string;
+  hashidMode: HashidMode;
+  workdir: string;
+  backend: BackendConfig;
+  maxReaders: number;
+  /** The subclass's own state (SimpleFrames: its [id, path] pairs). */
+  state: unknown;
+  /** Memoised pathinfo, so the receiver need not rebuild it (no rehashing in PIXELS mode). */
+  pathinfo: Pathinfo[];
+}
+
