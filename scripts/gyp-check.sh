@@ -4,6 +4,7 @@
 # come from the Node install (--nodedir, e.g. /usr with /usr/include/node), never from a download.
 #
 #   scripts/gyp-check.sh [node-gyp arguments...]     default: rebuild --jobs=max
+#   NODE_GYP=/path/to/node-gyp.js scripts/gyp-check.sh   another node-gyp than npm's own
 #
 # The whole project (less build/, dist/, node_modules/, .git, bench/data) is copied, so binding.gyp
 # may use any layout under native/; node_modules is linked in for node-addon-api. After the build,
@@ -12,8 +13,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 [ "$#" -gt 0 ] || set -- rebuild --jobs=max
 
-gyp=""
-for cand in "$(npm root -g 2>/dev/null)/npm/node_modules/node-gyp/bin/node-gyp.js" \
+gyp="${NODE_GYP:-}"
+[ -z "$gyp" ] || [ -f "$gyp" ] || { echo "gyp-check: NODE_GYP=$gyp does not exist" >&2; exit 1; }
+[ -n "$gyp" ] || for cand in "$(npm root -g 2>/dev/null)/npm/node_modules/node-gyp/bin/node-gyp.js" \
             "$(npm root -g 2>/dev/null)/node-gyp/bin/node-gyp.js" \
             "$root/node_modules/node-gyp/bin/node-gyp.js"; do
   if [ -f "$cand" ]; then gyp="$cand"; break; fi

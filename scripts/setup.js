@@ -17,7 +17,7 @@ const fs = require('node:fs');
 // What building the addon needs (cmake-js against the system GDAL).
 const BUILD = [
   { pkg: 'libgdal-dev', why: "GDAL's headers and gdal-config", cmd: ['gdal-config', '--version'] },
-  { pkg: 'cmake', why: 'the build (cmake-js)', cmd: ['cmake', '--version'] },
+  { pkg: 'cmake', why: 'the build system cmake-js drives', cmd: ['cmake', '--version'] },
   { pkg: 'g++', why: 'the C++ compiler', cmd: ['g++', '--version'] },
   { pkg: 'make', why: "cmake's generator", cmd: ['make', '--version'] },
 ];
