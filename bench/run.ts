@@ -190,7 +190,9 @@ function timeSeconds(fn: () => void): number {
 
 function benchCog(): void {
   log('\n## cog: crops of COGs through openImage(path).read()');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build, loaded when this section runs
   const { native } = require('../dist/native') as typeof import('../dist/native');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { writeCog } = require('../dist/gdal') as { writeCog: (s: string, d: string, c?: Record<string, unknown>) => void };
   const png512 = path.join(dataDir, 'img512.png');
   const png8192 = path.join(dataDir, 'img8192.png');
@@ -283,6 +285,7 @@ function benchCog(): void {
  */
 async function benchFrames(): Promise<void> {
   log('\n## frames: the original benchmark block through Frames, next to direct reader calls');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { SimpleFrames } = require('../dist') as typeof import('../dist');
   const workdir = path.join(dataDir, 'frames-workdir');
   for (const backend of ['cog', 'npy'] as const) {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { makeError, NdsamplerError } from './errors';
 import type { DType, Shape3, TypedArray } from './ndarray';
 
-/** Layout of the Float64Array request every read passes (native/common.h `Req`). */
+/** Layout of the Float64Array request every read passes (native/core/request.h `Req`). */
 export const REQ = {
   Y0: 0, Y1: 1, X0: 2, X1: 3, C0: 4, C1: 5,
   DST_OFFSET: 6, DST_SY: 7, DST_SX: 8, DST_SC: 9,

@@ -2,7 +2,6 @@
 // a dev dependency built against the system GDAL), an independent region reference, array
 // comparison (temp dirs and coded-error assertions: test/_helpers/).
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as assert from 'uvu/assert';
 import type { NDArray } from '../lib/ndarray';

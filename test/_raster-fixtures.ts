@@ -3,9 +3,6 @@
  * written with gdal-async (an independent binding of the system GDAL), and reference reads
  * through gdal-async. Not a test file itself (no .test.ts suffix).
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import gdal = require('gdal-async');
 import type { DType, TypedArray } from '../lib/ndarray';
 import { TYPED_ARRAY } from '../lib/ndarray';

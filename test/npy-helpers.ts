@@ -3,8 +3,6 @@
  * reference for Python slicing, and expected-error assertions.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as assert from 'uvu/assert';
 import type { DType, NDArray, TypedArray } from '../lib/ndarray';

@@ -13,10 +13,8 @@ import type { NpyArrayDesc } from '../lib/native';
 import { allocate } from '../lib/ndarray';
 import type { NDArray } from '../lib/ndarray';
 import { openImage, writeNpy } from '../lib/readers';
-import type { ReadOptions } from '../lib/readers';
-import type { Region } from '../lib/region';
 import { expectCode, expectCodeAsync } from './_helpers/errors';
-import { rmrf, tempDir } from './_helpers/tmp';
+import { leftoverTemps, rmrf, tempDir } from './_helpers/tmp';
 
 
 const dir = tempDir('npy-invalid').dir;
@@ -143,7 +141,7 @@ test('writeNpy: wrong types, arrays addressing past their data, unwritable desti
   const e3 = expectCode(() => writeNpy(path.join(FILE, 'x.npy'), a), FileError, 'ERR_IO', 'a file as a directory');
   assert.is(e3.errno, 20);  // ENOTDIR
   // No temporary file is left behind by a failed write.
-  assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), []);
+  assert.equal(leftoverTemps(dir), []);
   assert.equal(fs.readdirSync(sub), []);
 });
 

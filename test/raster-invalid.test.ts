@@ -16,7 +16,7 @@ import { native, REQ } from '../lib/native';
 import { pattern, writeSource } from './_raster-fixtures';
 import { expectCode, expectCodeAsync } from './_helpers/errors';
 import type { ErrorClass } from './_helpers/errors';
-import { tempDir } from './_helpers/tmp';
+import { leftoverTemps, tempDir } from './_helpers/tmp';
 
 const { dir, cleanup } = tempDir('raster-invalid');
 const good = writeSource(path.join(dir, 'good.tif'), pattern(40, 50, 3, 'uint8'), 40, 50, 3, 'uint8');
@@ -261,7 +261,7 @@ test('writeCog / writeCogAsync / isCog / convertToNpy / writeRaster: invalid inp
   expectCode(() => writeRaster(path.join(dir, 'a.png'), allocate([2, 2, 1], 'float64')), GdalError, 'ERR_GDAL_UNSUPPORTED');
   expectCode(() => setTileCacheBudget(-5), RangeError, 'ERR_OUT_OF_RANGE');
   expectCode(() => setMaxOpenDatasets(0), RangeError, 'ERR_OUT_OF_RANGE');
-  assert.equal(fs.readdirSync(dir).filter((f) => f.includes('.tmp-')), [], 'no temporaries left');
+  assert.equal(leftoverTemps(dir), [], 'no temporaries left');
 });
 
 test.after(cleanup);

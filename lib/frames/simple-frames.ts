@@ -17,7 +17,8 @@ import type { FramesOptions } from './types';
 /** The channel group name of a SimpleFrames image (its one file). */
 export const DEFAULT_CHANNEL = 'default';
 
-export interface SimpleFramesOptions extends FramesOptions {}
+/** SimpleFrames takes the Frames options (its own name, so it can grow without breaking callers). */
+export type SimpleFramesOptions = FramesOptions;
 
 /** Record keys that are canonical integers ('1', '-3') become number ids; others stay strings. */
 function recordId(key: string): ImageId {

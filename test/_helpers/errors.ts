@@ -36,7 +36,7 @@ export async function expectCodeAsync(fn: () => Promise<unknown>, cls: ErrorClas
   } catch (err) {
     if (err instanceof assert.Assertion) throw err;
     assert.unreachable(`${what ? what + ': ' : ''}threw synchronously instead of rejecting: ${String(err)}`);
-    throw new Error('not reached');
+    throw new Error('not reached', { cause: err });
   }
   try {
     await p;
