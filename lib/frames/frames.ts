@@ -4,28 +4,28 @@
  * `<workdir>/_cache/frames/<type>/<config-hash>/`, after which any crop costs about the same.
  *
  * Subclasses say which images exist (`imageIds`) and where their files are (`buildPathinfo`,
- * usually with `populateChanInfo`); Frames memoises pathinfo (frames/pathinfo.ts), picks the
- * backend, reads, prepares (frames/prepare.ts) and serialises.
+ * usually with `populateChanInfo`). Frames picks the backend and reads; the per-image memo and
+ * the opener live in frames/images.ts, hashing in frames/pathinfo.ts, loadFrame's lazy frame in
+ * frames/lazy.ts, prepare in frames/prepare.ts, and the JSON checks in frames/json.ts.
  *
  * Threads: every method runs on the calling thread. The *Async methods, loadRegions and prepare
  * do their pixel work (reads, conversions) on the libuv pool and never block the event loop on
  * it; opening a file and building a pathinfo (hashing a file in PIXELS mode) stay synchronous.
  */
 import * as path from 'node:path';
-import { AlignableImageData } from './alignable';
 import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CONFIG, HASHID_MODES, hashString } from '../cache/config';
 import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
-import { CacheOpener, DEFAULT_MAX_READERS } from '../cache/opener';
-import type { PoolEntry } from '../cache/pool';
+import { DEFAULT_MAX_READERS } from '../cache/opener';
 import { FramesError, NdsamplerError } from '../errors';
-import type { DType, NDArray, Shape3 } from '../ndarray';
-import type { ImageReader } from '../readers';
+import type { NDArray } from '../ndarray';
 import { coversImage, parseRegion, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
-import {
-  defaultWorkdir, fileHashid, fillChannel, idKey, pendingHashes, settleAsync, settleSync, singleChannel,
-} from './pathinfo';
+import { ImageTable } from './images';
+import type { ImageState } from './images';
+import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
+import { lazyFrame } from './lazy';
+import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
 import type { PrepareHost, PrepareOptions, PrepareReport } from './prepare';
@@ -48,34 +48,22 @@ const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation'] as c
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn'] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders'] as const;
 
-interface ImageState {
-  pathinfo: Pathinfo;
-  /** The one identity-aligned channel of a single-file image (the fast path), else null. */
-  single: ChannelInfo | null;
-  alignable: AlignableImageData | null;
-  /**
-   * The pool entry of `single`'s cache entry once opened in 'build' mode, so repeated partial
-   * reads skip the lookups. Dropped when the pool retires it (evicted, closed, rebuilt).
-   */
-  hot: PoolEntry | null;
-}
-
 export abstract class Frames {
   /** The npy backend's defaults (it has no options). */
   static DEFAULT_NPY_CONFIG: Readonly<BackendConfig> = DEFAULT_NPY_CONFIG;
   /** The COG backend's defaults (see docs/cache-format.md for each key). */
   static DEFAULT_COG_CONFIG: Readonly<BackendConfig> = DEFAULT_COG_BACKEND;
 
-  static #registry = new Map<string, FramesClass>();
+  static #registry = new ClassRegistry<FramesClass>();
 
   readonly hashidMode: HashidMode;
   readonly workdir: string;
   #backend!: BackendConfig;
   #backendHashid = '';
   #cacheDpath: string | null = null;
-  #opener!: CacheOpener;
   #maxReaders: number;
-  #images = new Map<string, ImageState>();
+  /** Per-image state and the opener of the current backend (replaced by updateBackend). */
+  #images!: ImageTable;
 
   constructor(opts?: FramesOptions) {
     const o = v.options(opts, 'options', CTOR_KEYS) as FramesOptions;
@@ -156,12 +144,14 @@ export abstract class Frames {
   updateBackend(backend: BackendSpec): void {
     const ctor = this.constructor as typeof Frames;
     const coerced = ctor.coerceBackendConfig(backend);
-    this.#opener?.close();
+    this.#images?.close();
     this.#backend = coerced;
     this.#backendHashid = hashString(canonicalJson(coerced.config)).slice(0, 8);
     this.#cacheDpath = null;
-    this.#images.clear();
-    this.#opener = new CacheOpener(coerced, this.#maxReaders);
+    this.#images = new ImageTable({
+      buildPathinfo: (imageId) => this.buildPathinfo(imageId),
+      target: () => this.#target(),
+    }, coerced, this.#maxReaders);
   }
 
   /** The coerced backend in use (a copy). */
@@ -185,12 +175,12 @@ export abstract class Frames {
 
   set maxReaders(n: number) {
     this.#maxReaders = v.integer(n, 'maxReaders', 1, 1e6);
-    this.#opener.pool.max = n;
+    this.#images.opener.pool.max = n;
   }
 
   /** Closes every open reader (arrays already returned stay valid). The object stays usable. */
   close(): void {
-    this.#opener.close();
+    this.#images.close();
   }
 
   // ---- images --------------------------------------------------------------------------------
@@ -201,56 +191,17 @@ export abstract class Frames {
 
   /** The pathinfo of an image, built once and memoised. */
   lookupPathinfo(imageId: ImageId): Pathinfo {
-    return this.#image(imageId).pathinfo;
-  }
-
-  #image(imageId: ImageId): ImageState {
-    const key = idKey(imageId);
-    const hit = this.#images.get(key);
-    if (hit !== undefined) return hit;
-    const pathinfo = this.buildPathinfo(imageId);
-    settleSync(pendingHashes(pathinfo), this.#target());
-    return this.#remember(key, pathinfo);
-  }
-
-  /** #image for prepare(): PIXELS-mode files are hashed with asynchronous reads. */
-  async #imageAsync(imageId: ImageId): Promise<ImageState> {
-    const key = idKey(imageId);
-    const hit = this.#images.get(key);
-    if (hit !== undefined) return hit;
-    const pathinfo = this.buildPathinfo(imageId);
-    await settleAsync(pendingHashes(pathinfo), this.#target());
-    return this.#images.get(key) ?? this.#remember(key, pathinfo);
-  }
-
-  #remember(key: string, pathinfo: Pathinfo): ImageState {
-    const state: ImageState = { pathinfo, single: singleChannel(key, pathinfo), alignable: null, hot: null };
-    this.#images.set(key, state);
-    return state;
-  }
-
-  #alignable(state: ImageState): AlignableImageData {
-    if (state.alignable === null) state.alignable = new AlignableImageData(state.pathinfo, this.#opener);
-    return state.alignable;
-  }
-
-  /** True when the request can use the single-file fast path. */
-  #fast(state: ImageState, channels: unknown): ChannelInfo | null {
-    const chan = state.single;
-    if (chan === null) return null;
-    if (channels === undefined) return chan;
-    const key = Object.keys(state.pathinfo.channels)[0];
-    return channels === key || (Array.isArray(channels) && channels.length === 1 && channels[0] === key) ? chan : null;
+    return this.#images.get(imageId).pathinfo;
   }
 
   /** The checked options, image state and fast-path channel of a loadRegion request. */
   #request(imageId: ImageId, opts: LoadRegionOptions | undefined) {
     const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
-    const state = this.#image(imageId);
+    const state = this.#images.get(imageId);
     const width = this.#dim(o.width, 'options.width');
     const height = this.#dim(o.height, 'options.height');
     const covers = (p: ParsedRegion | null): boolean => coversImage(p, height, width);
-    return { o, state, chan: this.#fast(state, o.channels), covers };
+    return { o, state, chan: this.#images.fast(state, o.channels), covers };
   }
 
   /**
@@ -263,21 +214,11 @@ export abstract class Frames {
       // Parsed once: whether it covers the image decides the open mode, then it is resolved
       // against the reader's shape and read as a window.
       const parsed = parseRegion(region);
-      const full = covers(parsed);
-      let reader: ImageReader;
-      const hot = state.hot;
-      if (!full && hot !== null && !hot.evicted) {
-        this.#opener.pool.touch(hot);
-        reader = hot.reader;
-      } else {
-        const e = this.#opener.openEntry(chan, full ? 'ifExists' : 'build');
-        if (!full && e.reader.path === chan.cache) state.hot = e;
-        reader = e.reader;
-      }
+      const reader = this.#images.openFast(state, chan, covers(parsed));
       return reader.readWindow(resolveRegion(parsed, reader.shape), o.out === undefined ? undefined : { out: o.out });
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
-    return this.#alignable(state).loadRegion(region, {
+    return this.#images.alignable(state).loadRegion(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
     }) as NDArray;
   }
@@ -287,7 +228,7 @@ export abstract class Frames {
     const { o, state, chan, covers } = this.#request(imageId, opts);
     if (chan !== null) {
       const parsed = parseRegion(region);
-      const lease = await this.#opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
+      const lease = await this.#images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
       try {
         const win = resolveRegion(parsed, lease.reader.shape);
         return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
@@ -296,7 +237,7 @@ export abstract class Frames {
       }
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
-    return await this.#alignable(state).loadRegionAsync(region, {
+    return await this.#images.alignable(state).loadRegionAsync(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
     }) as NDArray;
   }
@@ -325,63 +266,23 @@ export abstract class Frames {
     const o = opts === undefined ? EMPTY : v.options(opts, 'options', IMAGE_KEYS) as LoadImageOptions;
     const cache = o.cache === undefined ? true : v.boolean(o.cache, 'options.cache');
     const noreturn = o.noreturn === undefined ? false : v.boolean(o.noreturn, 'options.noreturn');
-    const state = this.#image(imageId);
+    const state = this.#images.get(imageId);
     if (noreturn) {
-      if (cache) for (const chan of Object.values(state.pathinfo.channels)) this.#opener.ensure(chan);
+      if (cache) for (const chan of Object.values(state.pathinfo.channels)) this.#images.opener.ensure(chan);
       return undefined;
     }
-    const chan = this.#fast(state, o.channels);
+    const chan = this.#images.fast(state, o.channels);
     if (chan !== null) {
-      const reader = this.#opener.open(chan, cache ? 'build' : 'source');
+      const reader = this.#images.opener.open(chan, cache ? 'build' : 'source');
       return reader.kind === 'npy' ? reader.read(null, { copy: false }) : reader.read();
     }
-    return this.#alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache }) as NDArray;
+    return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache }) as NDArray;
   }
 
   /** A frame that reads nothing until get(region), and then only that region. */
   loadFrame(imageId: ImageId): LazyFrame {
     if (!this.hasImage(imageId)) throw this.unknownImage(imageId);
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const frames = this;
-    let meta: { shape: Shape3; dtype: DType } | null = null;
-    const header = (): { shape: Shape3; dtype: DType } => {
-      if (meta !== null) return meta;
-      const state = frames.#image(imageId);
-      const chan = frames.#fast(state, undefined);
-      if (chan !== null) {
-        const r = frames.#opener.open(chan, 'ifExists');
-        meta = { shape: r.shape, dtype: r.dtype };
-      } else {
-        meta = frames.#alignable(state).header('ifExists');
-      }
-      return meta;
-    };
-    return {
-      imageId,
-      get shape(): Shape3 {
-        return [...header().shape] as Shape3;
-      },
-      get dtype(): DType {
-        return header().dtype;
-      },
-      get: (region?: Region | null): NDArray => {
-        const state = frames.#image(imageId);
-        const chan = frames.#fast(state, undefined);
-        if (chan !== null) return frames.#opener.open(chan, 'ifExists').read(region);
-        return frames.#alignable(state).loadRegion(region, { cache: true }) as NDArray;
-      },
-      getAsync: async (region?: Region | null): Promise<NDArray> => {
-        const state = frames.#image(imageId);
-        const chan = frames.#fast(state, undefined);
-        if (chan === null) return await frames.#alignable(state).loadRegionAsync(region, { cache: true }) as NDArray;
-        const lease = await frames.#opener.openAsync(chan, 'ifExists');
-        try {
-          return await lease.reader.readAsync(region);
-        } finally {
-          lease.release();
-        }
-      },
-    };
+    return lazyFrame(imageId, () => this.#images);
   }
 
   /** The whole image at position `index` of imageIds (negative counts from the end). */
@@ -430,8 +331,8 @@ export abstract class Frames {
       hasImage: (id) => this.hasImage(id),
       unknownImage: (id) => this.unknownImage(id),
       cacheDpath: this.cacheDpath,
-      pathinfoAsync: async (id) => (await this.#imageAsync(id)).pathinfo,
-      ensureAsync: (chan) => this.#opener.ensureAsync(chan),
+      pathinfoAsync: async (id) => (await this.#images.getAsync(id)).pathinfo,
+      ensureAsync: (chan) => this.#images.opener.ensureAsync(chan),
       stampKey: () => this.#stampKey(),
     };
   }
@@ -444,7 +345,7 @@ export abstract class Frames {
     } catch {
       state = this.imageIds.map((id) => [id, (() => {
         try {
-          return Object.values(this.#image(id).pathinfo.channels).map((c) => c.cache);
+          return Object.values(this.#images.get(id).pathinfo.channels).map((c) => c.cache);
         } catch {
           return null;
         }
@@ -457,16 +358,7 @@ export abstract class Frames {
 
   /** Registers a subclass so Frames.fromJSON can revive it (SimpleFrames is registered). */
   static register(cls: FramesClass, name: string = cls.name): void {
-    if (typeof cls !== 'function' || typeof (cls as FramesClass).fromState !== 'function') {
-      throw v.typeError('a Frames subclass with a static fromState(state, opts)', 'cls', cls);
-    }
-    v.string(name, 'name');
-    Frames.#registry.set(name, cls);
-  }
-
-  #className(): string {
-    for (const [name, cls] of Frames.#registry) if ((cls as unknown) === this.constructor) return name;
-    return this.constructor.name;
+    Frames.#registry.register(cls, name);
   }
 
   /** Plain data (no handles) from which Frames.fromJSON rebuilds an equivalent object sharing the cache. */
@@ -474,47 +366,29 @@ export abstract class Frames {
     return {
       format: 'ndsampler.Frames',
       version: 1,
-      class: this.#className(),
+      class: Frames.#registry.nameOf(this.constructor, this.constructor.name),
       hashidMode: this.hashidMode,
       workdir: this.workdir,
       backend: this.backend,
       maxReaders: this.#maxReaders,
       state: this.toState(),
-      pathinfo: [...this.#images.values()].map((s) => s.pathinfo),
+      pathinfo: this.#images.pathinfos(),
     };
   }
 
   /** Rebuilds the object toJSON described, as an instance of its registered subclass. */
   static fromJSON(json: FramesJSON | string): Frames {
-    const j = (typeof json === 'string' ? parseJson(json) : json) as FramesJSON;
-    if (!v.isPlainObject(j) || j.format !== 'ndsampler.Frames') {
-      throw new FramesError('ERR_FRAMES_JSON', `not a serialised Frames object (expected format 'ndsampler.Frames')`);
-    }
-    if (j.version !== 1) throw new FramesError('ERR_FRAMES_JSON', `unsupported Frames JSON version ${String(j.version)}`);
-    const cls = typeof j.class === 'string' ? Frames.#registry.get(j.class) : undefined;
-    if (cls === undefined) {
-      throw new FramesError('ERR_FRAMES_JSON',
-        `Frames class '${String(j.class)}' is not registered here (import its module, which calls Frames.register, first)`);
-    }
+    const j = readFramesJson(json);
+    const cls = Frames.#registry.lookup(j.class);
     const inst = cls.fromState(j.state, { hashidMode: j.hashidMode, workdir: j.workdir, backend: j.backend, maxReaders: j.maxReaders });
     if (!(inst instanceof this)) {
       throw new FramesError('ERR_FRAMES_JSON', `'${j.class}' is not a ${this.name}`);
     }
     if (Array.isArray(j.pathinfo) && canonicalJson(inst.#backend) === canonicalJson(j.backend)) {
-      for (const pi of j.pathinfo) {
-        if (v.isPlainObject(pi) && (typeof pi.id === 'number' || typeof pi.id === 'string')) inst.#remember(idKey(pi.id), pi as Pathinfo);
-      }
+      for (const pi of carriedPathinfo(j.pathinfo)) inst.#images.remember(idKey(pi.id), pi);
     }
     return inst;
   }
 }
 
 const EMPTY = Object.freeze({}) as Record<string, never>;
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new FramesError('ERR_FRAMES_JSON', `invalid Frames JSON: ${(err as Error).message}`);
-  }
-}

@@ -1,0 +1,60 @@
+/**
+ * The LazyFrame of Frames.loadFrame: reads nothing until get(region), and then only that region,
+ * from the cache entry when it exists, else from the source (it never builds an entry). The header
+ * (shape, dtype) is read once, on first use. Runs on the calling JS thread; getAsync reads on the
+ * libuv pool.
+ */
+import type { ImageId } from '../cache/config';
+import type { DType, NDArray, Shape3 } from '../ndarray';
+import type { Region } from '../region';
+import type { ImageTable } from './images';
+import type { LazyFrame } from './types';
+
+/**
+ * @param images the Frames object's current table, asked at each use (updateBackend replaces it,
+ *   and the frame follows); the caller has checked that `imageId` exists.
+ */
+export function lazyFrame(imageId: ImageId, images: () => ImageTable): LazyFrame {
+  let meta: { shape: Shape3; dtype: DType } | null = null;
+  const header = (): { shape: Shape3; dtype: DType } => {
+    if (meta !== null) return meta;
+    const table = images();
+    const state = table.get(imageId);
+    const chan = table.fast(state, undefined);
+    if (chan !== null) {
+      const r = table.opener.open(chan, 'ifExists');
+      meta = { shape: r.shape, dtype: r.dtype };
+    } else {
+      meta = table.alignable(state).header('ifExists');
+    }
+    return meta;
+  };
+  return {
+    imageId,
+    get shape(): Shape3 {
+      return [...header().shape] as Shape3;
+    },
+    get dtype(): DType {
+      return header().dtype;
+    },
+    get: (region?: Region | null): NDArray => {
+      const table = images();
+      const state = table.get(imageId);
+      const chan = table.fast(state, undefined);
+      if (chan !== null) return table.opener.open(chan, 'ifExists').read(region);
+      return table.alignable(state).loadRegion(region, { cache: true }) as NDArray;
+    },
+    getAsync: async (region?: Region | null): Promise<NDArray> => {
+      const table = images();
+      const state = table.get(imageId);
+      const chan = table.fast(state, undefined);
+      if (chan === null) return await table.alignable(state).loadRegionAsync(region, { cache: true }) as NDArray;
+      const lease = await table.opener.openAsync(chan, 'ifExists');
+      try {
+        return await lease.reader.readAsync(region);
+      } finally {
+        lease.release();
+      }
+    },
+  };
+}
