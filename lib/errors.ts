@@ -34,7 +34,11 @@ export class NdsamplerError extends Error {
 export class NpyFormatError extends NdsamplerError {}
 /** A region that cannot be served (ERR_REGION, ERR_REGION_STEP, ERR_OUT_BUFFER). */
 export class RegionError extends NdsamplerError {}
-/** A file that cannot be read or written (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_IO). */
+/**
+ * A file that cannot be read or written (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_IO), that changed
+ * on disk under an open reader (ERR_SOURCE_CHANGED), or a cache entry that does not read back even
+ * after it was rebuilt (ERR_CACHE_CORRUPT).
+ */
 export class FileError extends NdsamplerError {}
 /** GDAL refused to open, read or write something (ERR_GDAL_OPEN, ERR_GDAL_READ, ERR_GDAL_WRITE, ...). */
 export class GdalError extends NdsamplerError {}
@@ -56,6 +60,8 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_SOURCE_MISSING: FileError,
   ERR_NOT_A_FILE: FileError,
   ERR_IO: FileError,
+  ERR_SOURCE_CHANGED: FileError,
+  ERR_CACHE_CORRUPT: FileError,
   ERR_GDAL_OPEN: GdalError,
   ERR_GDAL_READ: GdalError,
   ERR_GDAL_WRITE: GdalError,

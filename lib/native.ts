@@ -102,6 +102,13 @@ export interface RasterArrayDesc {
 
 export interface NativeBinding {
   setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
+  /**
+   * Opens (creating) `path` and takes an exclusive flock on it: the descriptor holding the lock, or
+   * -1 when `wait` is false and another holder has it (`wait` true blocks this thread until granted).
+   */
+  lockFile(path: string, wait: boolean): number;
+  /** Closes a descriptor lockFile returned in this thread, releasing its lock. */
+  unlockFile(fd: number): void;
   NpyReader: new (path: string) => NativeNpyReader;
   writeNpy(path: string, data: TypedArray, desc: NpyArrayDesc): void;
   RasterReader: new (path: string, opts: { maxHandles: number }) => NativeRasterReader;

@@ -94,7 +94,7 @@ test('config errors are BackendConfigError ERR_BACKEND_CONFIG naming the key', (
   assert.not.ok(fs.existsSync(dst));
 });
 
-test("'auto' is lossless for PNG / TIFF sources and keeps JPEG for a JPEG source", () => {
+test("'auto' is exact for every source: lossless ZSTD for PNG, TIFF and JPEG sources", () => {
   for (const src of [srcPng, srcTif]) {
     const out = cog(src, `auto-${path.extname(src).slice(1)}.tif`, { blocksize: 128 });
     const r = openImage(out) as RasterReader;
@@ -127,10 +127,15 @@ test("'auto' is lossless for PNG / TIFF sources and keeps JPEG for a JPEG source
   const explicit = openImage(cog(labSrc, 'lab-pred.tif', { compress: 'DEFLATE', predictor: 'STANDARD' })) as RasterReader;
   assert.is(explicit.info.predictor, 2);
   explicit.close();
-  const rj = openImage(cog(srcJpg, 'auto-jpg.tif', { blocksize: 128 })) as RasterReader;
-  assert.match(rj.info.compression ?? '', /JPEG/);
-  assert.equal(rj.shape, [H, W, 3]);
-  rj.close();
+  // JPEG sources too: 'auto' is exact against the JPEG's own decode, gray and RGB, one tile or many.
+  const gray = writeSource(path.join(dir, 'gray.jpg'), smooth(H, W, 1), H, W, 1, 'uint8', { driver: 'JPEG' });
+  const small = writeSource(path.join(dir, 'small.jpg'), smooth(96, 112, 3), 96, 112, 3, 'uint8', { driver: 'JPEG' });
+  for (const [src, h, w] of [[srcJpg, H, W], [gray, H, W], [small, 96, 112]] as const) {
+    const rj = openImage(cog(src, `auto-${path.basename(src)}.tif`, { blocksize: 128 })) as RasterReader;
+    assert.is(rj.info.compression, 'ZSTD');
+    eq(rj.read(), gdalRead(src, 0, h, 0, w), `'auto' from ${path.basename(src)} equals the JPEG's own decode`);
+    rj.close();
+  }
   const rl = openImage(cog(srcJpg, 'jpg-lossless.tif', { compress: 'DEFLATE', blocksize: 128 }));
   eq(rl.read(), gdalRead(srcJpg, 0, H, 0, W), 'explicit lossless codec from a JPEG source');
   rl.close();
@@ -187,6 +192,11 @@ validatorTest('isCog agrees with GDAL\'s validator on COGs and non-COGs', () => 
   const big = pattern(1100, 1100, 1, 'uint8', 47);
   const bigStrip = writeSource(path.join(dir, 'v-strip.tif'), big, 1100, 1100, 1, 'uint8');
   cases.push([bigStrip, false]);
+  // Small striped TIFFs are COGs by the validator's rules (it only rejects untiled images wider
+  // than 1024 pixels, and images up to 512x512 whatever their layout): reused as they are.
+  cases.push([srcTif, true]);
+  cases.push([writeSource(path.join(dir, 'v-small-strip.tif'), pattern(300, 500, 3, 'uint8', 48), 300, 500, 3, 'uint8'), true]);
+  cases.push([writeSource(path.join(dir, 'v-narrow-strip.tif'), pattern(1100, 1000, 1, 'uint8', 49), 1100, 1000, 1, 'uint8'), true]);
   const gt = path.join(dir, 'v-gdal-translate.tif');
   gdal.translate(gt, gdal.open(bigStrip), ['-of', 'COG', '-co', 'BLOCKSIZE=256']).close();
   cases.push([gt, true]);

@@ -29,7 +29,8 @@ test('PATH: the same path gives the same cache file (across objects), another pa
   const f2 = new SimpleFrames({ 7: a1 }, { workdir, backend: 'npy' });
   assert.is(cacheOf(f1, 1), cacheOf(f2, 7));
   assert.is.not(cacheOf(f1, 1), cacheOf(f1, 2), 'same bytes, other path');
-  assert.is(f1.lookupPathinfo(1).channels[DEFAULT_CHANNEL].hashid, Frames.buildFileHashid('', a1, 'PATH'));
+  // PATH hashes the source's path relative to the workdir.
+  assert.is(f1.lookupPathinfo(1).channels[DEFAULT_CHANNEL].hashid, Frames.buildFileHashid(workdir, path.relative(workdir, a1), 'PATH'));
   f1.loadRegion(1, [[0, 5], [0, 5]]);
   assert.ok(fs.existsSync(cacheOf(f2, 7)), 'built by f1, seen by f2');
   const entry = cacheOf(f1, 1);

@@ -110,8 +110,8 @@ export abstract class Frames {
   /**
    * Fills a channel's cache entry from the current settings: `cache` (null without a backend),
    * `hashid` and `hashidMode`. A relative `chan.path` is joined onto `root` (and chan.path updated);
-   * PATH mode hashes the path as given, before the join, so a moved dataset keeps its caches. In
-   * PIXELS mode the file's hash is computed once buildPathinfo returns (see frames/pathinfo.ts).
+   * PATH mode hashes the file's path relative to the workdir (two datasets sharing a workdir never
+   * share an entry; a dataset moved together with its workdir keeps its caches). In PIXELS mode the file's hash is computed once buildPathinfo returns (see frames/pathinfo.ts).
    */
   protected populateChanInfo(chan: ChannelInfo, root = ''): void {
     fillChannel(chan, root, this.#target());
@@ -120,7 +120,7 @@ export abstract class Frames {
   #target(): EntryTarget {
     const ctor = this.constructor as typeof Frames;
     return {
-      hashidMode: this.hashidMode, type: this.#backend.type, cacheDpath: this.cacheDpath,
+      hashidMode: this.hashidMode, workdir: this.workdir, type: this.#backend.type, cacheDpath: this.cacheDpath,
       fileHashid: (root, suffix, mode) => ctor.buildFileHashid(root, suffix, mode),
     };
   }

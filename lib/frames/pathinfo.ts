@@ -43,6 +43,8 @@ export function fileHashid(root: string, suffix: string, hashidMode: string): st
 /** Where cache entries go: the backend type (null: no cache) and its directory. */
 export interface EntryTarget {
   hashidMode: HashidMode;
+  /** The Frames workdir: PATH hashids hash the source's path relative to it. */
+  workdir: string;
   type: BackendType | null;
   cacheDpath: string | null;
   /** Builds a PATH or PIXELS hashid (Frames passes its static buildFileHashid, which subclasses may replace). */
@@ -50,10 +52,21 @@ export interface EntryTarget {
 }
 
 /**
+ * The key PATH mode hashes: the source's path relative to the workdir (`../data/a.png`). Two
+ * datasets sharing a workdir have different files at different relative paths, so their entries
+ * never collide; a dataset moved together with its workdir (or to another machine with the same
+ * layout) keeps its keys, and the sidecar's size/mtime check decides whether the entry is still
+ * the file's.
+ */
+export function pathKey(workdir: string, file: string): string {
+  return path.relative(workdir, path.resolve(file)).split(path.sep).join('/');
+}
+
+/**
  * Fills a channel's cache entry: `cache` (null without a backend or for a .npy source), `hashid`
  * and `hashidMode`. A relative `chan.path` is joined onto `root` (and chan.path updated); PATH mode
- * hashes the path as given, before the join, so a moved dataset keeps its caches. In PIXELS mode
- * the channel is left pending (hashidMode set, no hashid yet): see pendingHashes.
+ * hashes pathKey(workdir, path) (see there). In PIXELS mode the channel is left pending (hashidMode
+ * set, no hashid yet): see pendingHashes.
  */
 export function fillChannel(chan: ChannelInfo, root: string, t: EntryTarget): void {
   if (!v.isPlainObject(chan)) throw v.typeError('a channel object {path, ...}', 'chan', chan);
@@ -75,7 +88,7 @@ export function fillChannel(chan: ChannelInfo, root: string, t: EntryTarget): vo
     delete chan.cache;
     chan.hashidMode = 'PIXELS';
   } else {
-    setEntry(chan, t.fileHashid(root, given, t.hashidMode), t);
+    setEntry(chan, t.fileHashid(t.workdir, pathKey(t.workdir, full), 'PATH'), t);
   }
 }
 

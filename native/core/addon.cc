@@ -5,6 +5,7 @@
 
 #include "core/addon_data.h"
 #include "core/errors.h"
+#include "core/file_lock.h"
 #include "npy/npy_reader.h"
 #include "npy/npy_writer.h"
 #include "raster/cog_codecs.h"
@@ -36,6 +37,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nds::GetRasterEnv(env);
 
   Export(env, exports, "setErrorFactory", SetErrorFactory);
+  // cache-entry locks
+  Export(env, exports, "lockFile", nds::LockFileJs);
+  Export(env, exports, "unlockFile", nds::UnlockFileJs);
   // npy
   exports.Set("NpyReader", nds::NpyReader::Define(env));
   Export(env, exports, "writeNpy", nds::WriteNpyJs);

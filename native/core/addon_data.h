@@ -3,6 +3,9 @@
 // on the JS thread of its env. Nothing in the addon keeps process-wide JS state.
 #pragma once
 #include <napi.h>
+#include <unistd.h>
+
+#include <set>
 
 namespace nds {
 
@@ -13,7 +16,10 @@ struct AddonData {
   // dataset-handle LRU), owned by raster code and freed at env cleanup through freeRaster.
   void* raster = nullptr;
   void (*freeRaster)(void*) = nullptr;
+  // Descriptors holding cache-entry locks (core/file_lock.h); closed here at env teardown.
+  std::set<int> lockFds;
   ~AddonData() {
+    for (int fd : lockFds) ::close(fd);
     if (raster != nullptr && freeRaster != nullptr) freeRaster(raster);
   }
 };

@@ -1,8 +1,9 @@
 // COG detection, mirroring GDAL's validate_cloud_optimized_geotiff.py (GDAL 3.6) on the
 // structure GDAL exposes in the "TIFF" metadata domain (IFD_OFFSET, BLOCK_OFFSET_x_y):
 //  - the driver is GTiff and no external .ovr file supplies overviews;
-//  - the main image and every overview are tiled (stricter than the validator, which only
-//    rejects untiled images wider than 1024 pixels): the IFD carries the TileWidth tag;
+//  - tiling as the validator requires it: a level whose blocks span its whole width (strips) is
+//    rejected only when that width is over 1024 pixels (the main image: and it is larger than
+//    512 in either dimension), so small striped TIFFs are COGs, as the validator says;
 //  - the main IFD is at byte 8 (16 for BigTIFF), or right after GDAL's ghost structural
 //    metadata, which must not declare KNOWN_INCOMPATIBLE_EDITION=YES;
 //  - overviews are by decreasing size and their IFDs by increasing offset;
@@ -65,31 +66,6 @@ class TiffFile {
   }
   bool bigtiff() const { return big_; }
 
-  // The tag numbers of the IFD at `offset`.
-  bool HasTag(uint64_t offset, unsigned tag) {
-    uint64_t count = 0;
-    uint64_t pos = offset;
-    if (big_) {
-      uint8_t b[8];
-      if (!Read(pos, b, 8)) return false;
-      count = U64(b);
-      pos += 8;
-    } else {
-      uint8_t b[2];
-      if (!Read(pos, b, 2)) return false;
-      count = U16(b);
-      pos += 2;
-    }
-    if (count == 0 || count > 4096) return false;
-    const uint64_t entry = big_ ? 20 : 12;
-    std::vector<uint8_t> buf(static_cast<size_t>(count * entry));
-    if (!Read(pos, buf.data(), buf.size())) return false;
-    for (uint64_t i = 0; i < count; ++i) {
-      if (U16(buf.data() + i * entry) == tag) return true;
-    }
-    return false;
-  }
-
   bool Read(uint64_t offset, void* dst, size_t n) {
     if (f_ == nullptr || VSIFSeekL(f_, offset, SEEK_SET) != 0) return false;
     return VSIFReadL(dst, 1, n, f_) == n;
@@ -97,17 +73,22 @@ class TiffFile {
 
  private:
   unsigned U16(const uint8_t* p) const { return little_ ? (p[0] | p[1] << 8) : (p[0] << 8 | p[1]); }
-  uint64_t U64(const uint8_t* p) const {
-    uint64_t v = 0;
-    for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(p[little_ ? i : 7 - i]) << (8 * i);
-    return v;
-  }
+
   VSILFILE* f_;
   bool little_ = true;
   bool big_ = false;
 };
 
-constexpr unsigned kTagTileWidth = 322;
+// The validator's tiling rule for one level: a level whose blocks span its whole width is
+// "not tiled", which the validator rejects only when that width is over 1024 (and, for the main
+// image, when the image is larger than 512 in either dimension).
+bool TilingOk(GDALRasterBandH band, bool mainLevel) {
+  int bw = 0, bh = 0;
+  GDALGetBlockSize(band, &bw, &bh);
+  const int w = GDALGetRasterBandXSize(band), h = GDALGetRasterBandYSize(band);
+  if (mainLevel && w <= 512 && h <= 512) return true;
+  return !(bw == w && bw > 1024);
+}
 
 // The offset of the first block present in `band`, in row-major order; 0 when none.
 uint64_t FirstBlockOffset(GDALRasterBandH band) {
@@ -158,7 +139,7 @@ bool Check(GDALDatasetH ds, const std::string& path) {
     expected += expected % 2;
     if (expected != mainIfd) return false;
   }
-  if (!tif.HasTag(mainIfd, kTagTileWidth)) return false;
+  if (!TilingOk(main, true)) return false;
 
   const int ovrCount = GDALGetOverviewCount(main);
   std::vector<uint64_t> ifds{mainIfd};
@@ -174,7 +155,7 @@ bool Check(GDALDatasetH ds, const std::string& path) {
     uint64_t ifd = 0;
     if (!ParseU64(GDALGetMetadataItem(ov, "IFD_OFFSET", "TIFF"), &ifd)) return false;
     if (ifd < ifds.back()) return false;
-    if (!tif.HasTag(ifd, kTagTileWidth)) return false;
+    if (!TilingOk(ov, false)) return false;
     ifds.push_back(ifd);
     data.push_back(FirstBlockOffset(ov));
   }

@@ -71,16 +71,8 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
   int quality = o.quality;
   int level = o.level;
   const bool outByte = f.gdt == GDT_Byte || f.palette;
-  const int outBands = static_cast<int>(f.C);  // palettes: the expanded channels
-  const bool signedByte = f.dtype == DType::I8 && f.gdt == GDT_Byte;
-  if (compress == "AUTO") {
-    if (f.driver == "JPEG" && outByte && !signedByte && (outBands == 1 || outBands == 3)) {
-      compress = "JPEG";  // the source is already lossy; keep its codec
-      if (quality < 0) quality = 90;
-    } else {
-      compress = kAutoLossless;
-    }
-  }
+  const int outBands = static_cast<int>(f.C);        // palettes: the expanded channels
+  if (compress == "AUTO") compress = kAutoLossless;  // exact for every source, JPEGs included
   // Only compress 'auto' picks a predictor and level from the data; a codec named explicitly
   // gets exactly what was asked (no predictor unless requested), as gdal_translate would.
   const bool autoLossless = o.compress == "AUTO" && compress == kAutoLossless;
@@ -134,21 +126,22 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
 
 using TranslateOptions = std::unique_ptr<GDALTranslateOptions, decltype(&GDALTranslateOptionsFree)>;
 
+TranslateOptions MakeTranslateOptions(const std::vector<std::string>& args, const std::string& dst) {
+  CPLStringList argv;
+  for (const std::string& s : args) argv.AddString(s.c_str());
+  GdalErrorScope scope;
+  TranslateOptions topts(GDALTranslateOptionsNew(argv.List(), nullptr), GDALTranslateOptionsFree);
+  if (topts == nullptr) scope.Throw("ERR_BACKEND_CONFIG", "invalid COG options for", dst);
+  return topts;
+}
+
 }  // namespace
 
 void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts) {
   ScopedDataset in(OpenForRead(src));
   CheckDestination(dst);
   const SourceFacts facts = ReadSourceFacts(in.get(), src);
-  const std::vector<std::string> args = CogArgs(in.get(), facts, opts, src, dst);
-  CPLStringList argv;
-  for (const std::string& s : args) argv.AddString(s.c_str());
-  TranslateOptions topts(nullptr, GDALTranslateOptionsFree);
-  {
-    GdalErrorScope scope;
-    topts.reset(GDALTranslateOptionsNew(argv.List(), nullptr));
-    if (topts == nullptr) scope.Throw("ERR_BACKEND_CONFIG", "invalid COG options for", dst);
-  }
+  TranslateOptions topts = MakeTranslateOptions(CogArgs(in.get(), facts, opts, src, dst), dst);
   WriteWithGdal(dst, "cannot write COG", [&](const std::string& tmp) {
     int usageError = FALSE;
     return GDALTranslate(tmp.c_str(), in.get(), topts.get(), &usageError);

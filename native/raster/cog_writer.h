@@ -16,7 +16,7 @@ struct CogOptions {
   int overviewCount = 0;            // 0: GDAL's automatic count
   std::string resampling = "AUTO";  // AUTO: NEAREST for integer data, AVERAGE for floats
   int level = -1;                   // -1: codec default
-  int quality = -1;                 // -1: codec default (AUTO keeping JPEG: 90)
+  int quality = -1;                 // -1: codec default
   std::string predictor = "AUTO";   // AUTO, NO, STANDARD, FLOATING_POINT, YES
   int numThreads = 0;               // 0: ALL_CPUS
 };
@@ -24,13 +24,13 @@ struct CogOptions {
 // Writes `src` as a COG at `dst`: GDAL's COG driver into a temporary file in dst's directory,
 // fsync, rename (raster/gdal_output.h WriteWithGdal). On failure the temporary files are
 // removed and dst is untouched.
-// The 'auto' choices (measured; docs/cache-format.md): compress AUTO is JPEG (quality 90) for
-// 8-bit 1- or 3-band JPEG sources and ZSTD otherwise. For that ZSTD, whether the data are
-// piecewise constant (label-like: at least half of the horizontally adjacent pixels in a sample
-// of rows are equal) decides the rest: continuous-tone data get level 1 and the predictor (2 for
-// integers, 3 for floats); piecewise-constant data get level 9 and no predictor. A codec named
-// explicitly gets no predictor unless one is asked for. Overview resampling AUTO is NEAREST for
-// integer data (never invents a value) and AVERAGE for floating point.
+// The 'auto' choices (measured; docs/cache-format.md): compress AUTO is ZSTD, exact for every
+// source, JPEGs included (GDAL 3.6's lossless copy of a JPEG's coefficients breaks at tile edges
+// of chroma-subsampled JPEGs and writes tiles without the COG block leaders, so it is not used). For that ZSTD, whether
+// the data are piecewise constant (label-like: at least half of the horizontally adjacent pixels in a sample of rows
+// are equal) decides the rest: continuous-tone data get level 1 and the predictor (2 for integers, 3 for floats);
+// piecewise-constant data get level 9 and no predictor. A codec named explicitly gets no predictor unless one is asked
+// for. Overview resampling AUTO is NEAREST for integer data (never invents a value) and AVERAGE for floating point.
 void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts);
 
 // writeCog(src, dst, options) / writeCogAsync(src, dst, options): JS thread.

@@ -54,7 +54,8 @@ RasterHandle* RasterSource::OpenHandle() {
     FileIdentity now{};
     if (!StatIdentity(path_, &now)) ThrowErrno("stat", path_, errno);
     if (!SameIdentity(now, identity_)) {
-      throw CodedError("ERR_GDAL_OPEN", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
+      throw CodedError("ERR_SOURCE_CHANGED", "'" + path_ + "' changed on disk since it was opened; open it again",
+                       path_);
     }
   }
   std::unique_ptr<RasterHandle> h(new RasterHandle());
@@ -78,7 +79,7 @@ GDALDatasetH RasterSource::OpenDataset() {
   if (metaReady_ && (GDALGetRasterXSize(ds) != meta_.W || GDALGetRasterYSize(ds) != meta_.H ||
                      GDALGetRasterCount(ds) != meta_.bands)) {
     GDALClose(ds);
-    throw CodedError("ERR_GDAL_OPEN", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
+    throw CodedError("ERR_SOURCE_CHANGED", "'" + path_ + "' changed on disk since it was opened; open it again", path_);
   }
   return ds;
 }

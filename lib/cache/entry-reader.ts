@@ -1,0 +1,154 @@
+/**
+ * EntryReader: the reader a CacheOpener hands out for a cache entry. It reads through an ordinary
+ * reader of the entry file and survives what other processes (and users) do to that file:
+ * - the entry is replaced by a rebuild (another process's duplicate build, a stale source, a heal):
+ *   the file's identity changes; a read that meets it (ERR_SOURCE_CHANGED when a GDAL handle is
+ *   reopened) or a periodic identity check (at most every RECHECK_MS) reopens the new file and
+ *   goes on, without an error reaching the caller;
+ * - the entry turns out corrupt (a read fails with ERR_GDAL_READ, ERR_NPY_HEADER, ...) while its
+ *   identity did not change: the opener heals it (rebuilds it once, under its lock) and the read is
+ *   retried once; a second failure is ERR_CACHE_CORRUPT.
+ * Every retry happens at most once per call, so a call never loops.
+ *
+ * Threads: the calling JS thread (async reads do their copying on the libuv pool, as the reader
+ * underneath does).
+ */
+import { NdsamplerError } from '../errors';
+import type { DType, NDArray, Shape3 } from '../ndarray';
+import type { ImageReader, ReadOptions } from '../readers';
+import type { Region, Window } from '../region';
+import { fileStamp, sameStamp } from './entry';
+import type { FileStamp } from './entry';
+
+/** How often (ms) an entry reader compares its file's identity with the one it opened. */
+export const RECHECK_MS = 1000;
+
+/** Errors after which a read is retried on a reopened (or healed) entry. */
+const RECOVERABLE = new Set(['ERR_SOURCE_CHANGED', 'ERR_SOURCE_MISSING', 'ERR_GDAL_READ', 'ERR_GDAL_OPEN', 'ERR_NPY_HEADER', 'ERR_IO']);
+
+/** An opened, validated entry file. */
+export interface OpenedEntry {
+  reader: ImageReader;
+  stamp: FileStamp | null;
+}
+
+/** What an EntryReader needs from its opener. */
+export interface EntryHost {
+  /**
+   * Opens the entry again. `corrupt`: the error a read of the file `stamp` names gave (the opener
+   * heals the entry first, once); null when the file was replaced and only needs reopening.
+   */
+  reopen(corrupt: NdsamplerError | null, stamp: FileStamp | null): OpenedEntry;
+  reopenAsync(corrupt: NdsamplerError | null, stamp: FileStamp | null): Promise<OpenedEntry>;
+}
+
+export class EntryReader implements ImageReader {
+  readonly path: string;
+  #inner: ImageReader;
+  #stamp: FileStamp | null;
+  #checkedAt: number;
+  #host: EntryHost;
+  #closed = false;
+
+  constructor(path: string, opened: OpenedEntry, host: EntryHost) {
+    this.path = path;
+    this.#inner = opened.reader;
+    this.#stamp = opened.stamp;
+    this.#checkedAt = Date.now();
+    this.#host = host;
+  }
+
+  get shape(): Shape3 { return this.#inner.shape; }
+  get dtype(): DType { return this.#inner.dtype; }
+  get kind(): 'npy' | 'raster' { return this.#inner.kind; }
+  get isCog(): boolean | undefined { return this.#inner.isCog; }
+  get closed(): boolean { return this.#closed; }
+
+  read(region?: Region | null, opts?: ReadOptions): NDArray {
+    return this.#run((r) => r.read(region, opts));
+  }
+
+  readWindow(win: Window, opts?: ReadOptions): NDArray {
+    return this.#run((r) => r.readWindow(win, opts));
+  }
+
+  readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
+    return this.#runAsync((r) => r.readAsync(region, opts));
+  }
+
+  readWindowAsync(win: Window, opts?: ReadOptions): Promise<NDArray> {
+    return this.#runAsync((r) => r.readWindowAsync(win, opts));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#inner.close();
+  }
+
+  /** Is `err` from `used` worth one retry on a reopened entry? */
+  #recoverable(err: unknown, used: ImageReader): err is NdsamplerError {
+    if (this.#closed || !(err instanceof NdsamplerError)) return false;
+    // A read queued on a reader this object already replaced (and closed) is retried too.
+    return RECOVERABLE.has(err.code) || (err.code === 'ERR_CLOSED' && used !== this.#inner);
+  }
+
+  /** The error to heal for (null: the file was only replaced) when a read of `used` failed. */
+  #diagnose(err: NdsamplerError, used: ImageReader): NdsamplerError | null {
+    if (used !== this.#inner || err.code === 'ERR_SOURCE_CHANGED' || err.code === 'ERR_CLOSED') return null;
+    return sameStamp(fileStamp(this.path), this.#stamp) ? err : null;
+  }
+
+  /** Replaces `old` by a newly opened reader, unless another call already replaced it. */
+  #swap(opened: OpenedEntry, old: ImageReader): void {
+    if (old !== this.#inner || this.#closed) {
+      opened.reader.close();
+      return;
+    }
+    old.close();  // reads in flight on it finish; queued ones reject with ERR_CLOSED and retry
+    this.#inner = opened.reader;
+    this.#stamp = opened.stamp;
+    this.#checkedAt = Date.now();
+  }
+
+  /** True when the file under our name is no longer the one we opened (checked every RECHECK_MS). */
+  #replacedOnDisk(): boolean {
+    const now = Date.now();
+    if (now - this.#checkedAt < RECHECK_MS) return false;
+    this.#checkedAt = now;
+    return !sameStamp(fileStamp(this.path), this.#stamp);
+  }
+
+  #run<T>(fn: (r: ImageReader) => T): T {
+    if (!this.#closed && this.#replacedOnDisk()) {
+      const old = this.#inner;
+      this.#swap(this.#host.reopen(null, null), old);
+    }
+    const used = this.#inner;
+    try {
+      return fn(used);
+    } catch (err) {
+      if (!this.#recoverable(err, used)) throw err;
+      if (used === this.#inner) this.#swap(this.#host.reopen(this.#diagnose(err, used), this.#stamp), used);
+      return fn(this.#inner);
+    }
+  }
+
+  async #runAsync<T>(fn: (r: ImageReader) => Promise<T>): Promise<T> {
+    if (!this.#closed && this.#replacedOnDisk()) {
+      const old = this.#inner;
+      this.#swap(await this.#host.reopenAsync(null, null), old);
+    }
+    const used = this.#inner;
+    try {
+      return await fn(used);
+    } catch (err) {
+      if (!this.#recoverable(err, used)) throw err;
+      if (used === this.#inner) {
+        const stamp = this.#stamp;
+        this.#swap(await this.#host.reopenAsync(this.#diagnose(err, used), stamp), used);
+      }
+      return await fn(this.#inner);
+    }
+  }
+}
