@@ -452,9 +452,13 @@ test.before(() => {
 
 test.after(() => {
   killAll();
-  try {
-    execFileSync('chattr', ['-R', '-i', ROOT], { stdio: 'ignore' });
-  } catch { /* nothing immutable */ }
+  // Any bind mount a failed test left under ROOT goes before ROOT does.
+  for (const line of fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').reverse()) {
+    const target = line.split(' ')[1];
+    if (target !== undefined && target.startsWith(ROOT + '/')) {
+      try { execFileSync('umount', [target], { stdio: 'ignore' }); } catch { /* not mounted any more */ }
+    }
+  }
   fs.rmSync(ROOT, { recursive: true, force: true });
 });
 
@@ -873,18 +877,21 @@ test('(b) truncated entries heal once (loadRegion and prepare); an entry that ca
     log(`(b) ${what}: built=${String(res?.built)} reused=${String(res?.reused)}, ${r2.builds.get(entry[`${b}:${x.id}`]) ?? 0} builds`);
   }
 
-  // 3. cannot heal: (i) the truncated entry is immutable (chattr +i: its rebuild cannot replace it);
+  // 3. cannot heal: (i) the truncated entry's directory is read-only (a read-only bind mount: its
+  //    rebuild can neither lock nor replace it);
   //    (ii) the source itself is now garbage (same size and mtime, so it still looks fresh).
-  const immutable: string[] = [];
+  const readOnly: string[] = [];
   try {
     for (const b of BACKENDS) {
       const e = entry[`${b}:${u.id}`];
       halve(e);
+      const d = path.dirname(e);
       try {
-        execFileSync('chattr', ['+i', e], { stdio: 'pipe' });
-        immutable.push(e);
+        execFileSync('mount', ['--bind', d, d], { stdio: 'pipe' });
+        readOnly.push(d);
+        execFileSync('mount', ['-o', 'remount,ro,bind', d], { stdio: 'pipe' });
       } catch (err) {
-        problems.push(`setup: chattr +i failed (${(err as Error).message.split('\n')[0]}): the immutable-entry case was not exercised`);
+        problems.push(`setup: a read-only bind mount failed (${(err as Error).message.split('\n')[0]}): the read-only-entry case was not exercised`);
       }
     }
     const st = fs.statSync(cfile);
@@ -894,7 +901,7 @@ test('(b) truncated entries heal once (loadRegion and prepare); an entry that ca
     fs.utimesSync(cfile, st.atime, st.mtime);
     for (const b of BACKENDS) halve(entry[`${b}:${c.id}`]);
     const cases = BACKENDS.flatMap((b) => [
-      { backend: b, op: 'load', id: u.id, region, what: `immutable truncated ${b} entry` },
+      { backend: b, op: 'load', id: u.id, region, what: `truncated ${b} entry in a read-only directory` },
       { backend: b, op: 'load', id: c.id, region, what: `truncated ${b} entry of a now-corrupt source` },
     ]);
     const t = now();
@@ -914,7 +921,7 @@ test('(b) truncated entries heal once (loadRegion and prepare); an entry that ca
       log(`(b) ${cs.what}: ${res ? (res.ok ? 'pixels' : `${res.name} ${res.code} errno=${res.errno}: ${String(res.message).slice(0, 120)}`) : 'no result'}; ${n} builds`);
     });
   } finally {
-    for (const e of immutable) execFileSync('chattr', ['-i', e], { stdio: 'ignore' });
+    for (const d of readOnly) execFileSync('umount', [d], { stdio: 'ignore' });
   }
   const temps = tempFiles(workdir);
   if (temps.length) problems.push(`leftover temp files: ${temps.slice(0, 5).join(', ')}`);

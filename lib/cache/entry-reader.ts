@@ -80,6 +80,11 @@ export class EntryReader implements ImageReader {
     return this.#runAsync((r) => r.readWindowAsync(win, opts));
   }
 
+  /** Makes the next read compare the file's identity with the one opened (see RECHECK_MS). */
+  recheckNow(): void {
+    this.#checkedAt = -Infinity;
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;

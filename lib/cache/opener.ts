@@ -263,6 +263,15 @@ export class CacheOpener implements ChannelOpener {
     }
   }
 
+  /**
+   * A new entry file was just published: an open EntryReader of it (still reading the old file,
+   * which stays valid) switches to the new one at its next read. Nothing is closed under a reader.
+   */
+  #published(chan: ChannelInfo): void {
+    const open = this.pool.get(chan.cache as string)?.reader;
+    if (open instanceof EntryReader) open.recheckNow();
+  }
+
   #lockFile(chan: ChannelInfo): string {
     const entry = chan.cache as string;
     try {
@@ -289,8 +298,8 @@ export class CacheOpener implements ChannelOpener {
         if (this.#usable(chan, failed)) return false;
         removeStaleTemps(chan.cache as string);
       }
-      this.pool.drop(chan.cache as string);
       buildEntrySync(chan, this.backend);
+      this.#published(chan);
       this.#checkBuilt(chan);
       return true;
     } finally {
@@ -333,8 +342,8 @@ export class CacheOpener implements ChannelOpener {
     try {
       if (this.#usable(chan, failed)) return false;
       removeStaleTemps(chan.cache as string);
-      this.pool.drop(chan.cache as string);
       await buildEntryAsync(chan, this.backend);
+      this.#published(chan);
       this.#checkBuilt(chan);
       return true;
     } finally {

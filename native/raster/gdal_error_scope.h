@@ -19,6 +19,7 @@ class GdalErrorScope {
   GdalErrorScope& operator=(const GdalErrorScope&) = delete;
 
   bool failed() const { return failed_; }
+  const std::string& message() const { return message_; }
 
   // Throws CodedError for the captured failure: `fallbackCode` unless the CPLE number maps to
   // a more precise code (CPLE_NotSupported → ERR_GDAL_UNSUPPORTED, CPLE_OutOfMemory →

@@ -8,7 +8,7 @@
 //   stdout    JSON lines of results (reader mismatches/errors/summary, op results)
 //   stdin     "stop\n" asks a reader to finish; EOF (the parent died) makes every child exit
 const path = require('node:path');
-const crypto = require('node:crypto');
+const { createHash } = require('node:crypto');
 
 const lib = require(path.join(__dirname, '..', '..', 'dist', 'index.js'));
 
@@ -73,7 +73,7 @@ function contiguousBytes(a) {
 
 /** sha1 of dtype, shape and elements. */
 function checksum(a) {
-  return crypto.createHash('sha1').update(`${a.dtype}:${a.shape.join('x')}:`).update(contiguousBytes(a)).digest('hex');
+  return createHash('sha1').update(`${a.dtype}:${a.shape.join('x')}:`).update(contiguousBytes(a)).digest('hex');
 }
 
 /** Largest absolute element difference of two same-shaped arrays (Infinity for a shape/dtype mismatch). */
