@@ -64,12 +64,27 @@ export class EntryReader implements ImageReader {
   get isCog(): boolean | undefined { return this.#inner.isCog; }
   get closed(): boolean { return this.#closed; }
 
+  // The sync reads are written out (no closure per call): they are the hot path of Frames.
   read(region?: Region | null, opts?: ReadOptions): NDArray {
-    return this.#run((r) => r.read(region, opts));
+    if (Date.now() - this.#checkedAt >= RECHECK_MS) this.#recheck();
+    const used = this.#inner;
+    try {
+      return used.read(region, opts);
+    } catch (err) {
+      this.#recover(err, used);
+      return this.#inner.read(region, opts);
+    }
   }
 
   readWindow(win: Window, opts?: ReadOptions): NDArray {
-    return this.#run((r) => r.readWindow(win, opts));
+    if (Date.now() - this.#checkedAt >= RECHECK_MS) this.#recheck();
+    const used = this.#inner;
+    try {
+      return used.readWindow(win, opts);
+    } catch (err) {
+      this.#recover(err, used);
+      return this.#inner.readWindow(win, opts);
+    }
   }
 
   readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
@@ -124,19 +139,18 @@ export class EntryReader implements ImageReader {
     return !sameStamp(fileStamp(this.path), this.#stamp);
   }
 
-  #run<T>(fn: (r: ImageReader) => T): T {
+  /** Sync: reopens the entry when its file was replaced (called when RECHECK_MS have passed). */
+  #recheck(): void {
     if (!this.#closed && this.#replacedOnDisk()) {
       const old = this.#inner;
       this.#swap(this.#host.reopen(null, null), old);
     }
-    const used = this.#inner;
-    try {
-      return fn(used);
-    } catch (err) {
-      if (!this.#recoverable(err, used)) throw err;
-      if (used === this.#inner) this.#swap(this.#host.reopen(this.#diagnose(err, used), this.#stamp), used);
-      return fn(this.#inner);
-    }
+  }
+
+  /** Sync: rethrows `err` unless a retry can help; otherwise reopens (or heals) the entry. */
+  #recover(err: unknown, used: ImageReader): void {
+    if (!this.#recoverable(err, used)) throw err;
+    if (used === this.#inner) this.#swap(this.#host.reopen(this.#diagnose(err, used), this.#stamp), used);
   }
 
   async #runAsync<T>(fn: (r: ImageReader) => Promise<T>): Promise<T> {
