@@ -74,6 +74,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_PREPARE: FramesError,
   ERR_CHANNELS: FramesError,
   ERR_FRAMES_JSON: FramesError,
+  ERR_SAMPLER_STATE: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,
   ERR_INTERNAL: NdsamplerError,

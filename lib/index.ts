@@ -21,7 +21,7 @@ export type { WriteRasterOptions } from './gdal';
 export type { RasterInfo, TileCacheStats, DatasetStats } from './native';
 export { Frames, defaultWorkdir } from './frames/frames';
 export type {
-  FramesOptions, LoadRegionOptions, LoadImageOptions, PrepareOptions, PrepareReport, PrepareFailure, LazyFrame,
+  FramesOptions, LoadRegionOptions, CropOptions, LoadImageOptions, PrepareOptions, PrepareReport, PrepareFailure, LazyFrame,
   RegionRequest, FramesJSON, FramesClass, Affine, BackendConfig, BackendSpec, BackendType, ChannelInfo, HashidMode,
   ImageId, Pathinfo,
 } from './frames/frames';

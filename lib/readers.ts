@@ -153,8 +153,9 @@ abstract class BaseReader implements ImageReader {
     req[REQ.C0] = win.c0; req[REQ.C1] = win.c1;
     req[REQ.DST_OFFSET] = out.offset + oy * sy + ox * sx;
     req[REQ.DST_SY] = sy; req[REQ.DST_SX] = sx; req[REQ.DST_SC] = sch;
-    req[REQ.OUT_H] = Math.min(ih, shape[0] - oy); req[REQ.OUT_W] = Math.min(iw, shape[1] - ox);
-    const empty = ih === 0 || iw === 0 || win.c1 === win.c0;
+    req[REQ.OUT_H] = Math.max(0, Math.min(ih, shape[0] - oy)); req[REQ.OUT_W] = Math.max(0, Math.min(iw, shape[1] - ox));
+    // Empty once clamped: at a small scale the inside part can round away entirely.
+    const empty = req[REQ.OUT_H] === 0 || req[REQ.OUT_W] === 0 || win.c1 === win.c0;
     return { win, out, req, empty };
   }
 

@@ -24,6 +24,7 @@ import * as v from '../validate';
 import { ImageTable } from './images';
 import type { ImageState } from './images';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
+import { checkCrop, CROP_KEYS, fusedCropError, isPlain, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
@@ -36,6 +37,7 @@ export type {
 } from '../cache/config';
 export type { PrepareFailure, PrepareOptions, PrepareReport } from './prepare';
 export type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
+export type { CropOptions } from './crop';
 export { defaultWorkdir, idKey } from './pathinfo';
 
 /** A Frames subclass that can be revived from JSON. */
@@ -44,8 +46,8 @@ export interface FramesClass {
   fromState(state: unknown, opts: FramesOptions): Frames;
 }
 
-const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation'] as const;
-const IMAGE_KEYS = ['channels', 'cache', 'noreturn'] as const;
+const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', ...CROP_KEYS] as const;
+const IMAGE_KEYS = ['channels', 'cache', 'noreturn', ...CROP_KEYS] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders'] as const;
 
 export abstract class Frames {
@@ -200,8 +202,10 @@ export abstract class Frames {
     const state = this.#images.get(imageId);
     const width = this.#dim(o.width, 'options.width');
     const height = this.#dim(o.height, 'options.height');
-    const covers = (p: ParsedRegion | null): boolean => coversImage(p, height, width);
-    return { o, state, chan: this.#images.fast(state, o.channels), covers };
+    const crop = checkCrop(o);
+    // A boundless or scaled read of the whole image still reads through the cache entry.
+    const covers = (p: ParsedRegion | null): boolean => crop === PLAIN_CROP && coversImage(p, height, width);
+    return { o, state, chan: this.#images.fast(state, o.channels), covers, crop };
   }
 
   /**
@@ -209,15 +213,18 @@ export abstract class Frames {
    * cache entry first when it is missing, unless the region is the whole image.
    */
   loadRegion(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): NDArray {
-    const { o, state, chan, covers } = this.#request(imageId, opts);
+    const { o, state, chan, covers, crop } = this.#request(imageId, opts);
     if (chan !== null) {
       // Parsed once: whether it covers the image decides the open mode, then it is resolved
       // against the reader's shape and read as a window.
       const parsed = parseRegion(region);
       const reader = this.#images.openFast(state, chan, covers(parsed));
-      return reader.readWindow(resolveRegion(parsed, reader.shape), o.out === undefined ? undefined : { out: o.out });
+      const win = resolveRegion(parsed, reader.shape, crop.boundless);
+      if (crop === PLAIN_CROP) return reader.readWindow(win, o.out === undefined ? undefined : { out: o.out });
+      return readCrop(reader, win, crop, o.out);
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
+    if (!isPlain(crop)) throw fusedCropError(imageId);
     return this.#images.alignable(state).loadRegion(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
     }) as NDArray;
@@ -225,18 +232,20 @@ export abstract class Frames {
 
   /** loadRegion with the read (and any cache build) on the libuv pool. */
   async loadRegionAsync(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): Promise<NDArray> {
-    const { o, state, chan, covers } = this.#request(imageId, opts);
+    const { o, state, chan, covers, crop } = this.#request(imageId, opts);
     if (chan !== null) {
       const parsed = parseRegion(region);
       const lease = await this.#images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
       try {
-        const win = resolveRegion(parsed, lease.reader.shape);
-        return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
+        const win = resolveRegion(parsed, lease.reader.shape, crop.boundless);
+        if (crop === PLAIN_CROP) return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
+        return await readCropAsync(lease.reader, win, crop, o.out);
       } finally {
         lease.release();
       }
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
+    if (!isPlain(crop)) throw fusedCropError(imageId);
     return await this.#images.alignable(state).loadRegionAsync(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
     }) as NDArray;
@@ -271,11 +280,14 @@ export abstract class Frames {
       if (cache) for (const chan of Object.values(state.pathinfo.channels)) this.#images.opener.ensure(chan);
       return undefined;
     }
+    const crop = checkCrop(o);
     const chan = this.#images.fast(state, o.channels);
     if (chan !== null) {
       const reader = this.#images.opener.open(chan, cache ? 'build' : 'source');
+      if (crop !== PLAIN_CROP) return readCrop(reader, resolveRegion(null, reader.shape, crop.boundless), crop);
       return reader.kind === 'npy' ? reader.read(null, { copy: false }) : reader.read();
     }
+    if (!isPlain(crop)) throw fusedCropError(imageId);
     return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache }) as NDArray;
   }
 

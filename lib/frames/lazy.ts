@@ -6,7 +6,11 @@
  */
 import type { ImageId } from '../cache/config';
 import type { DType, NDArray, Shape3 } from '../ndarray';
+import { parseRegion, resolveRegion } from '../region';
 import type { Region } from '../region';
+import * as v from '../validate';
+import { checkCrop, CROP_KEYS, fusedCropError, isPlain, PLAIN_CROP, readCrop, readCropAsync } from './crop';
+import type { CropOptions } from './crop';
 import type { ImageTable } from './images';
 import type { LazyFrame } from './types';
 
@@ -37,21 +41,32 @@ export function lazyFrame(imageId: ImageId, images: () => ImageTable): LazyFrame
     get dtype(): DType {
       return header().dtype;
     },
-    get: (region?: Region | null): NDArray => {
+    get: (region?: Region | null, opts?: CropOptions): NDArray => {
+      const crop = checkCrop(v.options(opts, 'options', CROP_KEYS) as CropOptions);
       const table = images();
       const state = table.get(imageId);
       const chan = table.fast(state, undefined);
-      if (chan !== null) return table.opener.open(chan, 'ifExists').read(region);
+      if (chan !== null) {
+        const reader = table.opener.open(chan, 'ifExists');
+        if (crop === PLAIN_CROP) return reader.read(region);
+        return readCrop(reader, resolveRegion(parseRegion(region), reader.shape, crop.boundless), crop);
+      }
+      if (!isPlain(crop)) throw fusedCropError(imageId);
       return table.alignable(state).loadRegion(region, { cache: true }) as NDArray;
     },
-    getAsync: async (region?: Region | null): Promise<NDArray> => {
+    getAsync: async (region?: Region | null, opts?: CropOptions): Promise<NDArray> => {
+      const crop = checkCrop(v.options(opts, 'options', CROP_KEYS) as CropOptions);
       const table = images();
       const state = table.get(imageId);
       const chan = table.fast(state, undefined);
-      if (chan === null) return await table.alignable(state).loadRegionAsync(region, { cache: true }) as NDArray;
+      if (chan === null) {
+        if (!isPlain(crop)) throw fusedCropError(imageId);
+        return await table.alignable(state).loadRegionAsync(region, { cache: true }) as NDArray;
+      }
       const lease = await table.opener.openAsync(chan, 'ifExists');
       try {
-        return await lease.reader.readAsync(region);
+        if (crop === PLAIN_CROP) return await lease.reader.readAsync(region);
+        return await readCropAsync(lease.reader, resolveRegion(parseRegion(region), lease.reader.shape, crop.boundless), crop);
       } finally {
         lease.release();
       }

@@ -3,6 +3,7 @@ import type { Interpolation } from './alignable';
 import type { BackendConfig, BackendSpec, HashidMode, ImageId, Pathinfo } from '../cache/config';
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { Region } from '../region';
+import type { CropOptions } from './crop';
 
 export interface FramesOptions {
   /** How each image's cache entry is named: 'PATH' (default), 'PIXELS' or 'GIVEN'. */
@@ -15,7 +16,8 @@ export interface FramesOptions {
   maxReaders?: number;
 }
 
-export interface LoadRegionOptions {
+/** `boundless`, `fill` and `scale` have the readers' meaning (frames/crop.ts). */
+export interface LoadRegionOptions extends CropOptions {
   /** Channel groups or band names (images with several channel files). */
   channels?: string | string[];
   /** The image width, when known: a region ending there counts as the full image. */
@@ -28,7 +30,7 @@ export interface LoadRegionOptions {
   interpolation?: Interpolation;
 }
 
-export interface LoadImageOptions {
+export interface LoadImageOptions extends CropOptions {
   channels?: string | string[];
   /** true (default): read through the cache entry, building it when missing; false: read the source. */
   cache?: boolean;
@@ -42,8 +44,8 @@ export interface LazyFrame {
   readonly shape: Shape3;
   readonly dtype: DType;
   /** Reads `region` only: from the cache entry when it exists, else straight from the source (never builds). */
-  get(region?: Region | null): NDArray;
-  getAsync(region?: Region | null): Promise<NDArray>;
+  get(region?: Region | null, opts?: CropOptions): NDArray;
+  getAsync(region?: Region | null, opts?: CropOptions): Promise<NDArray>;
 }
 
 export interface RegionRequest {
