@@ -38,10 +38,10 @@ enum class SrcKind { kNpy, kRaster, kMemory };
 // One distinct source of the batch. Immutable once the job is queued.
 struct BatchSource {
   SrcKind kind = SrcKind::kNpy;
-  std::shared_ptr<const Mapping> map;              // kNpy: pinned mapping
-  std::shared_ptr<std::vector<uint8_t>> memory;    // kMemory: an owned copy of a JS array
-  SrcLayout layout{};                              // kNpy, kMemory
-  std::shared_ptr<RasterSource> raster;            // kRaster
+  std::shared_ptr<const Mapping> map;            // kNpy: pinned mapping
+  std::shared_ptr<std::vector<uint8_t>> memory;  // kMemory: an owned copy of a JS array
+  SrcLayout layout{};                            // kNpy, kMemory
+  std::shared_ptr<RasterSource> raster;          // kRaster
   DType dtype = DType::U8;
   int64_t H = 0, W = 0, C = 0;
 };
@@ -133,8 +133,7 @@ void ReleaseBuffer(napi_env, void* data, void* hint) {
 
 Napi::Value TypedArrayOver(Napi::Env env, napi_value ab, DType d, size_t byteOffset, size_t length) {
   napi_value ta;
-  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, TypedArrayType(d), length, ab, byteOffset, &ta),
-                       Napi::Value());
+  NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, TypedArrayType(d), length, ab, byteOffset, &ta), Napi::Value());
   return Napi::Value(env, ta);
 }
 
@@ -150,8 +149,8 @@ Napi::Value ResultData(Napi::Env env, BatchJob& job) {
     size_t length = 0;
     void* data = nullptr;
     napi_typedarray_type type;
-    if (napi_get_typedarray_info(env, outVal, &type, &length, &data, nullptr, nullptr) != napi_ok ||
-        data == nullptr || length != elems) {
+    if (napi_get_typedarray_info(env, outVal, &type, &length, &data, nullptr, nullptr) != napi_ok || data == nullptr ||
+        length != elems) {
       throw CodedError("ERR_OUT_BUFFER", "options.out was detached or resized while the batch was in flight");
     }
     if (bytes > 0) std::memcpy(data, job.base, bytes);
@@ -261,8 +260,8 @@ std::shared_ptr<BatchEnv> GetBatchEnv(Napi::Env env) {
   auto be = std::make_shared<BatchEnv>();
   auto* hold = new std::shared_ptr<BatchEnv>(be);
   napi_value name = Napi::String::New(env, "ndsampler.loadBatch");
-  const napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, hold, FinalizeTsfn,
-                                                         nullptr, CallJs, &be->tsfn);
+  const napi_status st = napi_create_threadsafe_function(env, nullptr, nullptr, name, 0, 1, hold, FinalizeTsfn, nullptr,
+                                                         CallJs, &be->tsfn);
   if (st != napi_ok) {
     delete hold;
     NAPI_THROW_IF_FAILED(env, st, nullptr);
@@ -422,8 +421,8 @@ BatchSource ParseSource(Napi::Env env, const Napi::Value& v, int rasterHandles) 
   }
   // An array in JS memory (a fused image read by TypeScript): copied here, so the job never
   // reads memory JS could free or detach.
-  ArrayDesc a = ParseArrayDesc(env, o.Get("data"), o, ShapeLimits{0, {kMaxSafeInteger, kMaxSafeInteger, 65536}},
-                               "loadBatch");
+  ArrayDesc a =
+      ParseArrayDesc(env, o.Get("data"), o, ShapeLimits{0, {kMaxSafeInteger, kMaxSafeInteger, 65536}}, "loadBatch");
   const int n = ItemSize(a.dtype);
   s.kind = SrcKind::kMemory;
   s.dtype = a.dtype;
@@ -498,11 +497,11 @@ Napi::Value LoadBatchJs(const Napi::CallbackInfo& info) {
     if (std::isnan(it.fill)) ThrowArg(env, "loadBatch: fill must be a number");
     if (it.src < 0) continue;
     const BatchSource& s = j.sources[it.src];
-    const bool okWin = IntIn(r[1], 0, s.H) && IntIn(r[2], r[1], s.H) && IntIn(r[3], 0, s.W) &&
-                       IntIn(r[4], r[3], s.W) && IntIn(r[5], 0, s.C) && IntIn(r[6], r[5], s.C) &&
-                       r[6] - r[5] == C && IntIn(r[7], 0, H) && IntIn(r[8], 0, W) && IntIn(r[9], 0, H - r[7]) &&
-                       IntIn(r[10], 0, W - r[8]) && r[9] <= r[2] - r[1] && r[10] <= r[4] - r[3] &&
-                       (r[9] == 0) == (r[2] == r[1]) && (r[10] == 0) == (r[4] == r[3]);
+    const bool okWin = IntIn(r[1], 0, s.H) && IntIn(r[2], r[1], s.H) && IntIn(r[3], 0, s.W) && IntIn(r[4], r[3], s.W) &&
+                       IntIn(r[5], 0, s.C) && IntIn(r[6], r[5], s.C) && r[6] - r[5] == C && IntIn(r[7], 0, H) &&
+                       IntIn(r[8], 0, W) && IntIn(r[9], 0, H - r[7]) && IntIn(r[10], 0, W - r[8]) &&
+                       r[9] <= r[2] - r[1] && r[10] <= r[4] - r[3] && (r[9] == 0) == (r[2] == r[1]) &&
+                       (r[10] == 0) == (r[4] == r[3]);
     if (!okWin) ThrowJs(env, ErrorInfo{"ERR_REGION", "loadBatch: item window is outside its image or slot", "", 0, ""});
     it.iy0 = static_cast<int64_t>(r[1]), it.iy1 = static_cast<int64_t>(r[2]);
     it.ix0 = static_cast<int64_t>(r[3]), it.ix1 = static_cast<int64_t>(r[4]);

@@ -60,7 +60,7 @@ void ThreadPool::Loop() {
     std::function<void()> task = std::move(queue_.front());
     queue_.pop_front();
     lock.unlock();
-    task();  // noexcept by contract
+    task();          // noexcept by contract
     task = nullptr;  // drop what it captured before taking the lock again
     lock.lock();
   }

@@ -34,8 +34,8 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::function<void()>> queue_;
-  int target_;       // threads wanted
-  int alive_ = 0;    // threads running Loop
+  int target_;     // threads wanted
+  int alive_ = 0;  // threads running Loop
   bool started_ = false;
 };
 

@@ -3,10 +3,10 @@
 // environment that loads the addon (the main thread or a worker thread), once per environment.
 #include <napi.h>
 
+#include "batch/batch_job.h"
 #include "core/addon_data.h"
 #include "core/errors.h"
 #include "core/file_lock.h"
-#include "batch/batch_job.h"
 #include "npy/npy_reader.h"
 #include "npy/npy_writer.h"
 #include "raster/cog_codecs.h"
