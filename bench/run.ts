@@ -8,9 +8,9 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fmt, medianUs, randomCrops } from './timing';
+import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
 import { allocate, openImage, writeNpy } from '../dist';
-import type { NDArray } from '../dist';
+import type { Batch, NDArray, Region } from '../dist';
 
 const here = __dirname;
 const dataDir = path.join(here, 'data');
@@ -332,6 +332,159 @@ async function benchFrames(): Promise<void> {
   }
 }
 
+/** Median of a list. */
+const median = (a: number[]): number => [...a].sort((x, y) => x - y)[a.length >> 1];
+
+/** Median µs per call of an async fn over `n` sequential runs (after one warm-up run). */
+async function perRunUs(n: number, fn: (k: number) => Promise<unknown>): Promise<number> {
+  await fn(0);
+  const t: number[] = [];
+  for (let k = 1; k <= n; k++) {
+    const t0 = process.hrtime.bigint();
+    await fn(k);
+    t.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  return median(t);
+}
+
+/**
+ * Feeding a training loop: frames.loadBatch (the addon's thread pool, one native call per batch)
+ * against numpy's per-crop loop, our own sync loadRegion + a TypeScript conversion, and
+ * gdal-async readAsync with 8 crops in flight. Figures are µs per batch of 64 crops.
+ */
+async function benchThroughput(): Promise<void> {
+  log('\n## throughput: batches of 64 random 224x224x3 crops (µs per batch)');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const nds = require('../dist') as typeof import('../dist');
+  const npyFile = ensureNpy('img8192.npy', 8192, 8192, 3);
+  const cogFile = path.join(dataDir, 'img8192.auto.cog.tif');
+  if (!fs.existsSync(cogFile)) throw new Error(`${cogFile} is missing: run the cog section first`);
+  const N = 64, S = 224, ROUNDS = 15;
+  const batches = Array.from({ length: ROUNDS + 1 }, (_, k) => randomCrops(8192, 8192, S, S, N, 100 + k));
+  const norm = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+  const before = nds.threadPoolSize();
+  const reqs = (k: number) => batches[k % batches.length].map(([y0, y1, x0, x1]) => ({ imageId: 'img', region: [[y0, y1], [x0, x1]] as Region }));
+  const byThreads = async (frames: InstanceType<typeof nds.SimpleFrames>, opts: Parameters<typeof frames.loadBatch>[1], threads: number) => {
+    nds.setThreadPoolSize(threads);
+    let out: Batch | undefined;
+    return perRunUs(ROUNDS, async (k) => {
+      out = await frames.loadBatch(reqs(k), { ...opts, out });
+    });
+  };
+
+  // npy -> NCHW float32, normalised.
+  const npyFrames = new nds.SimpleFrames({ img: npyFile }, { backend: null, workdir: dataDir });
+  const npyOpts = { layout: 'NCHW' as const, dtype: 'float32' as const, normalize: norm };
+  const t1 = await byThreads(npyFrames, npyOpts, 1);
+  const t2 = await byThreads(npyFrames, npyOpts, 2);
+  let numpy: number | undefined;
+  if (hasNumpy) {
+    const r = spawnSync(PY, [path.join(here, 'peers', 'numpy_batch.py')], {
+      input: JSON.stringify({ path: npyFile, batches, ...norm }), encoding: 'utf8', maxBuffer: 1 << 26,
+    });
+    if (r.status !== 0) throw new Error(r.stderr);
+    numpy = JSON.parse(r.stdout).us_per_batch;
+  }
+  // Our own sync loadRegion + the conversion in TypeScript, into one preallocated batch.
+  const tsOut = new Float32Array(N * 3 * S * S);
+  const tsLoop = (k: number) => {
+    const b = batches[k % batches.length];
+    for (let i = 0; i < N; i++) {
+      const [y0, y1, x0, x1] = b[i];
+      const a = npyFrames.loadRegion('img', [[y0, y1], [x0, x1]]);
+      const d = a.data as Uint8Array;
+      const base = i * 3 * S * S;
+      for (let c = 0; c < 3; c++) {
+        const m = norm.mean[c], sd = norm.std[c], plane = base + c * S * S;
+        for (let p = 0; p < S * S; p++) tsOut[plane + p] = (d[p * 3 + c] * norm.scale - m) / sd;
+      }
+    }
+  };
+  tsLoop(0);
+  const tsTimes: number[] = [];
+  for (let k = 1; k <= ROUNDS; k++) {
+    const t0 = process.hrtime.bigint();
+    tsLoop(k);
+    tsTimes.push(Number(process.hrtime.bigint() - t0) / 1e3);
+  }
+  const ts = median(tsTimes);
+  record({ section: 'throughput', case: 'npy 8192², 64 crops → NCHW float32 normalised, 1 thread', ours: t1,
+    peers: { 'numpy per-crop loop': numpy, 'loadRegion + TS conversion': ts },
+    target: '≥ 10x numpy', pass: numpy === undefined ? undefined : numpy / t1 >= 10, note: numpy ? `${(numpy / t1).toFixed(1)}x numpy` : undefined });
+  record({ section: 'throughput', case: 'npy 8192², 64 crops → NCHW float32 normalised, 2 threads', ours: t2,
+    peers: { 'numpy per-crop loop': numpy, '1 thread': t1 },
+    target: '≥ 10x numpy, ≥ 1.7x 1 thread', pass: (numpy === undefined || numpy / t2 >= 10) && t1 / t2 >= 1.7,
+    note: `${(t1 / t2).toFixed(2)}x 1 thread${numpy ? `, ${(numpy / t2).toFixed(1)}x numpy` : ''}` });
+  npyFrames.close();
+
+  // COG ('auto', 8192²) -> uint8 NHWC, against gdal-async readAsync with 8 crops in flight.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const gdal = require('gdal-async');
+  const ds = gdal.open(cogFile);
+  const bands = [1, 2, 3].map((b) => ds.bands.get(b));
+  const gdalBatch = async (k: number) => {
+    const b = batches[k % batches.length];
+    const out = new Uint8Array(N * S * S * 3);
+    let next = 0;
+    const worker = async () => {
+      while (next < N) {
+        const i = next++;
+        const [y0, , x0] = b[i];
+        const slot = out.subarray(i * S * S * 3);
+        await Promise.all(bands.map((band: { pixels: { readAsync: (...a: unknown[]) => Promise<unknown> } }, c: number) =>
+          band.pixels.readAsync(x0, y0, S, S, slot.subarray(c), { pixel_space: 3, line_space: S * 3 })));
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+  };
+  const cogFrames = new nds.SimpleFrames({ img: cogFile }, { backend: null, workdir: dataDir });
+  const budget = nds.tileCacheStats().budget;
+  // Cold: every batch has windows of its own and the tile cache is off.
+  nds.setTileCacheBudget(0);
+  const c1 = await byThreads(cogFrames, {}, 1);
+  const c2 = await byThreads(cogFrames, {}, 2);
+  const gCold = await perRunUs(ROUNDS, gdalBatch);
+  nds.setTileCacheBudget(budget);
+  record({ section: 'throughput', case: "COG 'auto' 8192², 64 crops uint8 NHWC, cold, 1 thread", ours: c1,
+    peers: { 'gdal-async readAsync, 8 in flight': gCold } });
+  record({ section: 'throughput', case: "COG 'auto' 8192², 64 crops uint8 NHWC, cold, 2 threads", ours: c2,
+    peers: { 'gdal-async readAsync, 8 in flight': gCold, '1 thread': c1 },
+    target: '≥ 1.7x 1 thread, ≥ 1.5x gdal-async', pass: c1 / c2 >= 1.7 && gCold / c2 >= 1.5,
+    note: `${(c1 / c2).toFixed(2)}x 1 thread, ${(gCold / c2).toFixed(2)}x gdal-async` });
+  // Hot: the same 64 windows every time (tiles cached; GDAL's block cache for gdal-async).
+  const hot = async (threads: number) => {
+    nds.setThreadPoolSize(threads);
+    let out: Batch | undefined;
+    return perRunUs(ROUNDS, async () => {
+      out = await cogFrames.loadBatch(reqs(0), { out });
+    });
+  };
+  const h1 = await hot(1);
+  const h2 = await hot(2);
+  const gHot = await perRunUs(ROUNDS, () => gdalBatch(0));
+  record({ section: 'throughput', case: "COG 'auto' 8192², 64 crops uint8 NHWC, hot, 1 thread", ours: h1,
+    peers: { 'gdal-async readAsync, 8 in flight': gHot } });
+  record({ section: 'throughput', case: "COG 'auto' 8192², 64 crops uint8 NHWC, hot, 2 threads", ours: h2,
+    peers: { 'gdal-async readAsync, 8 in flight': gHot, '1 thread': h1 },
+    target: '≥ 5x gdal-async', pass: gHot / h2 >= 5, note: `${(gHot / h2).toFixed(1)}x gdal-async` });
+  ds.close();
+  cogFrames.close();
+  nds.setThreadPoolSize(before);
+
+  // loadRegionAsync's overhead over loadRegion, 32x32, one in flight.
+  const small = new nds.SimpleFrames({ img: npyFile }, { backend: null, workdir: dataDir });
+  const crops32 = randomCrops(8192, 8192, 32, 32, 4096, 9);
+  const region = (i: number): Region => {
+    const [y0, y1, x0, x1] = crops32[i % crops32.length];
+    return [[y0, y1], [x0, x1]];
+  };
+  const syncUs = medianUs((i) => small.loadRegion('img', region(i)));
+  const asyncUs = await medianUsAsync((i) => small.loadRegionAsync('img', region(i)));
+  record({ section: 'throughput', case: 'loadRegionAsync 32x32x3, 1 in flight (npy)', ours: asyncUs,
+    peers: { 'loadRegion (sync)': syncUs, 'async overhead': asyncUs - syncUs } });
+  small.close();
+}
+
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   return `${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -384,6 +537,7 @@ async function main(): Promise<void> {
   if (want('npy')) benchNpy();
   if (want('cog')) benchCog();
   if (want('frames')) await benchFrames();
+  if (want('throughput')) await benchThroughput();
   writeResults();
 }
 

@@ -46,6 +46,8 @@ export class GdalError extends NdsamplerError {}
 export class BackendConfigError extends NdsamplerError {}
 /** Use of a reader or Frames object after close() (ERR_CLOSED). */
 export class ClosedError extends NdsamplerError {}
+/** Work cancelled through an AbortSignal (ERR_ABORTED). */
+export class AbortError extends NdsamplerError {}
 /** Image ids, pathinfo, hashid, prepare and serialisation problems in Frames (ERR_UNKNOWN_IMAGE, ERR_HASHID, ...). */
 export class FramesError extends NdsamplerError {}
 
@@ -68,6 +70,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_GDAL_UNSUPPORTED: GdalError,
   ERR_BACKEND_CONFIG: BackendConfigError,
   ERR_CLOSED: ClosedError,
+  ERR_ABORTED: AbortError,
   ERR_UNKNOWN_IMAGE: FramesError,
   ERR_HASHID: FramesError,
   ERR_PATHINFO: FramesError,

@@ -1,7 +1,7 @@
 /** ndsampler: fast random access to sub-regions of images. */
 export {
   NdsamplerError, NpyFormatError, RegionError, FileError, GdalError, BackendConfigError,
-  ClosedError, FramesError, ERROR_CODES,
+  ClosedError, FramesError, AbortError, ERROR_CODES,
 } from './errors';
 export type { ErrorProps } from './errors';
 export type { DType, NDArray, TypedArray, Shape3 } from './ndarray';
@@ -29,3 +29,5 @@ export { SimpleFrames, DEFAULT_CHANNEL } from './frames/simple-frames';
 export type { SimpleFramesOptions } from './frames/simple-frames';
 export { AlignableImageData } from './frames/alignable';
 export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';
+export { setThreadPoolSize, threadPoolSize } from './frames/batch';
+export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';

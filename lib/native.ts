@@ -100,6 +100,31 @@ export interface RasterArrayDesc {
   dtype: DType;
 }
 
+/**
+ * The one options object of loadBatch (lib/frames/batch.ts builds it; native/batch/batch_job.cc
+ * turns it into a struct). `items` holds 12 numbers per crop: source index (-1: nothing to read,
+ * the slot is filled), the in-image window iy0, iy1, ix0, ix1, c0, c1, where it lands in the slot
+ * oy, ox, ih, iw (output resolution), and the raw fill value.
+ */
+export interface NativeBatchOptions {
+  n: number; h: number; w: number; c: number;
+  dtype: DType;
+  layout: 'NHWC' | 'NCHW';
+  normalize: boolean;
+  scale: number;
+  mean: Float64Array;
+  std: Float64Array;
+  fillOnError: boolean;
+  sources: Array<NativeNpyReader | NativeRasterReader | (NpyArrayDesc & { data: TypedArray })>;
+  items: Float64Array;
+  out: TypedArray | undefined;
+}
+
+export interface NativeBatchResult {
+  data: TypedArray;
+  errors: Array<{ index: number; error: NdsamplerError }>;
+}
+
 export interface NativeBinding {
   setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
   /**
@@ -128,6 +153,13 @@ export interface NativeBinding {
   datasetStats(): DatasetStats;
   gdalVersion(): string;
   hasDriver(name: string): boolean;
+  /** Queues a batch on the addon's thread pool; `id` is for cancelBatch. */
+  loadBatch(opts: NativeBatchOptions): { id: number; promise: Promise<NativeBatchResult> };
+  /** Cancels a batch in flight: queued crops are skipped and it rejects with `code`. */
+  cancelBatch(id: number, code: 'ERR_ABORTED' | 'ERR_CLOSED'): void;
+  /** The addon's pool: process-wide, default one thread per core. */
+  setThreadPoolSize(n: number): void;
+  threadPoolSize(): number;
 }
 
 const root = path.resolve(__dirname, '..');

@@ -101,6 +101,11 @@ abstract class BaseReader implements ImageReader {
   }
 
   protected abstract nativeReader(): NativeNpyReader | NativeRasterReader;
+
+  /** @internal The native reader (ERR_CLOSED after close()), for loadBatch's one native call. */
+  nativeHandle(): NativeNpyReader | NativeRasterReader {
+    return this.nativeReader();
+  }
   protected abstract supportsScale: boolean;
 
   /** Validates the option values (not the region). */

@@ -95,6 +95,15 @@ export class EntryReader implements ImageReader {
     return this.#runAsync((r) => r.readWindowAsync(win, opts));
   }
 
+  /**
+   * @internal The reader of the entry file as of now (reopened first when the file was replaced,
+   * checked at most every RECHECK_MS), for loadBatch, which reads it natively.
+   */
+  current(): ImageReader {
+    if (Date.now() - this.#checkedAt >= RECHECK_MS) this.#recheck();
+    return this.#inner;
+  }
+
   /** Makes the next read compare the file's identity with the one opened (see RECHECK_MS). */
   recheckNow(): void {
     this.#checkedAt = -Infinity;

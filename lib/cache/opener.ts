@@ -95,6 +95,8 @@ export class CacheOpener implements ChannelOpener {
   readonly pool: ReaderPool;
   /** Entries being built by this object (async), so concurrent requests share one build. */
   #building = new Map<string, Promise<boolean>>();
+  /** Called by close() (loadBatch rejects its batches in flight with ERR_CLOSED). */
+  readonly onClose = new Set<() => void>();
   /** Entries this object has healed (rebuilt because they did not read back): at most once each. */
   #healed = new Set<string>();
 
@@ -352,6 +354,7 @@ export class CacheOpener implements ChannelOpener {
   }
 
   close(): void {
+    for (const fn of [...this.onClose]) fn();
     this.pool.clear();
   }
 }

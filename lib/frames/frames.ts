@@ -23,6 +23,8 @@ import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
 import { ImageTable } from './images';
 import type { ImageState } from './images';
+import { loadBatch } from './batch';
+import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
 import { checkCrop, CROP_KEYS, fusedCropError, isPlain, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
@@ -261,6 +263,14 @@ export abstract class Frames {
       if (!v.isPlainObject(r)) throw v.typeError('an object {imageId, region}', `requests[${i}]`, r);
     });
     return Promise.all(requests.map((r) => this.loadRegionAsync(r.imageId, r.region, opts)));
+  }
+
+  /**
+   * Many crops of one size as one tensor (NHWC or NCHW, any dtype, normalised), read on the
+   * addon's thread pool in one native call (lib/frames/batch.ts; docs/api.md).
+   */
+  loadBatch(requests: BatchRequest[], opts?: BatchOptions): Promise<Batch> {
+    return loadBatch(this.#images, requests, opts);
   }
 
   /**

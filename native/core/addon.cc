@@ -3,6 +3,7 @@
 // environment that loads the addon (the main thread or a worker thread), once per environment.
 #include <napi.h>
 
+#include "batch/batch_job.h"
 #include "core/addon_data.h"
 #include "core/errors.h"
 #include "core/file_lock.h"
@@ -41,10 +42,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "lockFile", nds::LockFileJs);
   Export(env, exports, "unlockFile", nds::UnlockFileJs);
   // npy
-  exports.Set("NpyReader", nds::NpyReader::Define(env));
+  Napi::Function npyClass = nds::NpyReader::Define(env);
+  nds::GetData(env)->npyReaderClass = Napi::Persistent(npyClass);
+  exports.Set("NpyReader", npyClass);
   Export(env, exports, "writeNpy", nds::WriteNpyJs);
   // raster reading
-  exports.Set("RasterReader", nds::RasterReader::Define(env));
+  Napi::Function rasterClass = nds::RasterReader::Define(env);
+  nds::GetData(env)->rasterReaderClass = Napi::Persistent(rasterClass);
+  exports.Set("RasterReader", rasterClass);
   Export(env, exports, "tileCacheStats", nds::TileCacheStatsJs);
   Export(env, exports, "setTileCacheBudget", nds::SetTileCacheBudgetJs);
   Export(env, exports, "setMaxOpenDatasets", nds::SetMaxOpenDatasetsJs);
@@ -59,6 +64,11 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "isCog", nds::IsCogJs);
   Export(env, exports, "cogCompressions", nds::CogCompressionsJs);
   Export(env, exports, "writeRaster", nds::WriteRasterJs);
+  // batches on the addon's thread pool
+  Export(env, exports, "loadBatch", nds::LoadBatchJs);
+  Export(env, exports, "cancelBatch", nds::CancelBatchJs);
+  Export(env, exports, "setThreadPoolSize", nds::SetThreadPoolSizeJs);
+  Export(env, exports, "threadPoolSize", nds::ThreadPoolSizeJs);
   return exports;
 }
 

@@ -5,6 +5,7 @@
 #include <napi.h>
 #include <unistd.h>
 
+#include <memory>
 #include <set>
 
 namespace nds {
@@ -16,6 +17,10 @@ struct AddonData {
   // dataset-handle LRU), owned by raster code and freed at env cleanup through freeRaster.
   void* raster = nullptr;
   void (*freeRaster)(void*) = nullptr;
+  // The reader classes of this env, so loadBatch can check (InstanceOf) what it unwraps.
+  Napi::FunctionReference npyReaderClass, rasterReaderClass;
+  // Batch state of this env (batch/batch_env.h BatchEnv), shared with the jobs in flight.
+  std::shared_ptr<void> batch;
   // Descriptors holding cache-entry locks (core/file_lock.h); closed here at env teardown.
   std::set<int> lockFds;
   ~AddonData() {

@@ -32,6 +32,8 @@ class NpyReader : public Napi::ObjectWrap<NpyReader> {
   // supported 2-D/3-D array). Gives the object an own `readInto` bound to its state: a call then
   // skips the wrapper lookup (napi_unwrap) that prototype methods pay, a third of an empty read.
   explicit NpyReader(const Napi::CallbackInfo& info);
+  // JS thread: the reader's state (its `map` is null after close()), for loadBatch.
+  std::shared_ptr<NpyState> state() const { return st_; }
 
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);

@@ -69,6 +69,14 @@ void HandlePool::Lease::Release() {
   p->Return(h_, discard_);
 }
 
+void HandlePool::Reserve(int n) {
+  std::lock_guard<std::mutex> lock(lru_->mu_);
+  if (n > maxHandles_) {
+    maxHandles_ = n;
+    cv_.notify_all();
+  }
+}
+
 HandlePool::Lease HandlePool::Acquire() {
   std::unique_lock<std::mutex> lock(lru_->mu_);
   for (;;) {

@@ -103,12 +103,15 @@ class HandlePool {
   // Any thread. Idle handles are closed now, leased ones when they come back; waiting and
   // later Acquire() calls throw ERR_CLOSED.
   void Close();
+  // Any thread. Raises maxHandles to at least `n` (never lowers it), so `n` threads reading at
+  // once never wait for each other's handle (loadBatch calls it with its pool size).
+  void Reserve(int n);
 
  private:
   friend class DatasetLru;
   void Return(RasterHandle* h, bool discard);
   std::shared_ptr<DatasetLru> lru_;
-  const int maxHandles_;
+  int maxHandles_;  // guarded by lru_->mu_ (only Reserve raises it)
   std::function<RasterHandle*()> open_;
   // Guarded by lru_->mu_:
   std::vector<std::list<DatasetLru::Idle>::iterator> mine_;  // my idle handles in lru_->idle_

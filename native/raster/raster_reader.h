@@ -16,6 +16,8 @@ class RasterReader : public Napi::ObjectWrap<RasterReader> {
   static Napi::Function Define(Napi::Env env);
   explicit RasterReader(const Napi::CallbackInfo& info);
   ~RasterReader() override;
+  // JS thread: the open source (null after close()), for loadBatch (batch/batch_job.cc).
+  std::shared_ptr<RasterSource> source() const { return source_; }
 
  private:
   Napi::Value Info(const Napi::CallbackInfo& info);

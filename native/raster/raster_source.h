@@ -44,6 +44,9 @@ class RasterSource {
   // Any thread. The same without the tile cache (whole-image conversions).
   void ReadDirect(const Window& win, const Destination& dst);
 
+  // Any thread. At least `n` handles may be open at once (HandlePool::Reserve).
+  void ReserveHandles(int n) { pool_.Reserve(n); }
+
   // Any thread. Later reads throw ERR_CLOSED; handles in use close when their read ends.
   void Close();
 

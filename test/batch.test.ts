@@ -1,0 +1,321 @@
+// Frames.loadBatch: every batch equals the same crops read one at a time (sync loadRegion, or a
+// boundless reader read for padded crops) and converted by a plain TypeScript reference, on the
+// null, npy and cog backends; onError 'fill', out reuse, many batches in flight on 2 threads,
+// abort, close and worker termination in flight; the invalid-input suite.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { AbortError, ClosedError, FileError, FramesError, NdsamplerError, RegionError } from '../lib/errors';
+import { setThreadPoolSize, threadPoolSize } from '../lib/frames/batch';
+import type { Batch, BatchOptions, BatchRequest } from '../lib/frames/batch';
+import { SimpleFrames } from '../lib/frames/simple-frames';
+import type { DType, NDArray, TypedArray } from '../lib/ndarray';
+import { openImage } from '../lib/readers';
+import type { Region } from '../lib/region';
+import { makeArray, nodeArgs, values, writeImage } from './_frames-util';
+import { expectCode, expectCodeAsync } from './_helpers/errors';
+import { rmrf, tempDir } from './_helpers/tmp';
+
+const root = tempDir('batch').dir;
+test.after(() => rmrf(root));
+
+const H = 61, W = 75;
+const files: Record<string, string> = {
+  a: writeImage(path.join(root, 'a.png'), makeArray(H, W, 3, 'uint8', (y, x, c) => (y * 7 + x * 3 + c * 50) % 256)),
+  b: writeImage(path.join(root, 'b.tif'), makeArray(50, 90, 3, 'uint8', (y, x, c) => (y * 11 + x * 5 + c * 31 + 3) % 256), 'GTiff'),
+};
+const BACKENDS = [null, 'npy', 'cog'] as const;
+const framesFor = (backend: typeof BACKENDS[number], dir = backend ?? 'none') =>
+  new SimpleFrames(files, { workdir: path.join(root, dir), backend });
+
+// ---- the plain TypeScript reference ------------------------------------------------------------
+
+const CTOR = { uint8: Uint8Array, int8: Int8Array, uint16: Uint16Array, int16: Int16Array, uint32: Uint32Array, int32: Int32Array, float32: Float32Array, float64: Float64Array };
+const RANGE: Record<string, [number, number]> = {
+  uint8: [0, 255], int8: [-128, 127], uint16: [0, 65535], int16: [-32768, 32767], uint32: [0, 4294967295], int32: [-2147483648, 2147483647],
+};
+function roundHalfEven(v: number): number {
+  const f = Math.floor(v);
+  const d = v - f;
+  return d < 0.5 ? f : d > 0.5 ? f + 1 : (f % 2 === 0 ? f : f + 1);
+}
+function cast(v: number, dtype: DType): number {
+  if (dtype === 'float32') return Math.fround(v);
+  if (dtype === 'float64') return v;
+  if (Number.isNaN(v)) return 0;
+  const [lo, hi] = RANGE[dtype];
+  return v <= lo ? lo : v >= hi ? hi : roundHalfEven(v);
+}
+/** One crop (HWC NDArray) converted and laid out as the batch's slot. */
+function refSlot(a: NDArray, dtype: DType, layout: 'NHWC' | 'NCHW', norm?: BatchOptions['normalize']): number[] {
+  const [h, w, c] = a.shape;
+  const vals = values(a);
+  const out = new Array<number>(h * w * c);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      for (let k = 0; k < c; k++) {
+        let v = vals[(y * w + x) * c + k];
+        if (norm) v = (v * (norm.scale ?? 1) - (norm.mean?.[k] ?? 0)) / (norm.std?.[k] ?? 1);
+        out[layout === 'NHWC' ? (y * w + x) * c + k : (k * h + y) * w + x] = cast(v, dtype);
+      }
+    }
+  }
+  return out;
+}
+function refCrop(frames: SimpleFrames, r: BatchRequest, o: BatchOptions): NDArray {
+  if (o.boundless) return openImage(files[r.imageId as string]).read(r.region, { boundless: true, fill: o.fill ?? 0 });
+  return frames.loadRegion(r.imageId, r.region);
+}
+function checkBatch(b: Batch, crops: Array<NDArray | null>, o: BatchOptions, fillSlot?: number[]): void {
+  const dtype = o.dtype ?? 'uint8';
+  const layout = o.layout ?? 'NHWC';
+  assert.is(b.dtype, dtype);
+  assert.is(b.layout, layout);
+  assert.instance(b.data, CTOR[dtype]);
+  const slot = b.data.length / crops.length;
+  crops.forEach((crop, i) => {
+    const exp = crop === null ? fillSlot as number[] : refSlot(crop, dtype, layout, o.normalize);
+    assert.is(exp.length, slot);
+    for (let j = 0; j < slot; j++) {
+      const got = b.data[i * slot + j];
+      if (got !== exp[j] && !(Number.isNaN(got) && Number.isNaN(exp[j]))) {
+        assert.unreachable(`crop ${i} element ${j}: ${got} != ${exp[j]} (${JSON.stringify(o)})`);
+      }
+    }
+  });
+}
+
+const CROPS: BatchRequest[] = [
+  { imageId: 'a', region: [[0, 24], [0, 32]] },
+  { imageId: 'b', region: [[10, 34], [40, 72]] },
+  { imageId: 'a', region: [[-24, null], [-32, null]] },
+  { imageId: 'b', region: [[26, 50], [58, 90], [0, 3]] },
+  { imageId: 'a', region: [[5, 29], [20, 52]] },
+];
+// Boundless: all four borders and all four corners (and one fully inside, one fully outside).
+const PADDED: BatchRequest[] = [
+  { imageId: 'a', region: [[-10, 14], [20, 52]] },     // top
+  { imageId: 'a', region: [[H - 12, H + 12], [20, 52]] }, // bottom
+  { imageId: 'b', region: [[10, 34], [-20, 12]] },     // left
+  { imageId: 'b', region: [[10, 34], [80, 112]] },     // right
+  { imageId: 'a', region: [[-5, 19], [-7, 25]] },      // top-left
+  { imageId: 'a', region: [[-5, 19], [W - 9, W + 23]] }, // top-right
+  { imageId: 'b', region: [[40, 64], [-3, 29]] },      // bottom-left
+  { imageId: 'b', region: [[45, 69], [70, 102]] },     // bottom-right
+  { imageId: 'a', region: [[3, 27], [3, 35]] },        // inside
+  { imageId: 'b', region: [[100, 124], [100, 132]] },  // all outside
+];
+const IMAGENET = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+for (const backend of BACKENDS) {
+  test(`batches equal single crops: backend ${backend}`, async () => {
+    const frames = framesFor(backend);
+    const cases: BatchOptions[] = [
+      {}, { layout: 'NCHW' }, { dtype: 'float32' }, { dtype: 'float32', layout: 'NCHW', normalize: IMAGENET },
+      { dtype: 'float32', normalize: { mean: [10, 20, 30], std: [2, 0.5, -4] } },
+      { dtype: 'uint8', layout: 'NCHW', normalize: { scale: 2, mean: [100, 0, -20], std: [1, 3, 1] } },  // saturates, rounds
+      { dtype: 'int16', normalize: { scale: 0.5 } }, { dtype: 'float64', layout: 'NCHW' },
+    ];
+    for (const o of cases) {
+      const b = await frames.loadBatch(CROPS, o);
+      assert.equal(b.dims, o.layout === 'NCHW' ? [5, 3, 24, 32] : [5, 24, 32, 3]);
+      assert.equal(b.errors, []);
+      checkBatch(b, CROPS.map((r) => refCrop(frames, r, o)), o);
+    }
+    for (const o of [{ boundless: true, fill: 7 }, { boundless: true, fill: 300, layout: 'NCHW' as const },
+      { boundless: true, fill: 255, dtype: 'float32' as const, layout: 'NCHW' as const, normalize: IMAGENET }]) {
+      const b = await frames.loadBatch(PADDED, o);
+      checkBatch(b, PADDED.map((r) => refCrop(frames, r, o)), o);
+    }
+    frames.close();
+  });
+}
+
+test('scale: npy by nearest sampling (the RasterIO rule), cog from the raster reader', async () => {
+  const req: BatchRequest[] = [{ imageId: 'a', region: [[0, 40], [0, 60]] }, { imageId: 'a', region: [[11, 51], [9, 69]] }];
+  const npy = framesFor('npy');
+  const b = await npy.loadBatch(req, { scale: 0.5 });
+  assert.equal(b.dims, [2, 20, 30, 3]);
+  const full = npy.loadImage('a');
+  const crops = req.map((r) => {
+    const [[y0, y1], [x0, x1]] = r.region as [[number, number], [number, number]];
+    const pick = (j: number, n: number, m: number) => Math.min(Math.floor((j + 0.5) * n / m + 1e-10), n - 1);
+    return makeArray(20, 30, 3, 'uint8', (y, x, c) => full.data[full.offset + (y0 + pick(y, y1 - y0, 20)) * full.strides[0] + (x0 + pick(x, x1 - x0, 30)) * full.strides[1] + c]);
+  });
+  checkBatch(b, crops, {});
+  const cog = framesFor('cog');
+  const bc = await cog.loadBatch(req, { scale: 0.5, dtype: 'float32' });
+  const entry = openImage(cog.lookupPathinfo('a').channels[Object.keys(cog.lookupPathinfo('a').channels)[0]].cache as string);
+  checkBatch(bc, req.map((r) => entry.read(r.region, { scale: 0.5 })), { dtype: 'float32' });
+  entry.close();
+  npy.close();
+  cog.close();
+});
+
+test('out: the data of an earlier Batch is reused without a copy; a plain typed array is filled', async () => {
+  const frames = framesFor('npy');
+  const o: BatchOptions = { dtype: 'float32', layout: 'NCHW', normalize: IMAGENET };
+  const first = await frames.loadBatch(CROPS, o);
+  const again = await frames.loadBatch([...CROPS].reverse(), { ...o, out: first });
+  assert.ok(again.data === first.data, 'the same typed array comes back');
+  checkBatch(again, [...CROPS].reverse().map((r) => refCrop(frames, r, o)), o);
+  const mine = new Float32Array(first.data.length);
+  const third = await frames.loadBatch(CROPS, { ...o, out: mine });
+  assert.ok(third.data === mine);
+  checkBatch(third, CROPS.map((r) => refCrop(frames, r, o)), o);
+  // The same Batch twice at once: the second is refused (ERR_OUT_BUFFER), the first completes.
+  const p1 = frames.loadBatch(CROPS, { ...o, out: first });
+  await expectCodeAsync(() => frames.loadBatch(CROPS, { ...o, out: first }), RegionError, 'ERR_OUT_BUFFER');
+  await p1;
+  frames.close();
+});
+
+test("onError 'fill': a missing image and a missing file are filled and listed", async () => {
+  const dir = path.join(root, 'fill');
+  fs.mkdirSync(dir, { recursive: true });
+  const gone = path.join(dir, 'gone.png');
+  fs.copyFileSync(files.a, gone);
+  const frames = new SimpleFrames({ ...files, gone }, { workdir: dir, backend: 'npy' });
+  fs.rmSync(gone);
+  const reqs: BatchRequest[] = [CROPS[0], { imageId: 'nope', region: [[0, 24], [0, 32]] }, CROPS[1], { imageId: 'gone', region: [[0, 24], [0, 32]] }];
+  const o: BatchOptions = { onError: 'fill', fill: 9, dtype: 'float32', normalize: { scale: 2, mean: [1, 2, 3] } };
+  const b = await frames.loadBatch(reqs, o);
+  assert.equal(b.errors.map((e) => [e.index, e.error.code]), [[1, 'ERR_UNKNOWN_IMAGE'], [3, 'ERR_SOURCE_MISSING']]);
+  assert.instance(b.errors[0].error, FramesError);
+  assert.instance(b.errors[1].error, FileError);
+  const filled = refSlot(makeArray(24, 32, 3, 'uint8', () => 9), 'float32', 'NHWC', o.normalize);
+  checkBatch(b, [refCrop(frames, reqs[0], o), null, refCrop(frames, reqs[2], o), null], o, filled);
+  await expectCodeAsync(() => frames.loadBatch(reqs), FramesError, 'ERR_UNKNOWN_IMAGE');
+  frames.close();
+});
+
+test('stress: many batches in flight on 2 threads, every pixel compared', async () => {
+  const before = threadPoolSize();
+  setThreadPoolSize(2);
+  try {
+    for (const backend of ['npy', 'cog'] as const) {
+      const frames = framesFor(backend);
+      const jobs: Array<{ reqs: BatchRequest[]; o: BatchOptions; p: Promise<Batch> }> = [];
+      for (let i = 0; i < 60; i++) {
+        const reqs = Array.from({ length: 8 }, (_, k) => {
+          const id = (i + k) % 2 === 0 ? 'a' : 'b';
+          const y = (i * 7 + k * 13) % 26, x = (i * 11 + k * 5) % 40;
+          return { imageId: id, region: [[y, y + 24], [x, x + 32]] as Region };
+        });
+        const o: BatchOptions = i % 3 === 0 ? {} : i % 3 === 1 ? { dtype: 'float32', layout: 'NCHW', normalize: IMAGENET } : { layout: 'NCHW' };
+        jobs.push({ reqs, o, p: frames.loadBatch(reqs, o) });
+      }
+      for (const j of jobs) checkBatch(await j.p, j.reqs.map((r) => refCrop(frames, r, j.o)), j.o);
+      frames.close();
+    }
+  } finally {
+    setThreadPoolSize(before);
+  }
+});
+
+test('abort: queued work is cancelled and the batch rejects with AbortError ERR_ABORTED', async () => {
+  const frames = framesFor('npy');
+  const big = Array.from({ length: 400 }, (_, i) => ({ imageId: 'a', region: [[i % 30, (i % 30) + 30], [0, 40]] as Region }));
+  await frames.loadBatch(big.slice(0, 1));
+  const ac = new AbortController();
+  const ps = Array.from({ length: 10 }, () => frames.loadBatch(big, { dtype: 'float64', signal: ac.signal }));
+  ac.abort();
+  let aborted = 0;
+  for (const s of await Promise.allSettled(ps)) {
+    if (s.status === 'rejected') {
+      assert.instance(s.reason, AbortError);
+      assert.is((s.reason as NdsamplerError).code, 'ERR_ABORTED');
+      aborted++;
+    }
+  }
+  assert.ok(aborted >= 9, `${aborted} of 10 batches were aborted`);
+  await expectCodeAsync(() => frames.loadBatch(big, { signal: AbortSignal.abort() }), AbortError, 'ERR_ABORTED');
+  frames.close();
+});
+
+test('close in flight: batches reject with ERR_CLOSED, nothing crashes, the object stays usable', async () => {
+  const frames = framesFor('cog');
+  const reqs = Array.from({ length: 200 }, (_, i) => ({ imageId: i % 2 ? 'a' : 'b', region: [[i % 20, (i % 20) + 30], [0, 40]] as Region }));
+  await frames.loadBatch(reqs.slice(0, 2));
+  const ps = Array.from({ length: 6 }, () => frames.loadBatch(reqs, { dtype: 'float32' }));
+  await new Promise((r) => setImmediate(r));
+  frames.close();
+  let closed = 0;
+  for (const s of await Promise.allSettled(ps)) {
+    if (s.status === 'rejected') {
+      assert.instance(s.reason, ClosedError);
+      assert.is((s.reason as NdsamplerError).code, 'ERR_CLOSED');
+      closed++;
+    }
+  }
+  assert.ok(closed >= 5, `${closed} of 6 batches rejected`);
+  const b = await frames.loadBatch(CROPS);
+  checkBatch(b, CROPS.map((r) => refCrop(frames, r, {})), {});
+  frames.close();
+});
+
+test('worker termination with batches in flight: the process lives on', async () => {
+  const workdir = path.join(root, 'worker');
+  const script = path.join(__dirname, '_batch-worker.ts');
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(script, { workerData: { files, workdir }, execArgv: nodeArgs(script).slice(0, -1) });
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
+    await w.terminate();
+  }
+  const frames = framesFor('npy');
+  checkBatch(await frames.loadBatch(CROPS), CROPS.map((r) => refCrop(frames, r, {})), {});
+  frames.close();
+});
+
+test('invalid input: class and code', async () => {
+  const frames = framesFor('npy');
+  const bad = async (fn: () => Promise<unknown>, cls: abstract new (...a: never[]) => Error, code: string, what: string) =>
+    expectCodeAsync(fn, cls, code, what);
+  await bad(() => frames.loadBatch([CROPS[0], { imageId: 'a', region: [[0, 10], [0, 10]] }]), RegionError, 'ERR_REGION', 'mixed sizes');
+  await bad(() => frames.loadBatch([CROPS[0], { imageId: 'a', region: [[0, 24], [0, 32], [0, 1]] }]), RegionError, 'ERR_REGION', 'mixed channels');
+  await bad(() => frames.loadBatch([{ imageId: 'a', region: [[-5, 19], [0, 32]] }, CROPS[0]]), RegionError, 'ERR_REGION', 'clipped without boundless');
+  await bad(() => frames.loadBatch(CROPS, { layout: 'CHW' as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'layout');
+  await bad(() => frames.loadBatch(CROPS, { dtype: 'float16' as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'dtype');
+  await bad(() => frames.loadBatch(CROPS, { normalize: { mean: [1, 2] } }), RangeError, 'ERR_OUT_OF_RANGE', 'mean length');
+  await bad(() => frames.loadBatch(CROPS, { normalize: { std: [1, 2, 3, 4] } }), RangeError, 'ERR_OUT_OF_RANGE', 'std length');
+  await bad(() => frames.loadBatch(CROPS, { normalize: { std: [1, 0, 1] } }), RangeError, 'ERR_OUT_OF_RANGE', 'std 0');
+  await bad(() => frames.loadBatch(CROPS, { normalize: { mean: 'x' as never } }), TypeError, 'ERR_INVALID_ARG_TYPE', 'mean type');
+  await bad(() => frames.loadBatch(CROPS, { normalize: { shift: 1 } as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'normalize key');
+  await bad(() => frames.loadBatch(CROPS, { out: new Float32Array(5 * 24 * 32 * 3) }), RegionError, 'ERR_OUT_BUFFER', 'out dtype');
+  await bad(() => frames.loadBatch(CROPS, { out: new Uint8Array(10) }), RegionError, 'ERR_OUT_BUFFER', 'out length');
+  await bad(() => frames.loadBatch(CROPS, { out: [1, 2] as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'out type');
+  await bad(() => frames.loadBatch(CROPS, { onError: 'skip' as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'onError');
+  await bad(() => frames.loadBatch(CROPS, { scale: 2 }), RangeError, 'ERR_OUT_OF_RANGE', 'scale');
+  await bad(() => frames.loadBatch(CROPS, { signal: {} as never }), TypeError, 'ERR_INVALID_ARG_TYPE', 'signal');
+  await bad(() => frames.loadBatch(CROPS, { bogus: 1 } as never), TypeError, 'ERR_INVALID_ARG_TYPE', 'unknown key');
+  await bad(() => frames.loadBatch('x' as never), TypeError, 'ERR_INVALID_ARG_TYPE', 'requests type');
+  await bad(() => frames.loadBatch([]), RangeError, 'ERR_OUT_OF_RANGE', 'empty');
+  await bad(() => frames.loadBatch([{ imageId: 'a', region: [[0, 4, 2]] as never }]), RegionError, 'ERR_REGION_STEP', 'step');
+  await bad(() => frames.loadBatch([{ imageId: 'a', extra: 1 } as never]), TypeError, 'ERR_INVALID_ARG_TYPE', 'request key');
+  await bad(() => frames.loadBatch([{ imageId: 'nope' }]), FramesError, 'ERR_UNKNOWN_IMAGE', 'unknown image');
+  expectCode(() => setThreadPoolSize(0), RangeError, 'ERR_OUT_OF_RANGE', 'pool size');
+  // The raw binding re-checks what it is given: a wrong direct call throws instead of crashing.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { native } = require('../lib/native') as typeof import('../lib/native');
+  expectCode(() => native.loadBatch({} as never), TypeError, 'ERR_INVALID_ARG_TYPE', 'raw empty');
+  expectCode(() => native.loadBatch({ n: 1, h: 1, w: 1, c: 1, dtype: 'uint8', layout: 'NHWC', normalize: false, scale: 1,
+    mean: new Float64Array(1), std: new Float64Array(1), fillOnError: false, sources: [{ not: 'a reader' }] as never,
+    items: new Float64Array(12), out: undefined }), TypeError, 'ERR_INVALID_ARG_TYPE', 'raw source');
+  frames.close();
+});
+
+test('typed array data for onnxruntime: dims and dtype name', async () => {
+  const frames = framesFor('npy');
+  const b = await frames.loadBatch(CROPS, { dtype: 'float32', layout: 'NCHW' });
+  assert.equal(b.dims, [5, 3, 24, 32]);
+  assert.is(b.dtype, 'float32');
+  assert.is((b.data as TypedArray).length, b.dims.reduce((a, x) => a * x, 1));
+  frames.close();
+});
+
+test.run();
