@@ -75,6 +75,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_CHANNELS: FramesError,
   ERR_FRAMES_JSON: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
+  ERR_TOO_LARGE: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,
   ERR_INTERNAL: NdsamplerError,
   ERR_ADDON_LOAD: NdsamplerError,

@@ -220,7 +220,8 @@ export const CASES: HostileCase[] = [
       return Frames.fromJSON(j).loadRegion(1, R10);
     },
   },
-  { name: 'VRT whose source is a FIFO: read', ...GDAL_READ, run: (P) => openImage(P.fifoVrt).read(R10) },
+  // Refused when opened: every file of the dataset (GDALGetFileList) must be a regular file.
+  { name: 'VRT whose source is a FIFO: read', ...NOT_A_FILE, run: (P) => openImage(P.fifoVrt).read(R10) },
 
   // ---- 2. corrupt files --------------------------------------------------------------------
   { name: 'openImage(zero-length .png)', ...GDAL_OPEN, run: (P) => openImage(P.corrupt.emptyPng) },
@@ -252,7 +253,11 @@ export const CASES: HostileCase[] = [
 
   // ---- 4. decompression bombs: ERR_TOO_LARGE within 4 s and 1 GiB --------------------------
   { name: 'bomb TIFF (one 65520^2 deflate tile): read 10x10', ...TOO_LARGE, run: (P) => openImage(P.bomb.tile).read(R10) },
-  { name: 'bomb TIFF (one 65520^2 deflate tile): readAsync 10x10', ...TOO_LARGE, run: (P) => rejects(() => openImage(P.bomb.tile).readAsync(R10)) },
+  { name: 'bomb TIFF (one 65520^2 deflate tile): readAsync 10x10', ...TOO_LARGE, run: (P) => {
+    // openImage is synchronous and refuses the bomb itself; a reader it did return must reject.
+    const r = openImage(P.bomb.tile);
+    return rejects(() => r.readAsync(R10));
+  } },
   { name: 'bomb TIFF (one 65520^2 deflate tile): npy loadRegion 10x10', ...TOO_LARGE, run: (P) => sf(P, P.bomb.tile, { backend: 'npy' }).loadRegion(1, R10) },
   { name: 'bomb TIFF (one 65520^2 deflate tile): writeCog', ...TOO_LARGE, run: (P) => writeCog(P.bomb.tile, dst(P, 'o.tif')) },
   { name: 'bomb TIFF (65520^2, 65536 tiles on one payload): read()', ...TOO_LARGE, run: (P) => openImage(P.bomb.many).read() },
@@ -299,7 +304,8 @@ export const CASES: HostileCase[] = [
   { name: 'LazyFrame.get: NaN bound', ...TYPE, run: (P) => sf(P, P.good.png).loadFrame(1).get([[NaN, 2]]) },
 
   // ---- 7. bad out --------------------------------------------------------------------------
-  { name: 'out of the wrong dtype (uint16 for uint8)', ...TYPE, run: (P) => readInto((out) => openImage(P.good.npy).read(R10, { out }), { data: new Uint16Array(8 * 8 * 3), shape: [8, 8, 3], strides: [24, 3, 1], offset: 0, dtype: 'uint16' }) },
+  // docs/api.md's error rule: an out whose dtype does not match the read is RegionError ERR_OUT_BUFFER.
+  { name: 'out of the wrong dtype (uint16 for uint8)', ...OUTBUF, run: (P) => readInto((out) => openImage(P.good.npy).read(R10, { out }), { data: new Uint16Array(8 * 8 * 3), shape: [8, 8, 3], strides: [24, 3, 1], offset: 0, dtype: 'uint16' }) },
   { name: 'out of the wrong shape', ...OUTBUF, run: (P) => readInto((out) => openImage(P.good.tif).read([[0, 4], [0, 4]], { out }), { data: sentinel(48), shape: [4, 3, 3], strides: [9, 3, 1], offset: 0, dtype: 'uint8' }) },
   { name: 'out with zero strides', ...OUTBUF, run: (P) => readInto((out) => openImage(P.good.npy).read([[0, 4], [0, 4]], { out }), { data: sentinel(48), shape: [4, 4, 3], strides: [0, 0, 0], offset: 0, dtype: 'uint8' }) },
   { name: 'out with overlapping strides [1,1,1]', ...OUTBUF, run: (P) => readInto((out) => openImage(P.good.tif).read([[0, 4], [0, 4]], { out }), { data: sentinel(48), shape: [4, 4, 3], strides: [1, 1, 1], offset: 0, dtype: 'uint8' }) },
