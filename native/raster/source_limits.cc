@@ -76,6 +76,17 @@ int64_t PresentBlockBytes(GDALDatasetH ds, const SourceFacts& f, int64_t blockBy
 
 int64_t CheckDatasetFiles(GDALDatasetH ds, const std::string& path) { return CheckFiles(ds, path, 0); }
 
+int64_t MaxDecodeRatio(const SourceFacts& f) {
+  constexpr int64_t kUnbounded = 65536;
+  if (f.driver == "PNG" || f.driver == "JPEG" || f.driver == "GIF") return 2048;
+  if (f.driver != "GTiff") return kUnbounded;
+  const std::string& c = f.compression;
+  if (c.empty() || c == "NONE") return 16;
+  if (c == "PACKBITS") return 256;
+  if (c == "DEFLATE" || c == "ADOBE_DEFLATE" || c == "LZW" || c == "JPEG") return 2048;
+  return kUnbounded;
+}
+
 void CheckDecodeCost(GDALDatasetH ds, const std::string& path, const SourceFacts& f, int64_t fileBytes,
                      int64_t pixelLimit) {
   const int64_t pixels = f.H * f.W;
@@ -87,7 +98,8 @@ void CheckDecodeCost(GDALDatasetH ds, const std::string& path, const SourceFacts
   const int64_t px = f.C * ItemSize(f.dtype);
   int64_t decoded = pixels * px;
   if (decoded <= kRatioFloorBytes || IsVirtualPath(path)) return;
-  const int64_t allowed = kMaxDecodeRatio * (fileBytes > 0 ? fileBytes : 1);
+  const int64_t ratio = MaxDecodeRatio(f);
+  const int64_t allowed = ratio * (fileBytes > 0 ? fileBytes : 1);
   if (decoded <= allowed) return;
   if (f.driver == "GTiff" && f.blockW > 0 && f.blockH > 0) {
     const int64_t present = PresentBlockBytes(ds, f, int64_t{f.blockW} * f.blockH * px);
@@ -95,8 +107,9 @@ void CheckDecodeCost(GDALDatasetH ds, const std::string& path, const SourceFacts
     if (decoded <= allowed) return;
   }
   TooLarge(path, "it declares " + dims + " pixels (" + std::to_string(decoded) + " bytes to decode) in " +
-                     std::to_string(fileBytes) + " bytes of files, more than " + std::to_string(kMaxDecodeRatio) +
-                     " times as many: a decompression bomb or a corrupt header");
+                     std::to_string(fileBytes) + " bytes of files, more than " + std::to_string(ratio) +
+                     " times as many (" + (f.compression.empty() ? f.driver : f.compression) +
+                     "): a decompression bomb or a corrupt header");
 }
 
 }  // namespace nds

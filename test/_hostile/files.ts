@@ -169,7 +169,8 @@ function tiff(entries: Entry[], payloads: Buffer[], offsetsTag = 324): Buffer {
   return Buffer.concat([...parts, ifd, ...extras]);
 }
 
-function tiledTiff(o: { w: number; h: number; tw: number; th: number; compression: 1 | 8; tiles: Buffer[];
+/** A one-band uint8 tiled TIFF by hand (any tile size, even ones GDAL refuses to write). */
+export function tiledTiff(o: { w: number; h: number; tw: number; th: number; compression: 1 | 8; tiles: Buffer[];
   offsets?: number[]; counts?: number[] }): Buffer {
   const entries: Entry[] = [
     [256, 4, [o.w]], [257, 4, [o.h]], [258, 3, [8]], [259, 3, [o.compression]], [262, 3, [1]],
