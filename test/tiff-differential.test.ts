@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import gdal = require('gdal-async');
 import { openImage, setTileCacheBudget, tileCacheStats } from '../lib/index';
+import type { RasterReader } from '../lib/index';
 import type { DType, NDArray, TypedArray } from '../lib/index';
 import { firstDiff, gdalRead, hwc, pattern, smooth, writeSource } from './_raster-fixtures';
 import { tiledTiff } from './_hostile/files';
@@ -101,10 +102,14 @@ function windows(h: number, w: number): Array<[number, number, number, number]> 
     [h >> 1, Math.min(h, (h >> 1) + 3), 0, w], [h - 1, h, w - 1, w]];
 }
 
-function compareAll(variants: Variant[], cacheBudget: number): void {
+/** Reads every variant both ways; returns how many were decoded by each tile decoder. */
+function compareAll(variants: Variant[], cacheBudget: number): Record<string, number> {
   setTileCacheBudget(cacheBudget);
+  const decoders: Record<string, number> = {};
   for (const v of variants) {
-    const r = openImage(v.file);
+    const r = openImage(v.file) as RasterReader;
+    const d = String(r.info.tileDecoder);
+    decoders[d] = (decoders[d] ?? 0) + 1;
     try {
       assert.equal(r.shape, [v.h, v.w, v.c], `${v.what}: shape`);
       for (const [y0, y1, x0, x1] of windows(v.h, v.w)) {
@@ -117,6 +122,7 @@ function compareAll(variants: Variant[], cacheBudget: number): void {
       r.close();
     }
   }
+  return decoders;
 }
 
 let gv: Variant[] = [];
@@ -139,8 +145,9 @@ test('the variant matrix covers every compression this GDAL writes, both byte or
 });
 
 test('GDAL-written TIFFs: every pixel equals gdal-async, tile cache on', () => {
-  compareAll(gv, 256 * 1024 * 1024);
+  const decoders = compareAll(gv, 256 * 1024 * 1024);
   assert.ok(tileCacheStats().hits > 0, 'the second reads hit the tile cache');
+  assert.ok((decoders.libtiff ?? 0) >= 40 && (decoders.gdal ?? 0) >= 10, `both decoders exercised: ${JSON.stringify(decoders)}`);
 });
 
 test('GDAL-written TIFFs: every pixel equals gdal-async, tile cache off', () => {
@@ -148,7 +155,10 @@ test('GDAL-written TIFFs: every pixel equals gdal-async, tile cache off', () => 
 });
 
 test('hand-written TIFFs with tile sizes that are not multiples of 16: equal to gdal-async and to the file', () => {
-  for (const budget of [256 * 1024 * 1024, 0]) compareAll(hv, budget);
+  for (const budget of [256 * 1024 * 1024, 0]) {
+    const decoders = compareAll(hv, budget);
+    assert.equal(decoders, { gdal: hv.length }, 'tile sizes that are not multiples of 16 are GDAL\'s');
+  }
   const v = hv[0];
   const truth = new Uint8Array(v.h * v.w);
   for (let y = 0; y < v.h; y++) for (let x = 0; x < v.w; x++) truth[y * v.w + x] = (y * 7 + x * 13 + 5) & 255;

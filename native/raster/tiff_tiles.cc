@@ -73,7 +73,6 @@ std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string& path, co
   TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
   TIFFGetField(tif, TIFFTAG_PHOTOMETRIC, &photometric);
   TIFFGetFieldDefaulted(tif, TIFFTAG_COMPRESSION, &compression);
-  TIFFGetFieldDefaulted(tif, TIFFTAG_PREDICTOR, &predictor);
   const bool tiled = TIFFIsTiled(tif) != 0;
   if (tiled) {
     TIFFGetField(tif, TIFFTAG_TILEWIDTH, &tw);
@@ -85,11 +84,13 @@ std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string& path, co
        compression == COMPRESSION_PACKBITS) &&
       TIFFIsCODECConfigured(compression) != 0;
   // Predictors are undone by libtiff's LZW/DEFLATE/ZSTD/LZMA codecs only: 2 on integers, 3 on floats.
+  // (Only those codecs know the Predictor tag: asking NONE or PACKBITS for it is an error.)
   const bool predicting = compression != COMPRESSION_NONE && compression != COMPRESSION_PACKBITS;
+  if (predicting && TIFFGetFieldDefaulted(tif, TIFFTAG_PREDICTOR, &predictor) != 1) predictor = PREDICTOR_NONE;
   const bool isFloat = expect.dtype == DType::F32 || expect.dtype == DType::F64;
-  const bool predictorOk = predictor == PREDICTOR_NONE ||
-                           (predicting && ((predictor == PREDICTOR_HORIZONTAL && !isFloat) ||
-                                           (predictor == PREDICTOR_FLOATINGPOINT && isFloat)));
+  const bool predictorOk =
+      predictor == PREDICTOR_NONE || (predicting && ((predictor == PREDICTOR_HORIZONTAL && !isFloat) ||
+                                                     (predictor == PREDICTOR_FLOATINGPOINT && isFloat)));
   // Tile sizes are multiples of 16 by the TIFF spec; anything else (TileWidth 63, ...) is GDAL's.
   const bool shapeOk = tw > 0 && th > 0 && tw % 16 == 0 && th % 16 == 0;
   const bool ok = tiled && codecOk && predictorOk && shapeOk && w == expect.width && h == expect.height &&

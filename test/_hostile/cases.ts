@@ -58,7 +58,7 @@ function rejects(fn: () => Promise<unknown>): Promise<unknown> {
   try {
     p = fn();
   } catch (e) {
-    throw new Error(`threw synchronously instead of rejecting: ${(e as Error)?.constructor?.name} ${(e as { code?: string }).code}: ${(e as Error).message}`);
+    throw new Error(`threw synchronously instead of rejecting: ${(e as Error)?.constructor?.name} ${(e as { code?: string }).code}: ${(e as Error).message}`, { cause: e });
   }
   if (!(p instanceof Promise)) throw new Error('did not return a promise');
   return p;
@@ -96,7 +96,7 @@ function readInto(read: (out: NDArray) => unknown, out: NDArray): unknown {
   try {
     read(out);
   } catch (e) {
-    if (data.length > 0 && !before.every((v, k) => data[k] === v)) throw new Error(`threw ${(e as { code?: string }).code} but wrote into out first`);
+    if (data.length > 0 && !before.every((v, k) => data[k] === v)) throw new Error(`threw ${(e as { code?: string }).code} but wrote into out first`, { cause: e });
     throw e;
   }
   return 'accepted';
@@ -108,7 +108,7 @@ async function readIntoAsync(read: (out: NDArray) => Promise<unknown>, out: NDAr
   try {
     await rejects(() => read(out));
   } catch (e) {
-    if (!before.every((v, k) => data[k] === v)) throw new Error(`rejected with ${(e as { code?: string }).code} but wrote into out first`);
+    if (!before.every((v, k) => data[k] === v)) throw new Error(`rejected with ${(e as { code?: string }).code} but wrote into out first`, { cause: e });
     throw e;
   }
   return 'accepted';
@@ -410,11 +410,14 @@ export const CASES: HostileCase[] = [
           return { id: 1, channels: { default: chan }, default: 'default' };
         }
       }
+      const leaked = () => fs.readdirSync(P.outside).some((f) => f.startsWith('evil'));
       try {
         new EvilFrames({ hashidMode: 'GIVEN', workdir: wd(P), backend: 'npy' }).loadImage(1, { noreturn: true });
-      } finally {
-        if (fs.readdirSync(P.outside).some((f) => f.startsWith('evil'))) throw new Error('wrote outside the workdir');
+      } catch (e) {
+        if (leaked()) throw new Error('wrote outside the workdir', { cause: e });
+        throw e;
       }
+      if (leaked()) throw new Error('wrote outside the workdir');
       return 'accepted';
     },
   },
