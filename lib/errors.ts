@@ -79,6 +79,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_FRAMES_JSON: FramesError,
   ERR_SAMPLER_STATE: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
+  ERR_TOO_LARGE: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,
   ERR_INTERNAL: NdsamplerError,
   ERR_ADDON_LOAD: NdsamplerError,

@@ -138,6 +138,19 @@ export function datasetStats(): DatasetStats {
   return native.datasetStats();
 }
 
+/** The default of setPixelLimit: 2^34 pixels (131072 x 131072). */
+export const DEFAULT_PIXEL_LIMIT = 2 ** 34;
+
+/**
+ * Sets this thread's limit on the pixels (height x width) a raster source may declare; sources
+ * over it are refused with ERR_TOO_LARGE when opened, converted or written as a COG (a job keeps
+ * the limit it started with). Returns the previous limit. The decode-ratio rule
+ * (docs/api.md, "Bounded cost") applies whatever the limit.
+ */
+export function setPixelLimit(n: number): number {
+  return native.setPixelLimit(v.integer(n, 'n', 1));
+}
+
 /** The GDAL version the addon runs with, e.g. '3.6.2'. */
 export function gdalVersion(): string {
   return native.gdalVersion();

@@ -15,7 +15,7 @@ export type { CogConfig, CogOverviews, CogPredictor } from './cog-config';
 export {
   writeCog, writeCogAsync, isCog, coerceCogConfig, cogCompressions,
   convertToNpy, convertToNpyAsync, writeRaster, tileCacheStats, setTileCacheBudget, setMaxOpenDatasets,
-  datasetStats, gdalVersion,
+  datasetStats, setPixelLimit, DEFAULT_PIXEL_LIMIT, gdalVersion,
 } from './gdal';
 export type { WriteRasterOptions } from './gdal';
 export type { RasterInfo, TileCacheStats, DatasetStats } from './native';

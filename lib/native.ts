@@ -151,6 +151,7 @@ export interface NativeBinding {
   /** Per-env cap on open GDAL dataset handles (idle ones beyond it are closed). */
   setMaxOpenDatasets(n: number): void;
   datasetStats(): DatasetStats;
+  setPixelLimit(n: number): number;
   gdalVersion(): string;
   hasDriver(name: string): boolean;
   /** Queues a batch on the addon's thread pool; `id` is for cancelBatch. */

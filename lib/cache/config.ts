@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { COG_CONFIG_DEFAULTS } from '../cog-config';
-import { BackendConfigError, FramesError, fsError } from '../errors';
+import { BackendConfigError, FileError, FramesError, fsError } from '../errors';
 import { coerceCogConfig, hasDriver } from '../gdal';
 import * as v from '../validate';
 
@@ -143,18 +143,74 @@ export function hashString(s: string): string {
 }
 
 const HASH_CHUNK = 1 << 20;
+// O_NONBLOCK: should a FIFO replace the file between stat and open, the open does not wait for
+// a writer (the fstat after it refuses it).
+const OPEN_FLAGS = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK;
 
-/** 32 hex digits of XXH3-128 of a file's bytes, read in 1 MiB chunks (synchronous). */
+/** ERR_NOT_A_FILE unless `st` is a regular file: directories, FIFOs, devices and sockets are never read. */
+function requireRegular(st: fs.Stats, file: string, syscall: string): void {
+  if (st.isFile()) return;
+  const kind = st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a FIFO' : st.isCharacterDevice() ? 'a character device'
+    : st.isBlockDevice() ? 'a block device' : st.isSocket() ? 'a socket' : 'not a regular file';
+  throw new FileError('ERR_NOT_A_FILE', `'${file}' is ${kind}, not an image file`, { path: file, syscall });
+}
+
+/** Opens a regular file for reading: stat first (a socket cannot be opened, a FIFO would block), fstat after. */
+function openRegularSync(file: string): number {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch (err) {
+    throw fsError(err, file, 'stat');
+  }
+  requireRegular(st, file, 'stat');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, OPEN_FLAGS);
+  } catch (err) {
+    throw fsError(err, file, 'open');
+  }
+  try {
+    requireRegular(fs.fstatSync(fd), file, 'fstat');
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+async function openRegular(file: string): Promise<fs.promises.FileHandle> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(file);
+  } catch (err) {
+    throw fsError(err, file, 'stat');
+  }
+  requireRegular(st, file, 'stat');
+  let fh: fs.promises.FileHandle;
+  try {
+    fh = await fs.promises.open(file, OPEN_FLAGS);
+  } catch (err) {
+    throw fsError(err, file, 'open');
+  }
+  try {
+    requireRegular(await fh.stat(), file, 'fstat');
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+  return fh;
+}
+
+/**
+ * 32 hex digits of XXH3-128 of a file's bytes, read in 1 MiB chunks (synchronous). Only regular
+ * files are hashed (ERR_NOT_A_FILE otherwise: /dev/zero never ends, a FIFO blocks).
+ */
 export function hashFile(file: string): string {
   // The seed buffer is required: xxhash-addon 2.1 crashes when constructed without one.
   const h = new XXHash128(Buffer.alloc(8));
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, 'r');
-  } catch (err) {
-    throw fsError(err, file, 'open');
-  }
+  const fd = openRegularSync(file);
   try {
     for (;;) {
       let n: number;
@@ -179,12 +235,7 @@ export function hashFile(file: string): string {
 export async function hashFileAsync(file: string): Promise<string> {
   const h = new XXHash128(Buffer.alloc(8));
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
-  let fh: fs.promises.FileHandle;
-  try {
-    fh = await fs.promises.open(file, 'r');
-  } catch (err) {
-    throw fsError(err, file, 'open');
-  }
+  const fh = await openRegular(file);
   try {
     for (;;) {
       let n: number;

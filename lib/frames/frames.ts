@@ -407,7 +407,7 @@ export abstract class Frames {
       throw new FramesError('ERR_FRAMES_JSON', `'${j.class}' is not a ${this.name}`);
     }
     if (Array.isArray(j.pathinfo) && canonicalJson(inst.#backend) === canonicalJson(j.backend)) {
-      for (const pi of carriedPathinfo(j.pathinfo)) inst.#images.remember(idKey(pi.id), pi);
+      for (const pi of carriedPathinfo(j.pathinfo, { cacheDpath: inst.cacheDpath, type: inst.#backend.type })) inst.#images.remember(idKey(pi.id), pi);
     }
     return inst;
   }

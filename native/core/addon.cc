@@ -54,6 +54,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "setTileCacheBudget", nds::SetTileCacheBudgetJs);
   Export(env, exports, "setMaxOpenDatasets", nds::SetMaxOpenDatasetsJs);
   Export(env, exports, "datasetStats", nds::DatasetStatsJs);
+  Export(env, exports, "setPixelLimit", nds::SetPixelLimitJs);
   Export(env, exports, "gdalVersion", nds::GdalVersionJs);
   Export(env, exports, "hasDriver", nds::HasDriverJs);
   // COG and other writers

@@ -26,6 +26,7 @@
 #include "raster/gdal_setup.h"
 #include "raster/open_dataset.h"
 #include "raster/path_checks.h"
+#include "raster/source_limits.h"
 
 namespace nds {
 
@@ -180,7 +181,9 @@ bool IsCogFile(const std::string& path) {
   GdalErrorScope scope;
   const char* const drivers[] = {"GTiff", nullptr};
   ScopedDataset ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, nullptr, nullptr));
-  return ds.get() != nullptr && IsCogDataset(ds.get(), path);
+  if (ds.get() == nullptr) return false;
+  CheckDatasetFiles(ds.get(), path);  // an external overview that is a FIFO must not block
+  return IsCogDataset(ds.get(), path);
 }
 
 Napi::Value IsCogJs(const Napi::CallbackInfo& info) {

@@ -20,7 +20,9 @@
 #include "raster/gdal_setup.h"
 #include "raster/open_dataset.h"
 #include "raster/path_checks.h"
+#include "raster/raster_env.h"
 #include "raster/source_facts.h"
+#include "raster/source_limits.h"
 
 namespace nds {
 
@@ -137,10 +139,12 @@ TranslateOptions MakeTranslateOptions(const std::vector<std::string>& args, cons
 
 }  // namespace
 
-void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts) {
-  ScopedDataset in(OpenForRead(src));
+void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts, int64_t pixelLimit) {
+  int64_t fileBytes = 0;
+  ScopedDataset in(OpenForRead(src, &fileBytes));
   CheckDestination(dst);
   const SourceFacts facts = ReadSourceFacts(in.get(), src);
+  CheckDecodeCost(in.get(), src, facts, fileBytes, pixelLimit);
   TranslateOptions topts = MakeTranslateOptions(CogArgs(in.get(), facts, opts, src, dst), dst);
   WriteWithGdal(dst, "cannot write COG", [&](const std::string& tmp) {
     int usageError = FALSE;
@@ -196,7 +200,8 @@ Napi::Value WriteCogJs(const Napi::CallbackInfo& info) {
   const std::string src = StringArg(info, 0, "src");
   const std::string dst = StringArg(info, 1, "dst");
   const CogOptions opts = ParseCogOptions(info, 2);
-  Guard(env, [&] { WriteCog(src, dst, opts); });
+  const int64_t limit = GetRasterEnv(env).pixelLimit;
+  Guard(env, [&] { WriteCog(src, dst, opts, limit); });
   return env.Undefined();
 }
 
@@ -205,8 +210,9 @@ Napi::Value WriteCogAsyncJs(const Napi::CallbackInfo& info) {
   const std::string src = StringArg(info, 0, "src");
   const std::string dst = StringArg(info, 1, "dst");
   const CogOptions opts = ParseCogOptions(info, 2);
+  const int64_t limit = GetRasterEnv(env).pixelLimit;
   EnsureGdal();
-  return AsyncJob::Run(env, "ndsampler.writeCogAsync", [src, dst, opts] { WriteCog(src, dst, opts); });
+  return AsyncJob::Run(env, "ndsampler.writeCogAsync", [src, dst, opts, limit] { WriteCog(src, dst, opts, limit); });
 }
 
 }  // namespace nds

@@ -4,6 +4,7 @@
 #pragma once
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,7 @@ struct CogOptions {
 // are equal) decides the rest: continuous-tone data get level 1 and the predictor (2 for integers, 3 for floats);
 // piecewise-constant data get level 9 and no predictor. A codec named explicitly gets no predictor unless one is asked
 // for. Overview resampling AUTO is NEAREST for integer data (never invents a value) and AVERAGE for floating point.
-void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts);
+void WriteCog(const std::string& src, const std::string& dst, const CogOptions& opts, int64_t pixelLimit);
 
 // writeCog(src, dst, options) / writeCogAsync(src, dst, options): JS thread.
 Napi::Value WriteCogJs(const Napi::CallbackInfo& info);

@@ -1,6 +1,7 @@
 // GdalErrorScope: CPLPushErrorHandlerEx / CPLErrorReset on the calling thread.
 #include "raster/gdal_error_scope.h"
 
+#include <cpl_conv.h>
 #include <cpl_error.h>
 
 #include "core/errors.h"
@@ -17,6 +18,10 @@ void CPL_STDCALL ScopeHandler(CPLErr eclass, CPLErrorNum errnum, const char* msg
 }  // namespace
 
 GdalErrorScope::GdalErrorScope() {
+  const char* prev = CPLGetThreadLocalConfigOption(kJpegWarningOption, nullptr);
+  hadJpegOption_ = prev != nullptr;
+  if (hadJpegOption_) prevJpegOption_ = prev;
+  CPLSetThreadLocalConfigOption(kJpegWarningOption, "TRUE");
   CPLErrorReset();
   CPLPushErrorHandlerEx(ScopeHandler, this);
 }
@@ -24,6 +29,7 @@ GdalErrorScope::GdalErrorScope() {
 GdalErrorScope::~GdalErrorScope() {
   CPLPopErrorHandler();
   CPLErrorReset();
+  CPLSetThreadLocalConfigOption(kJpegWarningOption, hadJpegOption_ ? prevJpegOption_.c_str() : nullptr);
 }
 
 void GdalErrorScope::Record(int eclass, int errnum, const char* msg) {

@@ -10,7 +10,10 @@ namespace nds {
 // While alive, captures every CE_Failure / CE_Fatal GDAL raises on this thread (the last one
 // wins) and keeps GDAL from printing it; warnings are dropped. Construction resets GDAL's
 // last-error state (CPLErrorReset) so only this call's errors count. Scopes nest: the innermost
-// one captures.
+// one captures. While alive it also sets GDAL_ERROR_ON_LIBJPEG_WARNING=TRUE for this thread only
+// (CPLSetThreadLocalConfigOption, the previous value restored after): libjpeg's "premature end
+// of data" is a warning GDAL would otherwise ignore, serving a truncated JPEG's missing rows as
+// gray pixels.
 class GdalErrorScope {
  public:
   GdalErrorScope();
@@ -32,6 +35,9 @@ class GdalErrorScope {
   void Record(int eclass, int errnum, const char* msg);
 
  private:
+  static constexpr const char* kJpegWarningOption = "GDAL_ERROR_ON_LIBJPEG_WARNING";
+  bool hadJpegOption_ = false;
+  std::string prevJpegOption_;
   bool failed_ = false;
   int errnum_ = 0;  // a CPLE_* number
   std::string message_;

@@ -6,10 +6,11 @@
 #include "raster/gdal_error_scope.h"
 #include "raster/gdal_setup.h"
 #include "raster/path_checks.h"
+#include "raster/source_limits.h"
 
 namespace nds {
 
-GDALDatasetH OpenForRead(const std::string& path) {
+GDALDatasetH OpenForRead(const std::string& path, int64_t* fileBytes) {
   EnsureGdal();
   CheckSourceFile(path);
   GdalErrorScope scope;
@@ -18,6 +19,13 @@ GDALDatasetH OpenForRead(const std::string& path) {
   if (ds == nullptr) {
     if (!scope.failed()) scope.Fail(CPLE_OpenFailed, "not recognized as a supported raster format");
     scope.Throw("ERR_GDAL_OPEN", "cannot open", path);
+  }
+  try {
+    const int64_t bytes = CheckDatasetFiles(ds, path);
+    if (fileBytes != nullptr) *fileBytes = bytes;
+  } catch (...) {
+    CloseQuietly(ds);
+    throw;
   }
   return ds;
 }

@@ -3,13 +3,16 @@
 #pragma once
 #include <gdal.h>
 
+#include <cstdint>
 #include <string>
 
 namespace nds {
 
 // Opens `path` read-only as a raster on the calling thread (EnsureGdal and CheckSourceFile
-// first); GDAL's failure becomes ERR_GDAL_OPEN. The caller owns the handle.
-GDALDatasetH OpenForRead(const std::string& path);
+// first; then CheckDatasetFiles, so no file GDAL opens later is a FIFO or device); GDAL's
+// failure becomes ERR_GDAL_OPEN. Stores the total size of the dataset's files in `fileBytes`
+// when given. The caller owns the handle.
+GDALDatasetH OpenForRead(const std::string& path, int64_t* fileBytes = nullptr);
 
 // Closes `h` (when not null) under its own error scope: errors while closing a dataset we only
 // read, or gave up on, are of no use to anyone.

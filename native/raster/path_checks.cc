@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 
 #include "core/errors.h"
@@ -24,14 +25,26 @@ std::string DirName(const std::string& path) {
 
 bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
 
-void CheckSourceFile(const std::string& path) {
-  if (IsVirtualPath(path)) return;
+const char* FileKind(unsigned mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISCHR(mode)) return "a character device";
+  if (S_ISBLK(mode)) return "a block device";
+  if (S_ISSOCK(mode)) return "a socket";
+  return "not a regular file";
+}
+
+int64_t CheckSourceFile(const std::string& path) {
+  if (IsVirtualPath(path)) return 0;
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) ThrowErrno("stat", path, errno);
-  if (S_ISDIR(st.st_mode)) {
-    ErrorInfo info{"ERR_NOT_A_FILE", "'" + path + "' is a directory, not an image file", path, EISDIR, "stat"};
+  if (!S_ISREG(st.st_mode)) {
+    // Never opened: a FIFO's open() blocks until a writer comes, a device reads forever.
+    ErrorInfo info{"ERR_NOT_A_FILE", "'" + path + "' is " + FileKind(st.st_mode) + ", not an image file", path,
+                   S_ISDIR(st.st_mode) ? EISDIR : 0, "stat"};
     throw CodedError(std::move(info));
   }
+  return static_cast<int64_t>(st.st_size);
 }
 
 void CheckDestination(const std::string& path) {

@@ -1,6 +1,7 @@
 // Path checks that give precise codes before GDAL turns every problem into "open failed".
 // Pure C++, any thread.
 #pragma once
+#include <cstdint>
 #include <string>
 
 namespace nds {
@@ -9,8 +10,11 @@ namespace nds {
 bool IsVirtualPath(const std::string& path);
 
 // Source paths: throws ERR_SOURCE_MISSING when `path` does not exist, ERR_NOT_A_FILE when it
-// is a directory, ERR_IO for other stat failures. GDAL virtual paths (/vsi...) are left to GDAL.
-void CheckSourceFile(const std::string& path);
+// is anything but a regular file (a directory, FIFO, device or socket: checked with stat()
+// before anything opens it, so a FIFO never blocks and a device is never read), ERR_IO for
+// other stat failures. Returns the file's size. GDAL virtual paths (/vsi...) are left to GDAL
+// (size 0).
+int64_t CheckSourceFile(const std::string& path);
 
 // Destination paths of the GDAL writers: throws ERR_IO (with errno/syscall) when the directory
 // that would hold `path` does not exist or is not writable, ERR_NOT_A_FILE when `path` is a

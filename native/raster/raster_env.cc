@@ -55,4 +55,12 @@ Napi::Value DatasetStatsJs(const Napi::CallbackInfo& info) {
   return o;
 }
 
+Napi::Value SetPixelLimitJs(const Napi::CallbackInfo& info) {
+  const int64_t v = IntValue(info.Env(), info[0], 1, kMaxSafeInteger, "setPixelLimit(n): n");
+  RasterEnv& r = GetRasterEnv(info.Env());
+  const int64_t previous = r.pixelLimit;
+  r.pixelLimit = v;
+  return Napi::Number::New(info.Env(), static_cast<double>(previous));
+}
+
 }  // namespace nds

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "raster/dataset_pool.h"
+#include "raster/source_limits.h"
 #include "raster/tile_cache.h"
 
 namespace nds {
@@ -15,15 +16,18 @@ namespace nds {
 struct RasterEnv {
   std::shared_ptr<TileCache> tiles = std::make_shared<TileCache>();
   std::shared_ptr<DatasetLru> handles = std::make_shared<DatasetLru>();
+  int64_t pixelLimit = kDefaultPixelLimit;  // setPixelLimit(); a job keeps the value it started with
 };
 
 // JS thread: this env's raster state, created on first use.
 RasterEnv& GetRasterEnv(Napi::Env env);
 
-// JS thread: tileCacheStats(), setTileCacheBudget(bytes), setMaxOpenDatasets(n), datasetStats().
+// JS thread: tileCacheStats(), setTileCacheBudget(bytes), setMaxOpenDatasets(n), datasetStats(),
+// setPixelLimit(n) (returns the previous limit).
 Napi::Value TileCacheStatsJs(const Napi::CallbackInfo& info);
 Napi::Value SetTileCacheBudgetJs(const Napi::CallbackInfo& info);
 Napi::Value SetMaxOpenDatasetsJs(const Napi::CallbackInfo& info);
 Napi::Value DatasetStatsJs(const Napi::CallbackInfo& info);
+Napi::Value SetPixelLimitJs(const Napi::CallbackInfo& info);
 
 }  // namespace nds

@@ -14,6 +14,7 @@
 #include "raster/gdal_setup.h"
 #include "raster/open_dataset.h"
 #include "raster/path_checks.h"
+#include "raster/source_limits.h"
 
 namespace nds {
 
@@ -34,7 +35,10 @@ bool SameIdentity(const FileIdentity& a, const FileIdentity& b) { return !(a < b
 }  // namespace
 
 RasterSource::RasterSource(std::string path, int maxHandles, const RasterEnv& env)
-    : path_(std::move(path)), tiles_(env.tiles), pool_(env.handles, maxHandles, [this] { return OpenHandle(); }) {
+    : path_(std::move(path)),
+      tiles_(env.tiles),
+      pixelLimit_(env.pixelLimit),
+      pool_(env.handles, maxHandles, [this] { return OpenHandle(); }) {
   EnsureGdal();
   CheckSourceFile(path_);
   haveIdentity_ = !IsVirtualPath(path_) && StatIdentity(path_, &identity_);
@@ -60,8 +64,10 @@ RasterHandle* RasterSource::OpenHandle() {
   }
   std::unique_ptr<RasterHandle> h(new RasterHandle());
   if (!metaReady_) {  // the first handle, opened by the constructor: read the metadata
-    h->ds = OpenDataset();
+    int64_t fileBytes = 0;
+    h->ds = OpenDataset(&fileBytes);
     static_cast<SourceFacts&>(meta_) = ReadSourceFacts(h->ds, path_);
+    CheckDecodeCost(h->ds, path_, meta_, fileBytes, pixelLimit_);
     meta_.isCog = IsCogDataset(h->ds, path_);
     if (meta_.tiled && !meta_.palette) {
       h->tiff = TiffTileReader::Open(
@@ -74,8 +80,8 @@ RasterHandle* RasterSource::OpenHandle() {
   return h.release();
 }
 
-GDALDatasetH RasterSource::OpenDataset() {
-  GDALDatasetH ds = OpenForRead(path_);
+GDALDatasetH RasterSource::OpenDataset(int64_t* fileBytes) {
+  GDALDatasetH ds = OpenForRead(path_, fileBytes);
   if (metaReady_ && (GDALGetRasterXSize(ds) != meta_.W || GDALGetRasterYSize(ds) != meta_.H ||
                      GDALGetRasterCount(ds) != meta_.bands)) {
     GDALClose(ds);

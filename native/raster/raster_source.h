@@ -27,8 +27,10 @@ struct RasterMeta : SourceFacts {
 
 class RasterSource {
  public:
-  // Any thread. Checks the path, opens the first handle and reads the metadata.
-  // Throws CodedError (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_GDAL_OPEN, ERR_GDAL_UNSUPPORTED).
+  // Any thread. Checks the path, opens the first handle, reads the metadata and checks the
+  // declared size against env.pixelLimit and the file size (raster/source_limits.h). Throws
+  // CodedError (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_GDAL_OPEN, ERR_GDAL_UNSUPPORTED,
+  // ERR_TOO_LARGE).
   RasterSource(std::string path, int maxHandles, const RasterEnv& env);
   ~RasterSource();
   RasterSource(const RasterSource&) = delete;
@@ -52,7 +54,7 @@ class RasterSource {
 
  private:
   RasterHandle* OpenHandle();
-  GDALDatasetH OpenDataset();
+  GDALDatasetH OpenDataset(int64_t* fileBytes = nullptr);
   // The lease's GDAL dataset / libtiff decoder, opened on first use (on the leasing thread).
   GDALDatasetH Dataset(HandlePool::Lease& lease);
   TiffTileReader* Tiff(HandlePool::Lease& lease);
@@ -65,6 +67,7 @@ class RasterSource {
 
   const std::string path_;
   std::shared_ptr<TileCache> tiles_;
+  const int64_t pixelLimit_;
   RasterMeta meta_;
   bool haveIdentity_ = false;
   FileIdentity identity_{};

@@ -63,7 +63,8 @@ std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string& path, co
   if (tif == nullptr) return nullptr;
   r->tif_ = tif;
   uint32_t w = 0, h = 0, tw = 0, th = 0;
-  uint16_t spp = 1, bps = 0, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG, photometric = 0, compression = 0;
+  uint16_t spp = 1, bps = 0, fmt = SAMPLEFORMAT_UINT, planar = PLANARCONFIG_CONTIG, photometric = 0, compression = 0,
+           predictor = PREDICTOR_NONE;
   TIFFGetField(tif, TIFFTAG_IMAGEWIDTH, &w);
   TIFFGetField(tif, TIFFTAG_IMAGELENGTH, &h);
   TIFFGetFieldDefaulted(tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
@@ -82,12 +83,25 @@ std::unique_ptr<TiffTileReader> TiffTileReader::Open(const std::string& path, co
        compression == COMPRESSION_DEFLATE || compression == COMPRESSION_ZSTD || compression == COMPRESSION_LZMA ||
        compression == COMPRESSION_PACKBITS) &&
       TIFFIsCODECConfigured(compression) != 0;
-  const bool ok = tiled && codecOk && w == expect.width && h == expect.height &&
+  // Predictors are undone by libtiff's LZW/DEFLATE/ZSTD/LZMA codecs only: 2 on integers, 3 on floats.
+  // (Only those codecs know the Predictor tag: asking NONE or PACKBITS for it is an error.)
+  const bool predicting = compression != COMPRESSION_NONE && compression != COMPRESSION_PACKBITS;
+  if (predicting && TIFFGetFieldDefaulted(tif, TIFFTAG_PREDICTOR, &predictor) != 1) predictor = PREDICTOR_NONE;
+  const bool isFloat = expect.dtype == DType::F32 || expect.dtype == DType::F64;
+  const bool predictorOk =
+      predictor == PREDICTOR_NONE || (predicting && ((predictor == PREDICTOR_HORIZONTAL && !isFloat) ||
+                                                     (predictor == PREDICTOR_FLOATINGPOINT && isFloat)));
+  // Tile sizes are multiples of 16 by the TIFF spec; anything else (TileWidth 63, ...) is GDAL's.
+  const bool shapeOk = tw > 0 && th > 0 && tw % 16 == 0 && th % 16 == 0;
+  const bool ok = tiled && codecOk && predictorOk && shapeOk && w == expect.width && h == expect.height &&
                   static_cast<int>(tw) == expect.blockW && static_cast<int>(th) == expect.blockH &&
                   spp == expect.samples && bps == 8 * ItemSize(expect.dtype) &&
                   SampleFormatMatches(fmt, expect.dtype) && (planar == PLANARCONFIG_CONTIG || spp == 1) &&
                   photometric != PHOTOMETRIC_PALETTE && photometric != PHOTOMETRIC_YCBCR;
   if (!ok) return nullptr;
+  // Malformed tile tables (fewer offsets than tiles) are GDAL's to report.
+  const uint64_t tiles = static_cast<uint64_t>((w + tw - 1) / tw) * ((h + th - 1) / th);
+  if (TIFFNumberOfTiles(tif) != tiles) return nullptr;
   r->tileBytes_ = static_cast<int64_t>(TIFFTileSize64(tif));
   if (r->tileBytes_ != static_cast<int64_t>(tw) * th * spp * ItemSize(expect.dtype)) return nullptr;
   return r;

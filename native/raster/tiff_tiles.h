@@ -25,9 +25,12 @@ struct TiffExpect {
 class TiffTileReader {
  public:
   // Opens `path` and checks that its first directory is the image GDAL described (`expect`),
-  // tiled, contiguous, not a palette or YCbCr image, and compressed with a codec this libtiff
-  // decodes (NONE, LZW, DEFLATE, ZSTD, LZMA, PACKBITS). Returns null when any check fails:
-  // the caller then decodes with GDAL.
+  // tiled with tile sizes that are multiples of 16 and as many tiles as the image needs,
+  // contiguous (or one band), samples of exactly the dtype's bits and format, not a palette or
+  // YCbCr image, compressed with a codec this libtiff decodes (NONE, LZW, DEFLATE, ZSTD, LZMA,
+  // PACKBITS), and without a predictor, or with one the codec undoes (2 on integers, 3 on
+  // floats; not with NONE or PACKBITS). Returns null when any check fails: the caller then
+  // decodes with GDAL. Byte order is libtiff's to undo (it swabs decoded samples).
   static std::unique_ptr<TiffTileReader> Open(const std::string& path, const TiffExpect& expect);
   ~TiffTileReader();
   TiffTileReader(const TiffTileReader&) = delete;
