@@ -31,3 +31,4 @@ export { AlignableImageData } from './frames/alignable';
 export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';
 export { setThreadPoolSize, threadPoolSize } from './frames/batch';
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
+export type { Sampler, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';

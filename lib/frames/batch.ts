@@ -80,7 +80,7 @@ export interface Batch {
   errors: Array<{ index: number; error: NdsamplerError }>;
 }
 
-const BATCH_KEYS = ['layout', 'dtype', 'normalize', 'boundless', 'fill', 'scale', 'channels', 'out', 'onError', 'signal'] as const;
+export const BATCH_KEYS = ['layout', 'dtype', 'normalize', 'boundless', 'fill', 'scale', 'channels', 'out', 'onError', 'signal'] as const;
 const REQUEST_KEYS = ['imageId', 'region', 'channels'] as const;
 const NORMALIZE_KEYS = ['scale', 'mean', 'std'] as const;
 const ITEM = 12;

@@ -23,11 +23,13 @@ import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
 import { ImageTable } from './images';
 import type { ImageState } from './images';
-import { loadBatch } from './batch';
+import { BATCH_KEYS, loadBatch } from './batch';
 import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
 import { checkCrop, CROP_KEYS, fusedCropError, isPlain, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
+import { checkPlan, createSampler, SAMPLER_KEYS } from './sampler';
+import type { Sampler, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
@@ -271,6 +273,28 @@ export abstract class Frames {
    */
   loadBatch(requests: BatchRequest[], opts?: BatchOptions): Promise<Batch> {
     return loadBatch(this.#images, requests, opts);
+  }
+
+  /**
+   * An async iterable of batches for a training loop (frames/sampler.ts): `size` crops, `batchSize`
+   * at a time, seeded and resumable (`state()`), split across `rank`/`worldSize`, `prefetch`
+   * batches in flight, read by loadBatch with the batch options given here.
+   */
+  sampler(opts: SamplerOptions): Sampler<Batch> {
+    const o = v.options(opts, 'options', [...SAMPLER_KEYS, ...BATCH_KEYS]) as SamplerOptions;
+    if (o.out !== undefined) throw v.typeError('no out option (the sampler recycles its own buffers)', 'options.out', o.out);
+    const plan = checkPlan(o);
+    const prefetch = o.prefetch === undefined ? 2 : v.integer(o.prefetch, 'options.prefetch', 0, 64);
+    const batchOpts: BatchOptions = {};
+    for (const k of BATCH_KEYS) if (k !== 'out' && o[k] !== undefined) (batchOpts as Record<string, unknown>)[k] = o[k];
+    // Crops of images smaller than `size` reach outside them: every batch is read boundless (the
+    // same pixels as a plain read wherever a crop lies inside its image).
+    batchOpts.boundless = true;
+    return createSampler<Batch>({
+      imageIds: this.imageIds,
+      shape: (id) => this.loadFrame(id).shape,
+      load: (requests, out) => this.loadBatch(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
+    }, plan, prefetch);
   }
 
   /**

@@ -15,6 +15,7 @@ import type { ImageId } from '../cache/config';
 import { FramesError } from '../errors';
 import type { Shape3 } from '../ndarray';
 import type { Region } from '../region';
+import type { BatchOptions } from './batch';
 import * as v from '../validate';
 
 /** Where the sampler is: enough to continue exactly (JSON). */
@@ -41,6 +42,13 @@ export interface SamplerPlanOptions {
   worldSize?: number;
   regions?: RegionsOption;
   resume?: SamplerState;
+}
+
+/** frames.sampler's options: the plan, `prefetch`, and the loadBatch options (all but `out`). */
+export interface SamplerOptions extends SamplerPlanOptions, Omit<BatchOptions, 'out'> {
+  /** Batches loaded ahead of the consumer (default 2). */
+  prefetch?: number;
+  out?: never;
 }
 
 export const SAMPLER_KEYS = ['size', 'batchSize', 'seed', 'shuffle', 'epochs', 'prefetch', 'rank', 'worldSize', 'regions', 'resume'] as const;
