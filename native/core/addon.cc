@@ -27,8 +27,11 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void Export(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn) {
-  exports.Set(name, Napi::Function::New(env, fn, name));
+// Every exported function runs inside nds::Shielded (core/errors.h): no C++ exception ever
+// leaves the addon, even in a worker thread that is being terminated.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void Export(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New<nds::ShieldedFn<F>>(env, name));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -36,29 +39,31 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nds::EnsureGdal();
   nds::GetRasterEnv(env);
 
-  Export(env, exports, "setErrorFactory", SetErrorFactory);
+  Export<SetErrorFactory>(env, exports, "setErrorFactory");
   // cache-entry locks
-  Export(env, exports, "lockFile", nds::LockFileJs);
-  Export(env, exports, "unlockFile", nds::UnlockFileJs);
+  Export<nds::LockFileJs>(env, exports, "lockFile");
+  Export<nds::UnlockFileJs>(env, exports, "unlockFile");
   // npy
   exports.Set("NpyReader", nds::NpyReader::Define(env));
-  Export(env, exports, "writeNpy", nds::WriteNpyJs);
+  Export<nds::WriteNpyJs>(env, exports, "writeNpy");
+  Export<nds::MappingStatsJs>(env, exports, "mappingStats");
+  Export<nds::SetMappingBudgetJs>(env, exports, "setMappingBudget");
   // raster reading
   exports.Set("RasterReader", nds::RasterReader::Define(env));
-  Export(env, exports, "tileCacheStats", nds::TileCacheStatsJs);
-  Export(env, exports, "setTileCacheBudget", nds::SetTileCacheBudgetJs);
-  Export(env, exports, "setMaxOpenDatasets", nds::SetMaxOpenDatasetsJs);
-  Export(env, exports, "datasetStats", nds::DatasetStatsJs);
-  Export(env, exports, "gdalVersion", nds::GdalVersionJs);
-  Export(env, exports, "hasDriver", nds::HasDriverJs);
+  Export<nds::TileCacheStatsJs>(env, exports, "tileCacheStats");
+  Export<nds::SetTileCacheBudgetJs>(env, exports, "setTileCacheBudget");
+  Export<nds::SetMaxOpenDatasetsJs>(env, exports, "setMaxOpenDatasets");
+  Export<nds::DatasetStatsJs>(env, exports, "datasetStats");
+  Export<nds::GdalVersionJs>(env, exports, "gdalVersion");
+  Export<nds::HasDriverJs>(env, exports, "hasDriver");
   // COG and other writers
-  Export(env, exports, "writeCog", nds::WriteCogJs);
-  Export(env, exports, "writeCogAsync", nds::WriteCogAsyncJs);
-  Export(env, exports, "convertToNpy", nds::ConvertToNpyJs);
-  Export(env, exports, "convertToNpyAsync", nds::ConvertToNpyAsyncJs);
-  Export(env, exports, "isCog", nds::IsCogJs);
-  Export(env, exports, "cogCompressions", nds::CogCompressionsJs);
-  Export(env, exports, "writeRaster", nds::WriteRasterJs);
+  Export<nds::WriteCogJs>(env, exports, "writeCog");
+  Export<nds::WriteCogAsyncJs>(env, exports, "writeCogAsync");
+  Export<nds::ConvertToNpyJs>(env, exports, "convertToNpy");
+  Export<nds::ConvertToNpyAsyncJs>(env, exports, "convertToNpyAsync");
+  Export<nds::IsCogJs>(env, exports, "isCog");
+  Export<nds::CogCompressionsJs>(env, exports, "cogCompressions");
+  Export<nds::WriteRasterJs>(env, exports, "writeRaster");
   return exports;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "core/errors.h"
+#include "core/request.h"
 
 namespace nds {
 
@@ -76,6 +77,9 @@ ArrayDesc ParseArrayDesc(Napi::Env env, const Napi::Value& data, const Napi::Obj
     if (last >= static_cast<__int128>(a.length)) {
       ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER",
                              std::string(fn) + ": shape and strides address elements past the end of data", "", 0, ""});
+    }
+    if (StridesOverlap(a.shape, a.strides)) {
+      ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", std::string(fn) + ": strides are zero or overlap", "", 0, ""});
     }
   }
   return a;

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "core/copy_kernel.h"
+#include "core/errors.h"
 #include "npy/mapping.h"
 #include "npy/npy_header.h"
 
@@ -34,6 +35,12 @@ class NpyReader : public Napi::ObjectWrap<NpyReader> {
   explicit NpyReader(const Napi::CallbackInfo& info);
 
  private:
+  void Init(const Napi::CallbackInfo& info);
+  // Every method runs inside Shielded (core/errors.h): no C++ exception leaves the addon.
+  template <Napi::Value (NpyReader::*M)(const Napi::CallbackInfo&)>
+  Napi::Value Shield(const Napi::CallbackInfo& info) {
+    return Shielded(info.Env(), [&] { return (this->*M)(info); });
+  }
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
@@ -42,5 +49,14 @@ class NpyReader : public Napi::ObjectWrap<NpyReader> {
 
   std::shared_ptr<NpyState> st_;  // never null
 };
+
+// How much external memory one zero-copy buffer is reported to V8 as (napi_adjust_external_memory):
+// not its file's size (the pages are the page cache's and mostly untouched), but enough that the
+// GC runs after some thousands of them, before the mapping budget is reached.
+constexpr int64_t kMappingExternalBytes = 64 * 1024;
+
+// mappingStats() -> {live, budget}; setMappingBudget(n). Process-wide (npy/mapping.h).
+Napi::Value MappingStatsJs(const Napi::CallbackInfo& info);
+Napi::Value SetMappingBudgetJs(const Napi::CallbackInfo& info);
 
 }  // namespace nds

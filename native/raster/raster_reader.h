@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/errors.h"
 #include "raster/raster_source.h"
 
 namespace nds {
@@ -18,6 +19,12 @@ class RasterReader : public Napi::ObjectWrap<RasterReader> {
   ~RasterReader() override;
 
  private:
+  void Init(const Napi::CallbackInfo& info);
+  // Every method runs inside Shielded (core/errors.h): no C++ exception leaves the addon.
+  template <Napi::Value (RasterReader::*M)(const Napi::CallbackInfo&)>
+  Napi::Value Shield(const Napi::CallbackInfo& info) {
+    return Shielded(info.Env(), [&] { return (this->*M)(info); });
+  }
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
@@ -25,8 +32,9 @@ class RasterReader : public Napi::ObjectWrap<RasterReader> {
   // Main thread: the open source, or a thrown ERR_CLOSED.
   RasterSource& Source(Napi::Env env);
   // JS thread: the open source, with (info[0], info[1]) parsed into win/dst against it, or a
-  // thrown error (`usage` when an argument is missing).
-  RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst);
+  // thrown error (`usage` when an argument is missing). `allowNew`: a null info[0] means a new array.
+  RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst,
+                          bool allowNew = false);
 
   std::shared_ptr<RasterSource> source_;  // null after close()
   std::string path_;
