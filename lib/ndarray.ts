@@ -125,10 +125,11 @@ export function stridesOverlap(shape: Shape3, strides: Shape3): boolean {
 
 /**
  * Validates an NDArray given by a caller (an `out` array or an array to write): its data must be
- * a typed array matching dtype, every element its shape and strides address must lie inside it, and
- * no two elements may share a place (stridesOverlap).
+ * a typed array matching dtype, and every element its shape and strides address must lie inside it.
+ * A `destination` (an `out` to be written) may not address one element twice (stridesOverlap); an
+ * array only read (to be written to a file) may: a broadcast array is a valid source.
  */
-export function checkArray(a: unknown, name: string): NDArray {
+export function checkArray(a: unknown, name: string, destination = false): NDArray {
   if (!v.isPlainObject(a)) throw v.typeError('an NDArray {data, shape, strides, offset, dtype}', name, a);
   const arr = a as unknown as NDArray;
   const dtype = dtypeOf(arr.data);
@@ -147,7 +148,7 @@ export function checkArray(a: unknown, name: string): NDArray {
     if (last >= arr.data.length) {
       throw new RegionError('ERR_OUT_BUFFER', `${name}: shape and strides address element ${last} but data has ${arr.data.length}`);
     }
-    if (stridesOverlap(arr.shape, strides)) {
+    if (destination && stridesOverlap(arr.shape, strides)) {
       throw new RegionError('ERR_OUT_BUFFER', `${name}: strides [${strides}] for shape [${arr.shape}] are zero or overlap (two elements would share one place)`);
     }
   }

@@ -137,7 +137,7 @@ abstract class BaseReader implements ImageReader {
     const partial = isPartial(win);
     let out: NDArray;
     if (c.out !== undefined) {
-      out = checkArray(c.out, 'options.out');
+      out = checkArray(c.out, 'options.out', true);
       if (out.dtype !== this.dtype) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`an array of dtype '${this.dtype}' (the image's)`, 'options.out.dtype', out.dtype));
       }

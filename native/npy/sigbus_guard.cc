@@ -92,8 +92,9 @@ int FindSlot(uintptr_t a, uintptr_t* endOut) {
   return -1;
 }
 
-// A fault that is not ours: the handler installed before ours, or the default action (the
-// faulting access runs again and ends the process with SIGBUS, as without us).
+// A fault that is not ours: the handler installed before ours, or the default action, which ends
+// the process with SIGBUS as it would have without us (raised again, so a SIGBUS sent by kill()
+// ends it too, not only a faulting access that would run again).
 void Chain(int sig, siginfo_t* si, void* uc) {
   if ((gPrev.sa_flags & SA_SIGINFO) != 0 && gPrev.sa_sigaction != nullptr) {
     gPrev.sa_sigaction(sig, si, uc);
@@ -107,6 +108,7 @@ void Chain(int sig, siginfo_t* si, void* uc) {
   dfl.sa_handler = SIG_DFL;
   sigemptyset(&dfl.sa_mask);
   sigaction(sig, &dfl, nullptr);
+  raise(sig);
 }
 
 void OnSigbus(int sig, siginfo_t* si, void* uc) {
