@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setTempTracker } from './atomic';
 import { makeError, NdsamplerError } from './errors';
 import type { DType, Shape3, TypedArray } from './ndarray';
 
@@ -105,6 +106,9 @@ export interface RasterArrayDesc {
 
 export interface NativeBinding {
   setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
+  /** Remembers / forgets a temporary file lib/atomic.ts is writing; remembered ones are removed at env teardown. */
+  trackTemp(path: string): void;
+  untrackTemp(path: string): void;
   /**
    * Opens (creating) `path` and takes an exclusive flock on it: the descriptor holding the lock, or
    * -1 when `wait` is false and another holder has it (`wait` true blocks this thread until granted).
@@ -153,6 +157,7 @@ function load(): NativeBinding {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const binding = require(file) as NativeBinding;
       binding.setErrorFactory(makeError);
+      setTempTracker({ track: (t) => binding.trackTemp(t), untrack: (t) => binding.untrackTemp(t) });
       return binding;
     } catch (err) {
       const msg = (err as Error).message;

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include "core/addon_data.h"
+#include "core/args.h"
 #include "core/errors.h"
 #include "core/file_lock.h"
 #include "npy/npy_reader.h"
@@ -27,6 +28,16 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// trackTemp(path) / untrackTemp(path): lib/atomic.ts's temporary files, removed at env teardown.
+Napi::Value TrackTemp(const Napi::CallbackInfo& info) {
+  nds::GetData(info.Env())->temps.insert(nds::StringArg(info, 0, "trackTemp(path): path"));
+  return info.Env().Undefined();
+}
+Napi::Value UntrackTemp(const Napi::CallbackInfo& info) {
+  nds::GetData(info.Env())->temps.erase(nds::StringArg(info, 0, "untrackTemp(path): path"));
+  return info.Env().Undefined();
+}
+
 // Every exported function runs inside nds::Shielded (core/errors.h): no C++ exception ever
 // leaves the addon, even in a worker thread that is being terminated.
 template <Napi::Value (*F)(const Napi::CallbackInfo&)>
@@ -40,6 +51,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nds::GetRasterEnv(env);
 
   Export<SetErrorFactory>(env, exports, "setErrorFactory");
+  Export<TrackTemp>(env, exports, "trackTemp");
+  Export<UntrackTemp>(env, exports, "untrackTemp");
   // cache-entry locks
   Export<nds::LockFileJs>(env, exports, "lockFile");
   Export<nds::UnlockFileJs>(env, exports, "unlockFile");

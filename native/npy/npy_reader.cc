@@ -110,25 +110,16 @@ Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
 }  // namespace
 
 Napi::Function NpyReader::Define(Napi::Env env) {
-  return DefineClass(
+  return JsClass<NpyReader>::Define(
       env, "NpyReader",
-      {InstanceMethod<&NpyReader::Shield<&NpyReader::Info>>("info"),
-       InstanceMethod<&NpyReader::Shield<&NpyReader::ReadInto>>("readInto"),
-       InstanceMethod<&NpyReader::Shield<&NpyReader::ReadIntoAsync>>("readIntoAsync"),
-       InstanceMethod<&NpyReader::Shield<&NpyReader::MappingBuffer>>("mapping"),
-       InstanceMethod<&NpyReader::Shield<&NpyReader::Close>>("close")});
+      {JsClass<NpyReader>::Def<&NpyReader::Info>("info"),
+       JsClass<NpyReader>::Def<&NpyReader::ReadInto>("readInto"),
+       JsClass<NpyReader>::Def<&NpyReader::ReadIntoAsync>("readIntoAsync"),
+       JsClass<NpyReader>::Def<&NpyReader::MappingBuffer>("mapping"),
+       JsClass<NpyReader>::Def<&NpyReader::Close>("close")});
 }
 
-NpyReader::NpyReader(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<NpyReader>(info), st_(std::make_shared<NpyState>()) {
-  // A failure leaves a pending JS exception (the `new` throws) and a closed object for the GC.
-  Shielded(info.Env(), [&] {
-    Init(info);
-    return Napi::Value();
-  });
-}
-
-void NpyReader::Init(const Napi::CallbackInfo& info) {
+NpyReader::NpyReader(const Napi::CallbackInfo& info) : st_(std::make_shared<NpyState>()) {
   Napi::Env env = info.Env();
   NpyState& st = *st_;
   st.path = StringArg(info, 0, "new NpyReader(path): path");

@@ -12,6 +12,7 @@
 
 #include "core/copy_kernel.h"
 #include "core/errors.h"
+#include "core/js_class.h"
 #include "npy/mapping.h"
 #include "npy/npy_header.h"
 
@@ -26,7 +27,7 @@ struct NpyState {
   SrcLayout layout{};                  // invariant: base points into *map while map is set
 };
 
-class NpyReader : public Napi::ObjectWrap<NpyReader> {
+class NpyReader {
  public:
   static Napi::Function Define(Napi::Env env);
   // new NpyReader(path): maps the file and parses its header (ERR_NPY_HEADER when it is not a
@@ -35,12 +36,7 @@ class NpyReader : public Napi::ObjectWrap<NpyReader> {
   explicit NpyReader(const Napi::CallbackInfo& info);
 
  private:
-  void Init(const Napi::CallbackInfo& info);
-  // Every method runs inside Shielded (core/errors.h): no C++ exception leaves the addon.
-  template <Napi::Value (NpyReader::*M)(const Napi::CallbackInfo&)>
-  Napi::Value Shield(const Napi::CallbackInfo& info) {
-    return Shielded(info.Env(), [&] { return (this->*M)(info); });
-  }
+  friend class JsClass<NpyReader>;
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);

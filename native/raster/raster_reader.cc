@@ -21,23 +21,15 @@ Napi::Array Pair(Napi::Env env, int64_t a, int64_t b) {
 }  // namespace
 
 Napi::Function RasterReader::Define(Napi::Env env) {
-  return DefineClass(
+  return JsClass<RasterReader>::Define(
       env, "RasterReader",
-      {InstanceMethod<&RasterReader::Shield<&RasterReader::Info>>("info"),
-       InstanceMethod<&RasterReader::Shield<&RasterReader::ReadInto>>("readInto"),
-       InstanceMethod<&RasterReader::Shield<&RasterReader::ReadIntoAsync>>("readIntoAsync"),
-       InstanceMethod<&RasterReader::Shield<&RasterReader::Close>>("close")});
+      {JsClass<RasterReader>::Def<&RasterReader::Info>("info"),
+       JsClass<RasterReader>::Def<&RasterReader::ReadInto>("readInto"),
+       JsClass<RasterReader>::Def<&RasterReader::ReadIntoAsync>("readIntoAsync"),
+       JsClass<RasterReader>::Def<&RasterReader::Close>("close")});
 }
 
-RasterReader::RasterReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RasterReader>(info) {
-  // A failure leaves a pending JS exception (the `new` throws) and a closed object for the GC.
-  Shielded(info.Env(), [&] {
-    Init(info);
-    return Napi::Value();
-  });
-}
-
-void RasterReader::Init(const Napi::CallbackInfo& info) {
+RasterReader::RasterReader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   path_ = StringArg(info, 0, "path");
   int maxHandles = 4;

@@ -8,23 +8,19 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/js_class.h"
 #include "raster/raster_source.h"
 
 namespace nds {
 
-class RasterReader : public Napi::ObjectWrap<RasterReader> {
+class RasterReader {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit RasterReader(const Napi::CallbackInfo& info);
-  ~RasterReader() override;
+  ~RasterReader();
 
  private:
-  void Init(const Napi::CallbackInfo& info);
-  // Every method runs inside Shielded (core/errors.h): no C++ exception leaves the addon.
-  template <Napi::Value (RasterReader::*M)(const Napi::CallbackInfo&)>
-  Napi::Value Shield(const Napi::CallbackInfo& info) {
-    return Shielded(info.Env(), [&] { return (this->*M)(info); });
-  }
+  friend class JsClass<RasterReader>;
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);

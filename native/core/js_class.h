@@ -1,0 +1,64 @@
+// JsClass<T>: a JS class over a C++ class T on raw N-API (napi_define_class, napi_wrap), so that
+// the constructor and every method run entirely inside Shielded (core/errors.h). node-addon-api's
+// ObjectWrap unwraps the receiver and wraps new objects outside any code of ours; in a worker
+// thread being terminated those calls fail, throw Napi::Error, and its rethrow ends the process.
+// JS thread only. T provides a constructor T(const Napi::CallbackInfo&) that throws on failure
+// and a destructor that never throws (it runs in the finalizer, at GC or env teardown).
+#pragma once
+#include <napi.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/errors.h"
+
+namespace nds {
+
+template <typename T>
+class JsClass {
+ public:
+  using Method = Napi::Value (T::*)(const Napi::CallbackInfo&);
+
+  // A prototype method `name` calling M on the receiver's T (V8 checks that the receiver was made
+  // by this class; a receiver whose construction failed throws).
+  template <Method M>
+  static napi_property_descriptor Def(const char* name) {
+    return napi_property_descriptor{name,    nullptr, &CallMethod<M>, nullptr, nullptr, nullptr,
+                                    static_cast<napi_property_attributes>(napi_writable | napi_configurable),
+                                    nullptr};
+  }
+
+  static Napi::Function Define(Napi::Env env, const char* name, const std::vector<napi_property_descriptor>& methods) {
+    napi_value ctor;
+    NAPI_THROW_IF_FAILED(env,
+                         napi_define_class(env, name, NAPI_AUTO_LENGTH, Construct, nullptr, methods.size(),
+                                           methods.data(), &ctor),
+                         Napi::Function());
+    return Napi::Function(env, ctor);
+  }
+
+ private:
+  static napi_value Construct(napi_env env, napi_callback_info cbinfo) {
+    return Shielded(env, [&] {
+      Napi::CallbackInfo info(env, cbinfo);
+      std::unique_ptr<T> self(new T(info));
+      NAPI_THROW_IF_FAILED(env, napi_wrap(env, info.This(), self.get(), Finalize, nullptr, nullptr), Napi::Value());
+      self.release();  // owned by the JS object: deleted by Finalize
+      return info.This();
+    });
+  }
+
+  static void Finalize(napi_env, void* data, void*) { delete static_cast<T*>(data); }
+
+  template <Method M>
+  static napi_value CallMethod(napi_env env, napi_callback_info cbinfo) {
+    return Shielded(env, [&] {
+      Napi::CallbackInfo info(env, cbinfo);
+      void* self = nullptr;
+      NAPI_THROW_IF_FAILED(env, napi_unwrap(env, info.This(), &self), Napi::Value());
+      return (static_cast<T*>(self)->*M)(info);
+    });
+  }
+};
+
+}  // namespace nds
