@@ -77,7 +77,6 @@ ArrayDesc ParseArrayDesc(Napi::Env env, const Napi::Value& data, const Napi::Obj
       ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER",
                              std::string(fn) + ": shape and strides address elements past the end of data", "", 0, ""});
     }
-
   }
   return a;
 }

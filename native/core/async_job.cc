@@ -19,10 +19,9 @@ Napi::Value AsyncJob::Run(Napi::Env env, const char* name, Work work, Finish fin
     job->pins_.push_back(ref);
   }
   NAPI_THROW_IF_FAILED(env, napi_create_string_utf8(env, name, NAPI_AUTO_LENGTH, &resourceName), Napi::Value());
-  NAPI_THROW_IF_FAILED(env,
-                       napi_create_async_work(env, nullptr, resourceName, Execute, Complete, job.get(),
-                                              &job->work_handle_),
-                       Napi::Value());
+  NAPI_THROW_IF_FAILED(
+      env, napi_create_async_work(env, nullptr, resourceName, Execute, Complete, job.get(), &job->work_handle_),
+      Napi::Value());
   NAPI_THROW_IF_FAILED(env, napi_queue_async_work(env, job->work_handle_), Napi::Value());
   job.release();  // deleted by Complete
   return Napi::Value(env, promise);

@@ -37,7 +37,7 @@ class AsyncJob {
 
  private:
   AsyncJob(napi_env env, Work work, Finish finish) : env_(env), work_(std::move(work)), finish_(std::move(finish)) {}
-  static void Execute(napi_env env, void* data);                   // libuv pool thread
+  static void Execute(napi_env env, void* data);                       // libuv pool thread
   static void Complete(napi_env env, napi_status status, void* data);  // JS thread
   void Settle(napi_env env, napi_status status) noexcept;
 

@@ -21,19 +21,32 @@ class JsClass {
 
   // A prototype method `name` calling M on the receiver's T (V8 checks that the receiver was made
   // by this class; a receiver whose construction failed throws).
-  template <Method M>
+  // `idempotent`: on a released object the method does nothing instead of throwing (close()).
+  template <Method M, bool idempotent = false>
   static napi_property_descriptor Def(const char* name) {
-    return napi_property_descriptor{name,    nullptr, &CallMethod<M>, nullptr, nullptr, nullptr,
+    return napi_property_descriptor{name,
+                                    nullptr,
+                                    &CallMethod<M, idempotent>,
+                                    nullptr,
+                                    nullptr,
+                                    nullptr,
                                     static_cast<napi_property_attributes>(napi_writable | napi_configurable),
                                     nullptr};
   }
 
+  // Frees `self` now, not at the next event-loop turn (Node runs wrap finalizers there, so a
+  // synchronous loop would pile them up): removes the wrap of `obj` and deletes it. `self` must
+  // not be used afterwards; later method calls on `obj` throw ERR_CLOSED.
+  static void Release(napi_env env, napi_value obj, T* self) {
+    void* ignored = nullptr;
+    if (napi_remove_wrap(env, obj, &ignored) == napi_ok) delete self;
+  }
+
   static Napi::Function Define(Napi::Env env, const char* name, const std::vector<napi_property_descriptor>& methods) {
     napi_value ctor;
-    NAPI_THROW_IF_FAILED(env,
-                         napi_define_class(env, name, NAPI_AUTO_LENGTH, Construct, nullptr, methods.size(),
-                                           methods.data(), &ctor),
-                         Napi::Function());
+    NAPI_THROW_IF_FAILED(
+        env, napi_define_class(env, name, NAPI_AUTO_LENGTH, Construct, nullptr, methods.size(), methods.data(), &ctor),
+        Napi::Function());
     return Napi::Function(env, ctor);
   }
 
@@ -41,6 +54,7 @@ class JsClass {
   static napi_value Construct(napi_env env, napi_callback_info cbinfo) {
     return Shielded(env, [&] {
       Napi::CallbackInfo info(env, cbinfo);
+      if (info.NewTarget().IsEmpty()) ThrowArg(env, "the class constructor must be called with new");
       std::unique_ptr<T> self(new T(info));
       NAPI_THROW_IF_FAILED(env, napi_wrap(env, info.This(), self.get(), Finalize, nullptr, nullptr), Napi::Value());
       self.release();  // owned by the JS object: deleted by Finalize
@@ -50,12 +64,16 @@ class JsClass {
 
   static void Finalize(napi_env, void* data, void*) { delete static_cast<T*>(data); }
 
-  template <Method M>
+  template <Method M, bool idempotent>
   static napi_value CallMethod(napi_env env, napi_callback_info cbinfo) {
     return Shielded(env, [&] {
       Napi::CallbackInfo info(env, cbinfo);
       void* self = nullptr;
-      NAPI_THROW_IF_FAILED(env, napi_unwrap(env, info.This(), &self), Napi::Value());
+      if (napi_unwrap(env, info.This(), &self) != napi_ok || self == nullptr) {
+        // Released by Release() (a closed reader) or never constructed.
+        if (idempotent) return info.Env().Undefined();
+        ThrowJs(env, ErrorInfo{"ERR_CLOSED", "the reader is closed", "", 0, ""});
+      }
       return (static_cast<T*>(self)->*M)(info);
     });
   }

@@ -102,8 +102,8 @@ void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& r
   const int64_t size[3] = {dst->outH, dst->outW, win->c()};
   const int64_t stride[3] = {dst->sy, dst->sx, dst->sc};
   if (StridesOverlap(size, stride)) {
-    ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", "destination strides are zero or overlap (two elements would share one place)",
-                           "", 0, ""});
+    ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER",
+                           "destination strides are zero or overlap (two elements would share one place)", "", 0, ""});
   }
   const double last = static_cast<double>(dst->offset) + static_cast<double>(dst->outH - 1) * dst->sy +
                       static_cast<double>(dst->outW - 1) * dst->sx + static_cast<double>(win->c() - 1) * dst->sc;

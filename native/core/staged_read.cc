@@ -20,13 +20,17 @@ struct FreeDeleter {
 };
 using Staging = std::unique_ptr<uint8_t, FreeDeleter>;
 
+constexpr size_t kCopyResultBytes = 64 * 1024;
+
 // Finalizer of a result ArrayBuffer: frees the staging buffer it took over.
 void FreeStaging(napi_env, void* data, void*) { std::free(data); }
 
 // JS thread, at completion: the staging buffer handed to JS as an ArrayBuffer of `bytes`.
 napi_value ToArrayBuffer(napi_env env, Staging& buf, size_t bytes) {
   napi_value ab = nullptr;
-  if (bytes > 0) {
+  // Small results are copied into a V8 ArrayBuffer: measured, an external buffer (a node::Buffer
+  // underneath, with a finalizer deferred to the event loop) costs more than copying 64 KiB.
+  if (bytes > kCopyResultBytes) {
     const napi_status st = napi_create_external_arraybuffer(env, buf.get(), bytes, FreeStaging, nullptr, &ab);
     if (st == napi_ok) {
       buf.release();  // the ArrayBuffer's finalizer frees it
@@ -59,8 +63,8 @@ void CopyIntoCaller(napi_env env, napi_value ta, const Staging& buf, DType dtype
   }
   const int64_t n = ItemSize(dtype);
   const SrcLayout src{buf.get(), dst.outW * c * n, c * n, n, static_cast<int>(n), false};
-  CopyWindow(src, 0, 0, 0, dst.outH, dst.outW, c, static_cast<uint8_t*>(data) + dst.offset * n, dst.sy * n,
-             dst.sx * n, dst.sc * n);
+  CopyWindow(src, 0, 0, 0, dst.outH, dst.outW, c, static_cast<uint8_t*>(data) + dst.offset * n, dst.sy * n, dst.sx * n,
+             dst.sc * n);
 }
 
 }  // namespace
@@ -82,9 +86,12 @@ Napi::Value RunStagedRead(Napi::Env env, const char* name, napi_value dstVal, DT
     st.length = dst.outH * dst.outW * c;
   }
   const size_t bytes = static_cast<size_t>(st.length) * static_cast<size_t>(n);
-  auto work = [staging, st, bytes, read = std::move(read)]() mutable {
+  // Zeroed only when the layout leaves gaps (a new array with strides wider than its shape):
+  // otherwise `read` writes every byte.
+  const bool full = st.length == st.outH * st.outW * c;
+  auto work = [staging, st, bytes, full, read = std::move(read)]() mutable {
     if (bytes > 0) {
-      staging->reset(static_cast<uint8_t*>(std::calloc(bytes, 1)));
+      staging->reset(static_cast<uint8_t*>(full ? std::malloc(bytes) : std::calloc(bytes, 1)));
       if (!*staging) throw std::bad_alloc();
     }
     st.data = staging->get();
@@ -93,7 +100,8 @@ Napi::Value RunStagedRead(Napi::Env env, const char* name, napi_value dstVal, DT
   AsyncJob::Finish finish;
   if (intoCaller) {
     finish = [staging, dtype, c, dst](napi_env e, const std::vector<napi_value>& pins) -> napi_value {
-      if (dst.outH > 0 && dst.outW > 0 && c > 0) CopyIntoCaller(e, pins.empty() ? nullptr : pins[0], *staging, dtype, c, dst);
+      if (dst.outH > 0 && dst.outW > 0 && c > 0)
+        CopyIntoCaller(e, pins.empty() ? nullptr : pins[0], *staging, dtype, c, dst);
       return nullptr;
     };
   } else {

@@ -33,9 +33,9 @@ int64_t MappingBudget() { return gBudget.load(std::memory_order_relaxed); }
 void SetMappingBudget(int64_t n) { gBudget.store(n, std::memory_order_relaxed); }
 
 CodedError SourceChanged(const std::string& path) {
-  return CodedError(ErrorInfo{"ERR_SOURCE_CHANGED",
-                              "'" + path + "' changed on disk since it was opened (truncated or rewritten under its mapping)",
-                              path, 0, ""});
+  return CodedError(ErrorInfo{
+      "ERR_SOURCE_CHANGED",
+      "'" + path + "' changed on disk since it was opened (truncated or rewritten under its mapping)", path, 0, ""});
 }
 
 Mapping::Mapping(void* addr, size_t size, bool writable) : addr_(addr), size_(size), writable_(writable) {

@@ -2,6 +2,9 @@
 // function runs on and the lifetime of the mapping.
 #include "npy/npy_reader.h"
 
+#include <cstring>
+#include <vector>
+
 #include "core/addon_data.h"
 #include "core/args.h"
 #include "core/async_job.h"
@@ -9,9 +12,6 @@
 #include "core/request.h"
 #include "core/staged_read.h"
 #include "npy/sigbus_guard.h"
-
-#include <cstring>
-#include <vector>
 
 namespace nds {
 
@@ -112,11 +112,10 @@ Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
 Napi::Function NpyReader::Define(Napi::Env env) {
   return JsClass<NpyReader>::Define(
       env, "NpyReader",
-      {JsClass<NpyReader>::Def<&NpyReader::Info>("info"),
-       JsClass<NpyReader>::Def<&NpyReader::ReadInto>("readInto"),
+      {JsClass<NpyReader>::Def<&NpyReader::Info>("info"), JsClass<NpyReader>::Def<&NpyReader::ReadInto>("readInto"),
        JsClass<NpyReader>::Def<&NpyReader::ReadIntoAsync>("readIntoAsync"),
        JsClass<NpyReader>::Def<&NpyReader::MappingBuffer>("mapping"),
-       JsClass<NpyReader>::Def<&NpyReader::Close>("close")});
+       JsClass<NpyReader>::Def<&NpyReader::Close, true>("close")});
 }
 
 NpyReader::NpyReader(const Napi::CallbackInfo& info) : st_(std::make_shared<NpyState>()) {
@@ -187,10 +186,9 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   const SrcLayout src = st.layout;
   const bool fortran = h.fortranOrder;
   const std::string path = st.path;
-  return RunStagedRead(env, "ndsampler.NpyReader.readAsync", info[0], h.dtype, win, dst,
-                       [map, path, src, fortran, win](const Destination& d) {
-                         CopyOutGuarded(*map, path, src, fortran, win, d);
-                       });
+  return RunStagedRead(
+      env, "ndsampler.NpyReader.readAsync", info[0], h.dtype, win, dst,
+      [map, path, src, fortran, win](const Destination& d) { CopyOutGuarded(*map, path, src, fortran, win, d); });
 }
 
 Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
@@ -199,8 +197,7 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   CheckOpen(env, st);
   AddonData* data = GetData(env);
   // Past the mapping budget (or on a damaged mapping) no view: the reader copies instead.
-  if (!data->externalBuffersAllowed || !st.map->writable() || st.map->damaged() ||
-      LiveMappings() > MappingBudget()) {
+  if (!data->externalBuffersAllowed || !st.map->writable() || st.map->damaged() || LiveMappings() > MappingBudget()) {
     return env.Null();
   }
   auto* hold = new std::shared_ptr<const Mapping>(st.map);
@@ -223,14 +220,16 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   return Napi::Value(env, ab);
 }
 
-// Frees the mapping (unless a view or an async read still holds it) and the header now, not at
-// GC: only the small NpyState and the object itself wait for the finalizer.
+// Frees the mapping (unless a view or an async read still holds it), the header and this object
+// now, not at GC: only the small NpyState held by the own readInto waits for its finalizer.
 Napi::Value NpyReader::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   st_->map.reset();
   st_->layout.base = nullptr;
   st_->header = NpyHeader();
   std::string().swap(st_->path);
-  return info.Env().Undefined();
+  JsClass<NpyReader>::Release(env, info.This(), this);  // `this` is gone after this line
+  return env.Undefined();
 }
 
 Napi::Value MappingStatsJs(const Napi::CallbackInfo& info) {

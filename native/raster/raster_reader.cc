@@ -3,8 +3,8 @@
 #include "raster/raster_reader.h"
 
 #include "core/args.h"
-#include "core/staged_read.h"
 #include "core/errors.h"
+#include "core/staged_read.h"
 #include "raster/raster_env.h"
 
 namespace nds {
@@ -21,12 +21,11 @@ Napi::Array Pair(Napi::Env env, int64_t a, int64_t b) {
 }  // namespace
 
 Napi::Function RasterReader::Define(Napi::Env env) {
-  return JsClass<RasterReader>::Define(
-      env, "RasterReader",
-      {JsClass<RasterReader>::Def<&RasterReader::Info>("info"),
-       JsClass<RasterReader>::Def<&RasterReader::ReadInto>("readInto"),
-       JsClass<RasterReader>::Def<&RasterReader::ReadIntoAsync>("readIntoAsync"),
-       JsClass<RasterReader>::Def<&RasterReader::Close>("close")});
+  return JsClass<RasterReader>::Define(env, "RasterReader",
+                                       {JsClass<RasterReader>::Def<&RasterReader::Info>("info"),
+                                        JsClass<RasterReader>::Def<&RasterReader::ReadInto>("readInto"),
+                                        JsClass<RasterReader>::Def<&RasterReader::ReadIntoAsync>("readIntoAsync"),
+                                        JsClass<RasterReader>::Def<&RasterReader::Close>("close")});
 }
 
 RasterReader::RasterReader(const Napi::CallbackInfo& info) {
@@ -78,8 +77,8 @@ Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-RasterSource& RasterReader::ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win,
-                                      Destination* dst, bool allowNew) {
+RasterSource& RasterReader::ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst,
+                                      bool allowNew) {
   Napi::Env env = info.Env();
   RasterSource& src = Source(env);
   const RasterMeta& m = src.meta();
