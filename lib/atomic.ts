@@ -43,8 +43,27 @@ function fsyncDir(dir: string): void {
 }
 
 /** Runs `make(tmp)`, renames tmp onto `file` and fsyncs the directory; unlinks tmp on failure. */
+/**
+ * Told about each temporary file while it exists (lib/native.ts registers the addon's trackTemp /
+ * untrackTemp): a worker thread terminated between creating it and renaming it runs no more JS,
+ * so the addon removes it at the env's teardown.
+ */
+let tracker: { track(tmp: string): void; untrack(tmp: string): void } | null = null;
+export function setTempTracker(t: typeof tracker): void {
+  tracker = t;
+}
+
 function publish(file: string, make: (tmp: string) => void): void {
   const tmp = tempPath(file);
+  tracker?.track(tmp);
+  try {
+    publishTracked(file, tmp, make);
+  } finally {
+    tracker?.untrack(tmp);
+  }
+}
+
+function publishTracked(file: string, tmp: string, make: (tmp: string) => void): void {
   try {
     make(tmp);
     try {

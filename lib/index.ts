@@ -8,8 +8,8 @@ export type { DType, NDArray, TypedArray, Shape3 } from './ndarray';
 export { allocate, DTYPES } from './ndarray';
 export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';
-export { openImage, writeNpy, NpyReader, RasterReader } from './readers';
-export type { ImageReader, ReadOptions } from './readers';
+export { openImage, writeNpy, NpyReader, RasterReader, setMappingBudget, mappingStats } from './readers';
+export type { ImageReader, ReadOptions, MappingStats } from './readers';
 export { COG_CONFIG_DEFAULTS, COG_CONFIG_KEYS } from './cog-config';
 export type { CogConfig, CogOverviews, CogPredictor } from './cog-config';
 export {

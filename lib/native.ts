@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { setTempTracker } from './atomic';
 import { makeError, NdsamplerError } from './errors';
 import type { DType, Shape3, TypedArray } from './ndarray';
 
@@ -32,10 +33,12 @@ export interface NativeNpyReader {
   /** Copies window req[Y0..C1] into dst per req[DST_*]. */
   readInto(dst: TypedArray, req: Float64Array): void;
   /**
-   * The same on the libuv pool; dst and the mapping are pinned until it settles. Refuses a dst over
-   * a resizable ArrayBuffer; dst's buffer must not be transferred while the read is in flight.
+   * The same on the libuv pool, copying into a buffer the job owns. With a dst, that buffer is
+   * copied into dst at completion (ERR_OUT_BUFFER when dst was detached or shrunk meanwhile) and
+   * the promise resolves with undefined; with null, req[DST_*] lay out a new array from offset 0
+   * and the promise resolves with its ArrayBuffer.
    */
-  readIntoAsync(dst: TypedArray, req: Float64Array): Promise<void>;
+  readIntoAsync(dst: TypedArray | null, req: Float64Array): Promise<ArrayBuffer | undefined>;
   /**
    * An ArrayBuffer over the whole mapped file (zero-copy and copy-on-write: a write into it stays
    * in this process and never reaches the file), or null when the runtime forbids external buffers
@@ -72,7 +75,8 @@ export interface NativeRasterReader {
   info(): RasterInfo;
   /** Reads window req[Y0..C1] at output size req[OUT_H] x req[OUT_W] into dst. */
   readInto(dst: TypedArray, req: Float64Array): void;
-  readIntoAsync(dst: TypedArray, req: Float64Array): Promise<void>;
+  /** As NativeNpyReader.readIntoAsync. */
+  readIntoAsync(dst: TypedArray | null, req: Float64Array): Promise<ArrayBuffer | undefined>;
   close(): void;
 }
 
@@ -127,6 +131,9 @@ export interface NativeBatchResult {
 
 export interface NativeBinding {
   setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
+  /** Remembers / forgets a temporary file lib/atomic.ts is writing; remembered ones are removed at env teardown. */
+  trackTemp(path: string): void;
+  untrackTemp(path: string): void;
   /**
    * Opens (creating) `path` and takes an exclusive flock on it: the descriptor holding the lock, or
    * -1 when `wait` is false and another holder has it (`wait` true blocks this thread until granted).
@@ -136,6 +143,9 @@ export interface NativeBinding {
   unlockFile(fd: number): void;
   NpyReader: new (path: string) => NativeNpyReader;
   writeNpy(path: string, data: TypedArray, desc: NpyArrayDesc): void;
+  /** Process-wide: live npy mappings, and the budget past which mapping() returns null. */
+  mappingStats(): { live: number; budget: number };
+  setMappingBudget(n: number): void;
   RasterReader: new (path: string, opts: { maxHandles: number }) => NativeRasterReader;
   writeCog(src: string, dst: string, opts: NativeCogOptions): void;
   writeCogAsync(src: string, dst: string, opts: NativeCogOptions): Promise<void>;
@@ -180,6 +190,7 @@ function load(): NativeBinding {
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const binding = require(file) as NativeBinding;
       binding.setErrorFactory(makeError);
+      setTempTracker({ track: (t) => binding.trackTemp(t), untrack: (t) => binding.untrackTemp(t) });
       return binding;
     } catch (err) {
       const msg = (err as Error).message;

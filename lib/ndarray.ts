@@ -105,10 +105,31 @@ function isShape3(s: unknown): s is Shape3 {
 }
 
 /**
+ * True when an array of `shape` with non-negative element `strides` addresses some element twice:
+ * a zero stride on an axis longer than 1, or, with the axes longer than 1 sorted by stride, a
+ * stride smaller than the extent (size x stride) of the axis below it. Size-1 axes are free.
+ * native/core/request.h StridesOverlap applies the same rule.
+ */
+export function stridesOverlap(shape: Shape3, strides: Shape3): boolean {
+  if (shape[0] === 0 || shape[1] === 0 || shape[2] === 0) return false;
+  const axes: Array<[number, number]> = [];
+  for (let i = 0; i < 3; i++) {
+    if (shape[i] === 1) continue;
+    if (strides[i] === 0) return true;
+    axes.push([strides[i], shape[i]]);
+  }
+  axes.sort((a, b) => a[0] - b[0]);
+  for (let i = 1; i < axes.length; i++) if (axes[i][0] < axes[i - 1][0] * axes[i - 1][1]) return true;
+  return false;
+}
+
+/**
  * Validates an NDArray given by a caller (an `out` array or an array to write): its data must be
  * a typed array matching dtype, and every element its shape and strides address must lie inside it.
+ * A `destination` (an `out` to be written) may not address one element twice (stridesOverlap); an
+ * array only read (to be written to a file) may: a broadcast array is a valid source.
  */
-export function checkArray(a: unknown, name: string): NDArray {
+export function checkArray(a: unknown, name: string, destination = false): NDArray {
   if (!v.isPlainObject(a)) throw v.typeError('an NDArray {data, shape, strides, offset, dtype}', name, a);
   const arr = a as unknown as NDArray;
   const dtype = dtypeOf(arr.data);
@@ -126,6 +147,9 @@ export function checkArray(a: unknown, name: string): NDArray {
     const last = offset + (h - 1) * strides[0] + (w - 1) * strides[1] + (c - 1) * strides[2];
     if (last >= arr.data.length) {
       throw new RegionError('ERR_OUT_BUFFER', `${name}: shape and strides address element ${last} but data has ${arr.data.length}`);
+    }
+    if (destination && stridesOverlap(arr.shape, strides)) {
+      throw new RegionError('ERR_OUT_BUFFER', `${name}: strides [${strides}] for shape [${arr.shape}] are zero or overlap (two elements would share one place)`);
     }
   }
   return { data: arr.data, shape: [h, w, c], strides: [strides[0], strides[1], strides[2]], offset, dtype };

@@ -69,6 +69,12 @@ interface Checked {
 
 const EMPTY: ReadOptions = Object.freeze({});
 
+/** An NDArray of `shape` whose data the addon provides later (C-contiguous strides). */
+function placeholder(shape: Shape3, dtype: DType): NDArray {
+  const [, w, c] = shape;
+  return { data: new TYPED_ARRAY[dtype](0), shape, strides: [w * c, c, 1], offset: 0, dtype };
+}
+
 interface Plan {
   win: Window;
   out: NDArray;
@@ -125,14 +131,18 @@ abstract class BaseReader implements ImageReader {
     return { copy, boundless, fillValue, scale, layout, out: o.out };
   }
 
-  /** Prepares the destination and the native request for an already normalised window. */
-  protected plan(win: Window, c: Checked, req: Float64Array): Plan {
+  /**
+   * Prepares the destination and the native request for an already normalised window. With
+   * `fresh` (an async read without `out` that fills every element) no array is allocated: the
+   * request describes the result's layout from offset 0 and `out.data` is an empty placeholder.
+   */
+  protected plan(win: Window, c: Checked, req: Float64Array, fresh = false): Plan {
     const { scale } = c;
     const shape: Shape3 = [scaled(win.y1 - win.y0, scale), scaled(win.x1 - win.x0, scale), win.c1 - win.c0];
     const partial = isPartial(win);
     let out: NDArray;
     if (c.out !== undefined) {
-      out = checkArray(c.out, 'options.out');
+      out = checkArray(c.out, 'options.out', true);
       if (out.dtype !== this.dtype) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`an array of dtype '${this.dtype}' (the image's)`, 'options.out.dtype', out.dtype));
       }
@@ -143,7 +153,8 @@ abstract class BaseReader implements ImageReader {
       if (shape[0] * shape[1] * shape[2] * ITEMSIZE[this.dtype] > MAX_READ_BYTES) {
         throw new RegionError('ERR_REGION', v.message(`a region of at most ${MAX_READ_BYTES} bytes`, 'region', shape));
       }
-      out = partial ? allocate(shape, this.dtype, true) : allocateResult(shape, this.dtype);
+      out = fresh && !partial ? placeholder(shape, this.dtype)
+        : partial ? allocate(shape, this.dtype, true) : allocateResult(shape, this.dtype);
       if (c.layout === 'chw') out.strides = [shape[1], 1, shape[0] * shape[1]];
     }
     if (partial && (c.out !== undefined || c.fillValue !== 0)) fill(out, c.fillValue);
@@ -203,9 +214,19 @@ abstract class BaseReader implements ImageReader {
   async #readCheckedAsync(win: Window, c: Checked): Promise<NDArray> {
     const view = c.copy ? undefined : this.tryView(win, c);
     if (view !== undefined) return view;
-    const p = this.plan(win, c, new Float64Array(REQ.LENGTH));
-    if (p.empty) return p.out;
-    await withCallSite(() => this.nativeReader().readIntoAsync(p.out.data, p.req));
+    // The pool thread never writes into JS memory (docs/concurrency.md, "Memory a job writes"):
+    // without `out` the addon hands over the buffer it filled; with `out` it copies into it on
+    // this thread at completion, after checking it is still attached and large enough.
+    const fresh = c.out === undefined && !isPartial(win);
+    const p = this.plan(win, c, new Float64Array(REQ.LENGTH), fresh);
+    if (p.empty) return p.out;  // a placeholder of a 0-sized shape is the result as it is
+    if (!fresh) {
+      await withCallSite(() => this.nativeReader().readIntoAsync(p.out.data, p.req));
+      return p.out;
+    }
+    const ab = await withCallSite(() => this.nativeReader().readIntoAsync(null, p.req));
+    const [h, w, ch] = p.out.shape;
+    p.out.data = new TYPED_ARRAY[this.dtype](ab as ArrayBuffer, 0, h * w * ch);
     return p.out;
   }
 
@@ -311,6 +332,26 @@ export class RasterReader extends BaseReader {
     this.#native?.close();
     this.#native = null;
   }
+}
+
+/** The process-wide count of live npy mappings and the budget past which views become copies. */
+export interface MappingStats {
+  live: number;
+  budget: number;
+}
+
+/**
+ * Sets how many npy file mappings may be live in this process (default 4096) before
+ * `read(region, {copy: false})` and `loadImage` on npy return copies instead of zero-copy views.
+ * Process-wide (shared by every worker thread), since the kernel's cap on mappings is.
+ */
+export function setMappingBudget(n: number): void {
+  native.setMappingBudget(v.integer(n, 'n', 0, Number.MAX_SAFE_INTEGER));
+}
+
+/** Live mappings (open npy readers plus views not yet finalized) and the budget. */
+export function mappingStats(): MappingStats {
+  return native.mappingStats();
 }
 
 /** Opens an image: '.npy' files with the mmap reader, anything else through GDAL. */

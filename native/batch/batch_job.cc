@@ -18,7 +18,9 @@
 #include "core/args.h"
 #include "core/copy_kernel.h"
 #include "core/errors.h"
+#include "core/js_class.h"
 #include "npy/npy_reader.h"
+#include "npy/sigbus_guard.h"
 #include "raster/raster_reader.h"
 
 namespace nds {
@@ -42,6 +44,7 @@ struct BatchSource {
   std::shared_ptr<std::vector<uint8_t>> memory;  // kMemory: an owned copy of a JS array
   SrcLayout layout{};                            // kNpy, kMemory
   std::shared_ptr<RasterSource> raster;          // kRaster
+  std::string path;                              // kNpy: for ERR_SOURCE_CHANGED
   DType dtype = DType::U8;
   int64_t H = 0, W = 0, C = 0;
 };
@@ -286,6 +289,11 @@ void FillValues(const BatchJob& job, double raw, uint8_t* values) {
   for (int64_t k = 0; k < job.C; ++k) CastOne(job.cv.Apply(raw, k), job.cv.out, values + k * n);
 }
 
+// The error of a crop whose npy file was cut or rewritten under its mapping.
+CodedError Changed(const BatchSource& s) {
+  return CodedError("ERR_SOURCE_CHANGED", "'" + s.path + "' changed on disk (it was cut under its mapping)", s.path);
+}
+
 void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   const int osz = ItemSize(job.cv.out);
   int64_t dsy, dsx, dsc;
@@ -328,8 +336,12 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   } else {
     const SrcLayout& L = s.layout;
     const int64_t h = it.iy1 - it.iy0, w = it.ix1 - it.ix0;
+    if (s.kind == SrcKind::kNpy && s.map->damaged()) throw Changed(s);
     if (same && h == it.ih && w == it.iw) {
-      CopyWindow(L, it.iy0, it.ix0, it.c0, it.ih, it.iw, job.C, d0, dsy * osz, dsx * osz, dsc * osz);
+      auto copy = [&] {
+        CopyWindow(L, it.iy0, it.ix0, it.c0, it.ih, it.iw, job.C, d0, dsy * osz, dsx * osz, dsc * osz);
+      };
+      if (s.kind == SrcKind::kNpy ? !GuardedCopy(copy) : (copy(), false)) throw Changed(s);
       return;
     }
     block = SrcBlock{L.base + it.iy0 * L.sy + it.ix0 * L.sx + it.c0 * L.sc, L.sy, L.sx, L.sc, L.swap, s.dtype};
@@ -339,7 +351,11 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   const uint8_t* lut = nullptr;
   if (s.dtype == DType::U8 && !job.lut[0].empty()) lut = job.lut[0].data();
   if (s.dtype == DType::I8 && !job.lut[1].empty()) lut = job.lut[1].data();
-  ConvertBlock(block, rows.data(), xoff.data(), it.ih, it.iw, job.C, d0, dsy, dsx, dsc, job.cv, lut);
+  // Out of an npy mapping the read runs armed: a file cut under it is ERR_SOURCE_CHANGED, not SIGBUS.
+  auto convert = [&] {
+    ConvertBlock(block, rows.data(), xoff.data(), it.ih, it.iw, job.C, d0, dsy, dsx, dsc, job.cv, lut);
+  };
+  if (s.kind == SrcKind::kNpy ? !GuardedCopy(convert) : (convert(), false)) throw Changed(s);
 }
 
 // Pool thread. Never throws.
@@ -399,9 +415,11 @@ BatchSource ParseSource(Napi::Env env, const Napi::Value& v, int rasterHandles) 
   if (!v.IsObject()) ThrowArg(env, "loadBatch: each source must be a reader or an array description");
   Napi::Object o = v.As<Napi::Object>();
   if (o.InstanceOf(ad->npyReaderClass.Value())) {
-    std::shared_ptr<NpyState> st = NpyReader::Unwrap(o)->state();
-    if (!st->map) throw CodedError("ERR_CLOSED", "reader for '" + st->path + "' is closed", st->path);
+    NpyReader* r = JsClass<NpyReader>::Unwrap(env, o);
+    if (r == nullptr || !r->state()->map) throw CodedError("ERR_CLOSED", "an npy reader of the batch is closed");
+    std::shared_ptr<NpyState> st = r->state();
     s.kind = SrcKind::kNpy;
+    s.path = st->path;
     s.map = st->map;
     s.layout = st->layout;
     s.dtype = st->header.dtype;
@@ -409,8 +427,9 @@ BatchSource ParseSource(Napi::Env env, const Napi::Value& v, int rasterHandles) 
     return s;
   }
   if (o.InstanceOf(ad->rasterReaderClass.Value())) {
-    std::shared_ptr<RasterSource> src = RasterReader::Unwrap(o)->source();
-    if (!src) throw CodedError("ERR_CLOSED", "the raster reader is closed");
+    RasterReader* r = JsClass<RasterReader>::Unwrap(env, o);
+    std::shared_ptr<RasterSource> src = r == nullptr ? nullptr : r->source();
+    if (!src) throw CodedError("ERR_CLOSED", "a raster reader of the batch is closed");
     src->ReserveHandles(rasterHandles);
     const RasterMeta& m = src->meta();
     s.kind = SrcKind::kRaster;

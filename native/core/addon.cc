@@ -5,6 +5,7 @@
 
 #include "batch/batch_job.h"
 #include "core/addon_data.h"
+#include "core/args.h"
 #include "core/errors.h"
 #include "core/file_lock.h"
 #include "npy/npy_reader.h"
@@ -28,8 +29,21 @@ Napi::Value SetErrorFactory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-void Export(Napi::Env env, Napi::Object exports, const char* name, Napi::Function::Callback fn) {
-  exports.Set(name, Napi::Function::New(env, fn, name));
+// trackTemp(path) / untrackTemp(path): lib/atomic.ts's temporary files, removed at env teardown.
+Napi::Value TrackTemp(const Napi::CallbackInfo& info) {
+  nds::GetData(info.Env())->temps.insert(nds::StringArg(info, 0, "trackTemp(path): path"));
+  return info.Env().Undefined();
+}
+Napi::Value UntrackTemp(const Napi::CallbackInfo& info) {
+  nds::GetData(info.Env())->temps.erase(nds::StringArg(info, 0, "untrackTemp(path): path"));
+  return info.Env().Undefined();
+}
+
+// Every exported function runs inside nds::Shielded (core/errors.h): no C++ exception ever
+// leaves the addon, even in a worker thread that is being terminated.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+void Export(Napi::Env env, Napi::Object exports, const char* name) {
+  exports.Set(name, Napi::Function::New<nds::ShieldedFn<F>>(env, name));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -37,39 +51,43 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   nds::EnsureGdal();
   nds::GetRasterEnv(env);
 
-  Export(env, exports, "setErrorFactory", SetErrorFactory);
+  Export<SetErrorFactory>(env, exports, "setErrorFactory");
+  Export<TrackTemp>(env, exports, "trackTemp");
+  Export<UntrackTemp>(env, exports, "untrackTemp");
   // cache-entry locks
-  Export(env, exports, "lockFile", nds::LockFileJs);
-  Export(env, exports, "unlockFile", nds::UnlockFileJs);
+  Export<nds::LockFileJs>(env, exports, "lockFile");
+  Export<nds::UnlockFileJs>(env, exports, "unlockFile");
   // npy
   Napi::Function npyClass = nds::NpyReader::Define(env);
-  nds::GetData(env)->npyReaderClass = Napi::Persistent(npyClass);
+  nds::GetData(env)->npyReaderClass = Napi::Persistent(npyClass);  // loadBatch checks what it unwraps
   exports.Set("NpyReader", npyClass);
-  Export(env, exports, "writeNpy", nds::WriteNpyJs);
+  Export<nds::WriteNpyJs>(env, exports, "writeNpy");
+  Export<nds::MappingStatsJs>(env, exports, "mappingStats");
+  Export<nds::SetMappingBudgetJs>(env, exports, "setMappingBudget");
   // raster reading
   Napi::Function rasterClass = nds::RasterReader::Define(env);
   nds::GetData(env)->rasterReaderClass = Napi::Persistent(rasterClass);
   exports.Set("RasterReader", rasterClass);
-  Export(env, exports, "tileCacheStats", nds::TileCacheStatsJs);
-  Export(env, exports, "setTileCacheBudget", nds::SetTileCacheBudgetJs);
-  Export(env, exports, "setMaxOpenDatasets", nds::SetMaxOpenDatasetsJs);
-  Export(env, exports, "datasetStats", nds::DatasetStatsJs);
-  Export(env, exports, "setPixelLimit", nds::SetPixelLimitJs);
-  Export(env, exports, "gdalVersion", nds::GdalVersionJs);
-  Export(env, exports, "hasDriver", nds::HasDriverJs);
+  Export<nds::TileCacheStatsJs>(env, exports, "tileCacheStats");
+  Export<nds::SetTileCacheBudgetJs>(env, exports, "setTileCacheBudget");
+  Export<nds::SetMaxOpenDatasetsJs>(env, exports, "setMaxOpenDatasets");
+  Export<nds::DatasetStatsJs>(env, exports, "datasetStats");
+  Export<nds::SetPixelLimitJs>(env, exports, "setPixelLimit");
+  Export<nds::GdalVersionJs>(env, exports, "gdalVersion");
+  Export<nds::HasDriverJs>(env, exports, "hasDriver");
   // COG and other writers
-  Export(env, exports, "writeCog", nds::WriteCogJs);
-  Export(env, exports, "writeCogAsync", nds::WriteCogAsyncJs);
-  Export(env, exports, "convertToNpy", nds::ConvertToNpyJs);
-  Export(env, exports, "convertToNpyAsync", nds::ConvertToNpyAsyncJs);
-  Export(env, exports, "isCog", nds::IsCogJs);
-  Export(env, exports, "cogCompressions", nds::CogCompressionsJs);
-  Export(env, exports, "writeRaster", nds::WriteRasterJs);
+  Export<nds::WriteCogJs>(env, exports, "writeCog");
+  Export<nds::WriteCogAsyncJs>(env, exports, "writeCogAsync");
+  Export<nds::ConvertToNpyJs>(env, exports, "convertToNpy");
+  Export<nds::ConvertToNpyAsyncJs>(env, exports, "convertToNpyAsync");
+  Export<nds::IsCogJs>(env, exports, "isCog");
+  Export<nds::CogCompressionsJs>(env, exports, "cogCompressions");
+  Export<nds::WriteRasterJs>(env, exports, "writeRaster");
   // batches on the addon's thread pool
-  Export(env, exports, "loadBatch", nds::LoadBatchJs);
-  Export(env, exports, "cancelBatch", nds::CancelBatchJs);
-  Export(env, exports, "setThreadPoolSize", nds::SetThreadPoolSizeJs);
-  Export(env, exports, "threadPoolSize", nds::ThreadPoolSizeJs);
+  Export<nds::LoadBatchJs>(env, exports, "loadBatch");
+  Export<nds::CancelBatchJs>(env, exports, "cancelBatch");
+  Export<nds::SetThreadPoolSizeJs>(env, exports, "setThreadPoolSize");
+  Export<nds::ThreadPoolSizeJs>(env, exports, "threadPoolSize");
   return exports;
 }
 

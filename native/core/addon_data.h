@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <set>
+#include <string>
 
 namespace nds {
 
@@ -23,7 +24,11 @@ struct AddonData {
   std::shared_ptr<void> batch;
   // Descriptors holding cache-entry locks (core/file_lock.h); closed here at env teardown.
   std::set<int> lockFds;
+  // Temporary files lib/atomic.ts is writing in this env (trackTemp/untrackTemp): a worker thread
+  // terminated between creating one and renaming it cannot run JS to remove it, so teardown does.
+  std::set<std::string> temps;
   ~AddonData() {
+    for (const std::string& t : temps) ::unlink(t.c_str());
     for (int fd : lockFds) ::close(fd);
     if (raster != nullptr && freeRaster != nullptr) freeRaster(raster);
   }

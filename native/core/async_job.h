@@ -1,79 +1,52 @@
 // AsyncJob: runs a pure-C++ function on the libuv pool and settles a promise on the JS thread.
-// The function must not touch any JS value (it gets only structs built on the main thread);
-// JS values it writes into (a destination typed array) are pinned by `pins` until the job ends.
-// A CodedError thrown by the function rejects the promise with the matching NdsamplerError.
+// The function must not touch any JS value (it gets only structs built on the main thread) and
+// must not write into memory JavaScript can free, detach or shrink (docs/concurrency.md, "Memory
+// a job writes"): it writes into memory the job owns, and `finish` moves the result into JS on
+// the JS thread. A CodedError thrown by the function or by `finish` rejects the promise with the
+// matching NdsamplerError.
+//
+// Built on raw N-API (napi_create_async_work), not Napi::AsyncWorker: the completion runs even
+// when the env is going away (a worker thread being terminated waits for its jobs), and then no
+// exception may escape it. Every call in the completion is raw and its failure is ignored.
 #pragma once
 #include <napi.h>
 
-#include <exception>
 #include <functional>
-#include <new>
-#include <utility>
 #include <vector>
 
 #include "core/errors.h"
 
 namespace nds {
 
-class AsyncJob : public Napi::AsyncWorker {
+class AsyncJob {
  public:
-  // Main thread. Queues `work` and returns the promise it settles.
-  static Napi::Value Run(Napi::Env env, const char* name, std::function<void()> work,
-                         const std::vector<Napi::Object>& pins = {}) {
-    auto* job = new AsyncJob(env, name, std::move(work));
-    for (const Napi::Object& o : pins) job->pins_.push_back(Napi::Persistent(o));
-    napi_value promise = job->promise_;
-    job->Queue();  // the job deletes itself after OnOK
-    return Napi::Value(env, promise);
-  }
+  using Work = std::function<void()>;
+  // JS thread, after `work` succeeded: the value the promise resolves with (nullptr: undefined),
+  // or a thrown CodedError to reject it. `pins` are the values given to Run, in order. It may run
+  // while the env is being torn down, so it makes only raw N-API calls that need no JS to run.
+  using Finish = std::function<napi_value(napi_env, const std::vector<napi_value>& pins)>;
 
- protected:
-  // libuv pool thread.
-  void Execute() override {
-    try {
-      work_();
-    } catch (const CodedError& e) {
-      error_ = e.info();
-      failed_ = true;
-    } catch (const std::bad_alloc&) {
-      error_ = ErrorInfo{"ERR_NO_MEMORY", "out of memory", "", 0, ""};
-      failed_ = true;
-    } catch (const std::exception& e) {
-      error_ = ErrorInfo{"ERR_INTERNAL", e.what(), "", 0, ""};
-      failed_ = true;
-    }
-  }
-  // Main thread. Raw N-API calls whose failures are ignored: when a worker thread is terminated
-  // with jobs in flight, its env can no longer run JS (building the error would throw) and
-  // nothing can observe the promise any more.
-  void OnOK() override {
-    napi_env env = Env();
-    if (!failed_) {
-      napi_value undefined;
-      napi_get_undefined(env, &undefined);
-      napi_resolve_deferred(env, deferred_, undefined);
-      return;
-    }
-    try {
-      napi_reject_deferred(env, deferred_, MakeJsError(Env(), error_));
-    } catch (...) {
-      napi_value msg, err;
-      if (napi_create_string_utf8(env, error_.message.c_str(), error_.message.size(), &msg) == napi_ok &&
-          napi_create_error(env, nullptr, msg, &err) == napi_ok) {
-        napi_reject_deferred(env, deferred_, err);
-      }
-    }
-  }
+  // JS thread. Queues `work` and returns the promise it settles. `pins` are held by strong
+  // references until the job ends.
+  static Napi::Value Run(Napi::Env env, const char* name, Work work, Finish finish = nullptr,
+                         const std::vector<napi_value>& pins = {});
+
+  AsyncJob(const AsyncJob&) = delete;
+  AsyncJob& operator=(const AsyncJob&) = delete;
+  ~AsyncJob();
 
  private:
-  AsyncJob(Napi::Env env, const char* name, std::function<void()> work)
-      : Napi::AsyncWorker(env, name), work_(std::move(work)) {
-    NAPI_THROW_IF_FAILED_VOID(env, napi_create_promise(env, &deferred_, &promise_));
-  }
+  AsyncJob(napi_env env, Work work, Finish finish) : env_(env), work_(std::move(work)), finish_(std::move(finish)) {}
+  static void Execute(napi_env env, void* data);                       // libuv pool thread
+  static void Complete(napi_env env, napi_status status, void* data);  // JS thread
+  void Settle(napi_env env, napi_status status) noexcept;
+
+  napi_env env_;
+  Work work_;
+  Finish finish_;
   napi_deferred deferred_ = nullptr;
-  napi_value promise_ = nullptr;
-  std::function<void()> work_;
-  std::vector<Napi::ObjectReference> pins_;
+  napi_async_work work_handle_ = nullptr;
+  std::vector<napi_ref> pins_;
   bool failed_ = false;
   ErrorInfo error_;
 };

@@ -43,4 +43,52 @@ void ThrowArg(Napi::Env env, const std::string& message) {
   throw err;
 }
 
+namespace {
+
+// Throws `v` into JS unless an exception is already pending; a failure (no JS can run) is ignored.
+void ThrowQuietly(napi_env env, napi_value v) noexcept {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) != napi_ok || pending || v == nullptr) return;
+  napi_throw(env, v);
+}
+
+void ThrowMessageQuietly(napi_env env, const char* code, const char* message) noexcept {
+  napi_value msg, codeValue, err;
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_string_utf8(env, code, NAPI_AUTO_LENGTH, &codeValue) != napi_ok ||
+      napi_create_error(env, codeValue, msg, &err) != napi_ok) {
+    return;
+  }
+  ThrowQuietly(env, err);
+}
+
+}  // namespace
+
+Napi::Value Shielded(Napi::Env env, const std::function<Napi::Value()>& fn) noexcept {
+  try {
+    return fn();
+  } catch (const Napi::Error& e) {
+    napi_value v = nullptr;
+    try {
+      v = e.Value();
+    } catch (...) {
+      v = nullptr;
+    }
+    ThrowQuietly(env, v);
+  } catch (const CodedError& e) {
+    try {
+      ThrowQuietly(env, MakeJsError(env, e.info()));
+    } catch (...) {
+      ThrowMessageQuietly(env, e.info().code.c_str(), e.what());
+    }
+  } catch (const std::bad_alloc&) {
+    ThrowMessageQuietly(env, "ERR_NO_MEMORY", "out of memory");
+  } catch (const std::exception& e) {
+    ThrowMessageQuietly(env, "ERR_INTERNAL", e.what());
+  } catch (...) {
+    ThrowMessageQuietly(env, "ERR_INTERNAL", "unknown native exception");
+  }
+  return Napi::Value();
+}
+
 }  // namespace nds

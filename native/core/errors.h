@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 
+#include <functional>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -57,6 +58,19 @@ auto Guard(Napi::Env env, F&& fn) -> decltype(fn()) {
   } catch (const std::exception& e) {
     ThrowJs(env, ErrorInfo{"ERR_INTERNAL", e.what(), "", 0, ""});
   }
+}
+
+// JS thread: the outermost frame of every binding function, constructor and method. Runs `fn`
+// and turns any exception into a pending JS exception with raw N-API calls whose failure is
+// ignored. node-addon-api's own rethrow (Error::ThrowAsJavaScriptException) throws again when
+// the env can no longer run JS (a worker thread being terminated), and that second exception,
+// thrown into V8's frames, ends the process. Returns an empty value after an exception.
+Napi::Value Shielded(Napi::Env env, const std::function<Napi::Value()>& fn) noexcept;
+
+// Shielded(F): a binding function for Napi::Function::New<ShieldedFn<F>>.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value ShieldedFn(const Napi::CallbackInfo& info) {
+  return Shielded(info.Env(), [&] { return F(info); });
 }
 
 }  // namespace nds

@@ -2,6 +2,7 @@
 #include "core/request.h"
 
 #include <string>
+#include <utility>
 
 #include "core/args.h"
 #include "core/errors.h"
@@ -17,16 +18,43 @@ inline bool IntIn(double v, double lo, double hi) {
 }
 }  // namespace
 
+bool StridesOverlap(const int64_t size[3], const int64_t stride[3]) {
+  int64_t n[3], s[3];
+  int k = 0;
+  for (int i = 0; i < 3; ++i) {
+    if (size[i] == 0) return false;  // addresses nothing
+    if (size[i] == 1) continue;      // a size-1 axis is free
+    if (stride[i] == 0) return true;
+    n[k] = size[i];
+    s[k] = stride[i];
+    ++k;
+  }
+  // Sort the (at most 3) remaining axes by stride.
+  for (int i = 1; i < k; ++i) {
+    for (int j = i; j > 0 && s[j] < s[j - 1]; --j) {
+      std::swap(s[j], s[j - 1]);
+      std::swap(n[j], n[j - 1]);
+    }
+  }
+  for (int i = 1; i < k; ++i) {
+    if (static_cast<__int128>(s[i]) < static_cast<__int128>(n[i - 1]) * s[i - 1]) return true;
+  }
+  return false;
+}
+
 void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, int64_t H, int64_t W, int64_t C,
-                  DType dtype, Window* win, Destination* dst, bool allowScaled) {
+                  DType dtype, Window* win, Destination* dst, bool allowScaled, bool allowNew) {
   // Raw N-API: one napi_get_typedarray_info per array (type, length and the data pointer, which
   // already includes the view's byte offset). This function runs on every read.
-  if (!dstVal.IsTypedArray()) ThrowArg(env, "destination must be a typed array");
-  napi_typedarray_type dstType;
+  const bool isNew = allowNew && dstVal.IsNull();
+  napi_typedarray_type dstType = TypedArrayType(dtype);
   size_t dstLength = 0;
   void* dstData = nullptr;
-  if (napi_get_typedarray_info(env, dstVal, &dstType, &dstLength, &dstData, nullptr, nullptr) != napi_ok) {
-    ThrowArg(env, "destination must be a typed array");
+  if (!isNew) {
+    if (!dstVal.IsTypedArray()) ThrowArg(env, "destination must be a typed array");
+    if (napi_get_typedarray_info(env, dstVal, &dstType, &dstLength, &dstData, nullptr, nullptr) != napi_ok) {
+      ThrowArg(env, "destination must be a typed array");
+    }
   }
   if (dstType != TypedArrayType(dtype)) {
     ThrowArg(env, std::string("destination typed array does not match dtype ") + DTypeName(dtype));
@@ -71,8 +99,21 @@ void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& r
     ThrowArg(env, "scaled output size must be between 1 and the window size");
   }
   if (dst->outH == 0 || dst->outW == 0 || win->c() == 0) return;  // nothing is written
+  const int64_t size[3] = {dst->outH, dst->outW, win->c()};
+  const int64_t stride[3] = {dst->sy, dst->sx, dst->sc};
+  if (StridesOverlap(size, stride)) {
+    ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER",
+                           "destination strides are zero or overlap (two elements would share one place)", "", 0, ""});
+  }
   const double last = static_cast<double>(dst->offset) + static_cast<double>(dst->outH - 1) * dst->sy +
                       static_cast<double>(dst->outW - 1) * dst->sx + static_cast<double>(win->c() - 1) * dst->sc;
+  if (isNew) {
+    if ((last + 1) * static_cast<double>(ItemSize(dtype)) > static_cast<double>(kMaxNewBytes)) {
+      ThrowJs(env, ErrorInfo{"ERR_REGION", "a read of more than 2^32 bytes", "", 0, ""});
+    }
+    dst->length = static_cast<int64_t>(last) + 1;
+    return;
+  }
   if (last >= static_cast<double>(dst->length)) {
     ThrowJs(env, ErrorInfo{"ERR_OUT_BUFFER", "destination array is too small for the region", "", 0, ""});
   }

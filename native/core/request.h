@@ -31,8 +31,18 @@ struct Destination {
 
 // JS thread: parses and checks (req, dst) against an image of shape (H, W, C) and dtype.
 // Throws a JS error (never crashes) when the window is outside the image, the typed array is
-// of another type, or any element the copy would write lies outside the typed array.
+// of another type, any element the copy would write lies outside the typed array, or two
+// elements would land on one (ERR_OUT_BUFFER; see StridesOverlap). With `allowNew`, a null
+// `dstVal` means a new array: dst->data stays null and dst->length is the number of elements the
+// layout spans (at most kMaxNewBytes bytes, else ERR_REGION).
 void ParseRequest(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, int64_t H, int64_t W, int64_t C,
-                  DType dtype, Window* win, Destination* dst, bool allowScaled);
+                  DType dtype, Window* win, Destination* dst, bool allowScaled, bool allowNew = false);
+constexpr int64_t kMaxNewBytes = int64_t{1} << 32;  // lib/readers.ts MAX_READ_BYTES
+
+// Any thread. True when an array of `size` with element `stride`s (all >= 0) addresses some
+// element twice: a zero stride on an axis longer than 1, or, with the axes longer than 1 sorted by
+// stride, a stride smaller than the extent (size x stride) of the axis below it. lib/ndarray.ts
+// checkArray applies the same rule.
+bool StridesOverlap(const int64_t size[3], const int64_t stride[3]);
 
 }  // namespace nds

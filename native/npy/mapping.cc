@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 
 #include "core/errors.h"
@@ -22,7 +23,27 @@ struct FdCloser {
   }
 };
 
+std::atomic<int64_t> gLive{0};
+std::atomic<int64_t> gBudget{kDefaultMappingBudget};
+
 }  // namespace
+
+int64_t LiveMappings() { return gLive.load(std::memory_order_relaxed); }
+int64_t MappingBudget() { return gBudget.load(std::memory_order_relaxed); }
+void SetMappingBudget(int64_t n) { gBudget.store(n, std::memory_order_relaxed); }
+
+CodedError SourceChanged(const std::string& path) {
+  return CodedError(ErrorInfo{
+      "ERR_SOURCE_CHANGED",
+      "'" + path + "' changed on disk since it was opened (truncated or rewritten under its mapping)", path, 0, ""});
+}
+
+Mapping::Mapping(void* addr, size_t size, bool writable) : addr_(addr), size_(size), writable_(writable) {
+  if (addr_ == nullptr) return;
+  InstallSigbusHandler();
+  slot_ = RegisterRange(addr_, size_);
+  gLive.fetch_add(1, std::memory_order_relaxed);
+}
 
 std::shared_ptr<const Mapping> Mapping::Open(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused below).
@@ -51,7 +72,10 @@ std::shared_ptr<const Mapping> Mapping::Open(const std::string& path) {
 }
 
 Mapping::~Mapping() {
-  if (addr_ != nullptr) munmap(addr_, size_);
+  if (addr_ == nullptr) return;
+  UnregisterRange(slot_);
+  munmap(addr_, size_);
+  gLive.fetch_sub(1, std::memory_order_relaxed);
 }
 
 }  // namespace nds

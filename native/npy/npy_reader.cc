@@ -2,11 +2,16 @@
 // function runs on and the lifetime of the mapping.
 #include "npy/npy_reader.h"
 
+#include <cstring>
+#include <vector>
+
 #include "core/addon_data.h"
 #include "core/args.h"
 #include "core/async_job.h"
 #include "core/errors.h"
 #include "core/request.h"
+#include "core/staged_read.h"
+#include "npy/sigbus_guard.h"
 
 namespace nds {
 
@@ -29,17 +34,44 @@ void CopyOut(const SrcLayout& src, bool fortran, const Window& w, const Destinat
   CopyWindow(t, w.c0, w.x0, w.y0, w.c(), w.w(), w.h(), base, d.sc * n, d.sx * n, d.sy * n);
 }
 
-// Finalizer of an ArrayBuffer from mapping(): drops that buffer's share of the mapping.
-// Runs on the JS thread of the environment, at GC or at environment teardown.
-void ReleaseMapping(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<const Mapping>*>(hint); }
+// CopyOut under the SIGBUS guard (npy/sigbus_guard.h): ERR_SOURCE_CHANGED instead of a dead
+// process when the file was cut under the mapping, before or during the copy. Any thread.
+void CopyOutGuarded(const Mapping& map, const std::string& path, const SrcLayout& src, bool fortran, const Window& w,
+                    const Destination& d) {
+  auto copy = [&] { CopyOut(src, fortran, w, d); };
+  if (map.damaged() || !GuardedCopy(copy) || map.damaged()) throw SourceChanged(path);
+}
 
-// True when `ta`'s ArrayBuffer can shrink (a resizable ArrayBuffer): a pool thread must not
-// write into it, since JS may shrink it while the copy runs. Main thread.
-bool IsResizable(Napi::Env env, const Napi::Value& ta) {
-  napi_value ab;
-  NAPI_THROW_IF_FAILED(env, napi_get_typedarray_info(env, ta, nullptr, nullptr, nullptr, &ab, nullptr), false);
-  if (!Napi::Value(env, ab).IsArrayBuffer()) return false;  // a SharedArrayBuffer only grows
-  return Napi::Object(env, ab).Get("resizable").ToBoolean().Value();
+// The header of a mapped file, parsed from a guarded copy of its first bytes (the file may be cut
+// between the fstat and here). Any thread.
+NpyHeader ParseMappedHeader(const Mapping& map, const std::string& path) {
+  const size_t size = map.size();
+  uint8_t head[12] = {};
+  const size_t n = size < sizeof head ? size : sizeof head;
+  auto copyHead = [&] { std::memcpy(head, map.data(), n); };
+  if (n > 0 && !GuardedCopy(copyHead)) throw SourceChanged(path);
+  // The header's own length (magic, version, length; ParseNpyHeader checks all of it again).
+  size_t need = n;
+  if (n >= 10 && head[6] == 1) need = 10 + (static_cast<size_t>(head[8]) | (static_cast<size_t>(head[9]) << 8));
+  if (n >= 12 && (head[6] == 2 || head[6] == 3)) {
+    need = 12 + (static_cast<size_t>(head[8]) | (static_cast<size_t>(head[9]) << 8) |
+                 (static_cast<size_t>(head[10]) << 16) | (static_cast<size_t>(head[11]) << 24));
+  }
+  if (need > size) need = size;
+  std::vector<uint8_t> buf(need);
+  auto copyAll = [&] { std::memcpy(buf.data(), map.data(), need); };
+  if (need > 0 && !GuardedCopy(copyAll)) throw SourceChanged(path);
+  return ParseNpyHeader(buf.data(), buf.size(), size, path);
+}
+
+// Finalizer of an ArrayBuffer from mapping(): drops that buffer's share of the mapping and the
+// external memory it was counted as. Runs on the JS thread of the environment, at GC (after an
+// event-loop turn: Node defers finalizers) or at environment teardown.
+void ReleaseMapping(napi_env env, void*, void* hint) {
+  auto* hold = static_cast<std::shared_ptr<const Mapping>*>(hint);
+  int64_t ignored;
+  napi_adjust_external_memory(env, -static_cast<int64_t>(kMappingExternalBytes), &ignored);
+  delete hold;
 }
 
 }  // namespace
@@ -54,7 +86,8 @@ void CheckOpen(Napi::Env env, const NpyState& st) {
     ThrowJs(env, ErrorInfo{"ERR_CLOSED", "reader for '" + st.path + "' is closed", st.path, 0, ""});
 }
 
-// readInto(dst, req): the synchronous copy, on the main thread.
+// readInto(dst, req): the synchronous copy, on the main thread. Writing into dst here is safe:
+// no JS runs between ParseRequest reading its pointer and the end of the copy.
 Napi::Value ReadIntoImpl(const Napi::CallbackInfo& info, const NpyState& st) {
   Napi::Env env = info.Env();
   CheckOpen(env, st);
@@ -63,34 +96,35 @@ Napi::Value ReadIntoImpl(const Napi::CallbackInfo& info, const NpyState& st) {
   Window win;
   Destination dst;
   ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
-  CopyOut(st.layout, h.fortranOrder, win, dst);
+  Guard(env, [&] { CopyOutGuarded(*st.map, st.path, st.layout, h.fortranOrder, win, dst); });
   return env.Undefined();
 }
 
 // The own `readInto` of each reader: its data is a heap shared_ptr<NpyState>, deleted by the
 // function's finalizer.
 Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
-  return ReadIntoImpl(info, **static_cast<std::shared_ptr<NpyState>*>(info.Data()));
+  return Shielded(info.Env(),
+                  [&] { return ReadIntoImpl(info, **static_cast<std::shared_ptr<NpyState>*>(info.Data())); });
 }
 
 }  // namespace
 
 Napi::Function NpyReader::Define(Napi::Env env) {
-  return DefineClass(
+  return JsClass<NpyReader>::Define(
       env, "NpyReader",
-      {InstanceMethod<&NpyReader::Info>("info"), InstanceMethod<&NpyReader::ReadInto>("readInto"),
-       InstanceMethod<&NpyReader::ReadIntoAsync>("readIntoAsync"), InstanceMethod<&NpyReader::MappingBuffer>("mapping"),
-       InstanceMethod<&NpyReader::Close>("close")});
+      {JsClass<NpyReader>::Def<&NpyReader::Info>("info"), JsClass<NpyReader>::Def<&NpyReader::ReadInto>("readInto"),
+       JsClass<NpyReader>::Def<&NpyReader::ReadIntoAsync>("readIntoAsync"),
+       JsClass<NpyReader>::Def<&NpyReader::MappingBuffer>("mapping"),
+       JsClass<NpyReader>::Def<&NpyReader::Close, true>("close")});
 }
 
-NpyReader::NpyReader(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<NpyReader>(info), st_(std::make_shared<NpyState>()) {
+NpyReader::NpyReader(const Napi::CallbackInfo& info) : st_(std::make_shared<NpyState>()) {
   Napi::Env env = info.Env();
   NpyState& st = *st_;
   st.path = StringArg(info, 0, "new NpyReader(path): path");
   Guard(env, [&] {
     std::shared_ptr<const Mapping> map = Mapping::Open(st.path);
-    st.header = ParseNpyHeader(map->data(), map->size(), map->size(), st.path);
+    st.header = ParseMappedHeader(*map, st.path);
     st.map = std::move(map);
   });
   int64_t sy, sx, sc;
@@ -136,29 +170,25 @@ Napi::Value NpyReader::Info(const Napi::CallbackInfo& info) {
 
 Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) { return ReadIntoImpl(info, *st_); }
 
+// Async read: into the caller's typed array, or (dst null) a new ArrayBuffer. The pool thread
+// copies into a staging buffer the job owns (core/staged_read.h), never into JS memory.
 Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const NpyState& st = *st_;
   CheckOpen(env, st);
-  if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes a typed array and a Float64Array");
-  // Reading `resizable` may run JS (a patched getter) that even closes this reader, so it comes
-  // first and the open check is repeated; no JS runs from ParseRequest to Queue.
-  if (info[0].IsTypedArray() && IsResizable(env, info[0])) {
-    ThrowArg(env, "readIntoAsync cannot write into a resizable ArrayBuffer");
-  }
-  CheckOpen(env, st);
+  if (info.Length() < 2) ThrowArg(env, "readIntoAsync(dst, req) takes a typed array (or null) and a Float64Array");
   const NpyHeader& h = st.header;
   Window win;
   Destination dst;
-  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
-  // The pool thread touches only these copies, the mapping (kept alive by `map`) and the
-  // destination bytes (the typed array is pinned by the job until it settles).
+  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false, true);
+  // The pool thread touches only these copies, the mapping (kept alive by `map`) and the staging.
   std::shared_ptr<const Mapping> map = st.map;
   const SrcLayout src = st.layout;
   const bool fortran = h.fortranOrder;
-  return AsyncJob::Run(env, "ndsampler.NpyReader.readAsync",
-                       [map, src, fortran, win, dst] { CopyOut(src, fortran, win, dst); },
-                       {info[0].As<Napi::Object>()});
+  const std::string path = st.path;
+  return RunStagedRead(
+      env, "ndsampler.NpyReader.readAsync", info[0], h.dtype, win, dst,
+      [map, path, src, fortran, win](const Destination& d) { CopyOutGuarded(*map, path, src, fortran, win, d); });
 }
 
 Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
@@ -166,7 +196,10 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   const NpyState& st = *st_;
   CheckOpen(env, st);
   AddonData* data = GetData(env);
-  if (!data->externalBuffersAllowed || !st.map->writable()) return env.Null();
+  // Past the mapping budget (or on a damaged mapping) no view: the reader copies instead.
+  if (!data->externalBuffersAllowed || !st.map->writable() || st.map->damaged() || LiveMappings() > MappingBudget()) {
+    return env.Null();
+  }
   auto* hold = new std::shared_ptr<const Mapping>(st.map);
   napi_value ab;
   const napi_status status = napi_create_external_arraybuffer(env, const_cast<uint8_t*>(st.map->data()), st.map->size(),
@@ -180,12 +213,35 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
     delete hold;
     NAPI_THROW_IF_FAILED(env, status, Napi::Value());
   }
+  // The mapped bytes are not V8's, but a buffer pins a mapping (a kernel map entry, page tables
+  // and the pages touched): counted, so the GC runs before thousands pile up.
+  int64_t ignored;
+  napi_adjust_external_memory(env, static_cast<int64_t>(kMappingExternalBytes), &ignored);
   return Napi::Value(env, ab);
 }
 
+// Frees the mapping (unless a view or an async read still holds it), the header and this object
+// now, not at GC: only the small NpyState held by the own readInto waits for its finalizer.
 Napi::Value NpyReader::Close(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
   st_->map.reset();
   st_->layout.base = nullptr;
+  st_->header = NpyHeader();
+  std::string().swap(st_->path);
+  JsClass<NpyReader>::Release(env, info.This(), this);  // `this` is gone after this line
+  return env.Undefined();
+}
+
+Napi::Value MappingStatsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("live", static_cast<double>(LiveMappings()));
+  o.Set("budget", static_cast<double>(MappingBudget()));
+  return o;
+}
+
+Napi::Value SetMappingBudgetJs(const Napi::CallbackInfo& info) {
+  SetMappingBudget(IntValue(info.Env(), info[0], 0, kMaxSafeInteger, "setMappingBudget(n): n"));
   return info.Env().Undefined();
 }
 

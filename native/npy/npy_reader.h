@@ -11,6 +11,8 @@
 #include <string>
 
 #include "core/copy_kernel.h"
+#include "core/errors.h"
+#include "core/js_class.h"
 #include "npy/mapping.h"
 #include "npy/npy_header.h"
 
@@ -25,7 +27,7 @@ struct NpyState {
   SrcLayout layout{};                  // invariant: base points into *map while map is set
 };
 
-class NpyReader : public Napi::ObjectWrap<NpyReader> {
+class NpyReader {
  public:
   static Napi::Function Define(Napi::Env env);
   // new NpyReader(path): maps the file and parses its header (ERR_NPY_HEADER when it is not a
@@ -36,6 +38,7 @@ class NpyReader : public Napi::ObjectWrap<NpyReader> {
   std::shared_ptr<NpyState> state() const { return st_; }
 
  private:
+  friend class JsClass<NpyReader>;
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
@@ -44,5 +47,14 @@ class NpyReader : public Napi::ObjectWrap<NpyReader> {
 
   std::shared_ptr<NpyState> st_;  // never null
 };
+
+// How much external memory one zero-copy buffer is reported to V8 as (napi_adjust_external_memory):
+// not its file's size (the pages are the page cache's and mostly untouched), but enough that the
+// GC runs after some thousands of them, before the mapping budget is reached.
+constexpr int64_t kMappingExternalBytes = 64 * 1024;
+
+// mappingStats() -> {live, budget}; setMappingBudget(n). Process-wide (npy/mapping.h).
+Napi::Value MappingStatsJs(const Napi::CallbackInfo& info);
+Napi::Value SetMappingBudgetJs(const Napi::CallbackInfo& info);
 
 }  // namespace nds

@@ -3,8 +3,8 @@
 #include "raster/raster_reader.h"
 
 #include "core/args.h"
-#include "core/async_job.h"
 #include "core/errors.h"
+#include "core/staged_read.h"
 #include "raster/raster_env.h"
 
 namespace nds {
@@ -21,13 +21,14 @@ Napi::Array Pair(Napi::Env env, int64_t a, int64_t b) {
 }  // namespace
 
 Napi::Function RasterReader::Define(Napi::Env env) {
-  return DefineClass(
-      env, "RasterReader",
-      {InstanceMethod<&RasterReader::Info>("info"), InstanceMethod<&RasterReader::ReadInto>("readInto"),
-       InstanceMethod<&RasterReader::ReadIntoAsync>("readIntoAsync"), InstanceMethod<&RasterReader::Close>("close")});
+  return JsClass<RasterReader>::Define(env, "RasterReader",
+                                       {JsClass<RasterReader>::Def<&RasterReader::Info>("info"),
+                                        JsClass<RasterReader>::Def<&RasterReader::ReadInto>("readInto"),
+                                        JsClass<RasterReader>::Def<&RasterReader::ReadIntoAsync>("readIntoAsync"),
+                                        JsClass<RasterReader>::Def<&RasterReader::Close>("close")});
 }
 
-RasterReader::RasterReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RasterReader>(info) {
+RasterReader::RasterReader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   path_ = StringArg(info, 0, "path");
   int maxHandles = 4;
@@ -39,8 +40,12 @@ RasterReader::RasterReader(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Ra
   Guard(env, [&] { source_ = std::make_shared<RasterSource>(path_, maxHandles, renv); });
 }
 
+// Runs in the finalizer (GC or env teardown): nothing may escape it.
 RasterReader::~RasterReader() {
-  if (source_) source_->Close();
+  try {
+    if (source_) source_->Close();
+  } catch (...) {
+  }
 }
 
 RasterSource& RasterReader::Source(Napi::Env env) {
@@ -72,13 +77,13 @@ Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-RasterSource& RasterReader::ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win,
-                                      Destination* dst) {
+RasterSource& RasterReader::ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst,
+                                      bool allowNew) {
   Napi::Env env = info.Env();
   RasterSource& src = Source(env);
   const RasterMeta& m = src.meta();
   if (info.Length() < 2) ThrowArg(env, usage);
-  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, win, dst, true);
+  ParseRequest(env, info[0], info[1], m.H, m.W, m.C, m.dtype, win, dst, true, allowNew);
   return src;
 }
 
@@ -92,15 +97,16 @@ Napi::Value RasterReader::ReadInto(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// Async read: the request is parsed into structs here; the pool thread gets the structs, a
-// shared_ptr to the source and a raw pointer into dst, which stays pinned until the job ends.
+// Async read: into the caller's typed array, or (dst null) a new ArrayBuffer. The request is
+// parsed into structs here; the pool thread gets the structs, a shared_ptr to the source and a
+// staging buffer the job owns (core/staged_read.h), never JS memory.
 Napi::Value RasterReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Window win;
   Destination dst;
-  ParseRead(info, "readIntoAsync(dst, req) takes two arguments", &win, &dst);
+  const DType dtype = ParseRead(info, "readIntoAsync(dst, req) takes two arguments", &win, &dst, true).meta().dtype;
   std::shared_ptr<RasterSource> keep = source_;
-  return AsyncJob::Run(info.Env(), "ndsampler.RasterReader.readAsync", [keep, win, dst] { keep->Read(win, dst); },
-                       {info[0].As<Napi::Object>()});
+  return RunStagedRead(info.Env(), "ndsampler.RasterReader.readAsync", info[0], dtype, win, dst,
+                       [keep, win](const Destination& d) { keep->Read(win, d); });
 }
 
 Napi::Value RasterReader::Close(const Napi::CallbackInfo& info) {

@@ -7,19 +7,22 @@
 #include <memory>
 #include <string>
 
+#include "core/errors.h"
+#include "core/js_class.h"
 #include "raster/raster_source.h"
 
 namespace nds {
 
-class RasterReader : public Napi::ObjectWrap<RasterReader> {
+class RasterReader {
  public:
   static Napi::Function Define(Napi::Env env);
   explicit RasterReader(const Napi::CallbackInfo& info);
-  ~RasterReader() override;
+  ~RasterReader();
   // JS thread: the open source (null after close()), for loadBatch (batch/batch_job.cc).
   std::shared_ptr<RasterSource> source() const { return source_; }
 
  private:
+  friend class JsClass<RasterReader>;
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
@@ -27,8 +30,9 @@ class RasterReader : public Napi::ObjectWrap<RasterReader> {
   // Main thread: the open source, or a thrown ERR_CLOSED.
   RasterSource& Source(Napi::Env env);
   // JS thread: the open source, with (info[0], info[1]) parsed into win/dst against it, or a
-  // thrown error (`usage` when an argument is missing).
-  RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst);
+  // thrown error (`usage` when an argument is missing). `allowNew`: a null info[0] means a new array.
+  RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst,
+                          bool allowNew = false);
 
   std::shared_ptr<RasterSource> source_;  // null after close()
   std::string path_;
