@@ -55,6 +55,13 @@ test('a zero-copy view of a truncated file reads zeros past the cut; reads then 
   assert.is(res.after, CHANGED);
 });
 
+test('loadBatch over a file cut under its mapping: the crop is ERR_SOURCE_CHANGED (rejected, or filled and listed)', () => {
+  const res = expectRun('batch');
+  assert.is(res.thrown, CHANGED);
+  assert.ok((res.filled as string[]).includes(`0:${CHANGED}`), `the cut crop is listed: ${JSON.stringify(res.filled)}`);
+  assert.is(res.fillValue, 3, 'and filled with fill');
+});
+
 test('a source .npy re-saved smaller with np.save under an open reader: ERR_SOURCE_CHANGED', () => {
   const res = expectRun('npsave');
   assert.is(res.first, CHANGED);

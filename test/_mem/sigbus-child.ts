@@ -7,6 +7,8 @@ import * as fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { openImage, writeNpy } from '../../lib/readers';
 import { allocate } from '../../lib/ndarray';
+import * as path from 'node:path';
+import { SimpleFrames } from '../../lib/frames/simple-frames';
 
 const [, , scenario, file] = process.argv;
 const H = 256, W = 256, C = 4;  // 256 KiB of data: many pages past any cut
@@ -70,6 +72,19 @@ async function main(): Promise<Record<string, unknown>> {
       const first = codeOf(() => r.read(tail));
       const async2 = await codeOfAsync(() => r.readAsync(tail));
       return { first, async: async2 };
+    }
+    case 'batch': {
+      // A Frames serving the .npy source directly (npy sources need no cache entry): loadBatch's
+      // native crops read the mapping on the addon's pool threads.
+      const frames = new SimpleFrames({ 1: file }, { backend: 'npy', workdir: path.join(path.dirname(file), 'w') });
+      const req = [{ imageId: 1, region: tail }, { imageId: 1, region: [[0, 8], [0, W]] as [number, number][] }];
+      await frames.loadBatch(req);
+      fs.truncateSync(file, 4096);
+      const thrown = await codeOfAsync(() => frames.loadBatch(req));
+      const b = await frames.loadBatch(req, { onError: 'fill', fill: 3 });
+      const filled = b.errors.map((e) => `${e.index}:${e.error.constructor.name}:${e.error.code}`);
+      frames.close();
+      return { thrown, filled, fillValue: b.data[0] };
     }
     case 'foreign': {
       r.read(tail);
