@@ -10,7 +10,7 @@
  * overview resampling (nearest for integer data, average for floats) and can differ.
  * Runs on the calling thread.
  */
-import { NdsamplerError, RegionError } from '../errors';
+import { RegionError } from '../errors';
 import { allocate, checkArray, fill } from '../ndarray';
 import type { NDArray } from '../ndarray';
 import type { ImageReader, ReadOptions } from '../readers';
