@@ -90,7 +90,7 @@ export function ensureCocoDemo(dpath: string): string {
   };
   const file = path.join(dpath, COCO_DEMO_FILE);
   const text = JSON.stringify(dataset, null, 1) + '\n';
-  let current: string | null = null;
+  let current: string | null;
   try {
     current = fs.readFileSync(file, 'utf8');
   } catch {
