@@ -17,6 +17,7 @@ import type { M3 } from '../lib/frames/resample';
 import { Frames } from '../lib/frames/frames';
 import { AlignableImageData } from '../lib/frames/alignable';
 import type { Prefused } from '../lib/frames/alignable';
+import type { BatchRequest } from '../lib/frames/batch';
 import { openImage } from '../lib/readers';
 import type { NDArray } from '../lib/ndarray';
 import { makeArray, writeImage } from './_frames-util';
@@ -193,7 +194,7 @@ test('the demo: every asset form, toJSON/fromJSON, quantization, loadBatch, samp
   const k = (COCO_DEMO_QUANTIZATION.orig_max - COCO_DEMO_QUANTIZATION.orig_min) / (COCO_DEMO_QUANTIZATION.quant_max - COCO_DEMO_QUANTIZATION.quant_min);
   assert.ok(Math.abs(at(n, 2, 2, 0) - cocoDemoValues.nir(1, 1, 1) * k) < 1e-6);
   // loadBatch (the fused path) and the sampler.
-  const reqs = [{ imageId: 1, region: [[0, 32], [0, 32]] }, { imageId: 3, region: [[100, 132], [8, 40]] }];
+  const reqs: BatchRequest[] = [{ imageId: 1, region: [[0, 32], [0, 32]] }, { imageId: 3, region: [[100, 132], [8, 40]] }];
   const batch = await f.loadBatch(reqs, { channels: 'r|nir|feat.7', dtype: 'float32' });
   assert.equal(batch.dims, [2, 32, 32, 3]);
   const one = f.loadRegion(3, [[100, 132], [8, 40]], { channels: 'r|nir|feat.7' });

@@ -16,7 +16,8 @@ import * as v from '../validate';
 import { tryParseChannels } from './channels';
 import { cocoWarp, inferredWarp } from './coco-warp';
 import { Frames } from './frames';
-import { defaultWorkdir, idKey } from './pathinfo';
+import { IdMap } from './id-map';
+import { defaultWorkdir } from './pathinfo';
 import { ensureCocoDemo } from './coco-demo';
 import type { Quantization } from './resample';
 import type { FramesOptions } from './types';
@@ -93,8 +94,7 @@ export class CocoFrames extends Frames {
   readonly bundleDpath: string;
   readonly dequantize: boolean;
   readonly #dataset: CocoDataset;
-  readonly #ids: ImageId[] = [];
-  readonly #images = new Map<string, CocoImage>();
+  readonly #images = new IdMap<CocoImage>();
 
   /**
    * @param dataset a `.json` / `.kwcoco.json` path, or the parsed dataset (`{images: [...]}`)
@@ -124,29 +124,25 @@ export class CocoFrames extends Frames {
       if (!v.isPlainObject(img) || (typeof img.id !== 'number' && typeof img.id !== 'string')) {
         throw datasetError(`${where}: images[${i}] needs an id (a number or a string)`);
       }
-      const key = idKey(img.id);
-      if (this.#images.has(key)) throw datasetError(`${where}: image id ${key} is given twice`);
-      this.#images.set(key, img);
-      this.#ids.push(img.id);
+      this.#images.add(img.id, img, `${where}: `);
     });
   }
 
   get imageIds(): ImageId[] {
-    if (!Object.isFrozen(this.#ids)) Object.freeze(this.#ids);
-    return this.#ids;
+    return this.#images.ids;
   }
 
   override get length(): number {
-    return this.#ids.length;
+    return this.#images.size;
   }
 
   override hasImage(imageId: ImageId): boolean {
-    return this.#images.has(idKey(imageId));
+    return this.#images.has(imageId);
   }
 
   /** The dataset's record of an image. */
   image(imageId: ImageId): CocoImage {
-    const img = this.#images.get(idKey(imageId));
+    const img = this.#images.get(imageId);
     if (img === undefined) throw this.unknownImage(imageId);
     return img;
   }
