@@ -82,8 +82,6 @@ interface Resolved {
   scale: number;
   boundless: boolean;
   fill: number;
-  /** Internal (loadBatch): the output [height, width], instead of the scaled region's. */
-  size: [number, number] | undefined;
 }
 
 interface Plan {
@@ -318,7 +316,7 @@ export class AlignableImageData {
     }
   }
 
-  #options(opts: AlignableRegionOptions | undefined, size?: [number, number]): Resolved {
+  #options(opts: AlignableRegionOptions | undefined): Resolved {
     const o = v.options(opts, 'options', REGION_KEYS) as AlignableRegionOptions;
     const fused = o.fused === undefined ? true : v.boolean(o.fused, 'options.fused');
     const cache = o.cache === undefined ? true : v.boolean(o.cache, 'options.cache');
@@ -330,7 +328,7 @@ export class AlignableImageData {
     const fill = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
     return {
       channels: o.channels, fused, mode: cache ? 'build' : 'source', metaMode: cache ? 'ifExists' : 'source', interpolation,
-      scale, boundless, fill, size,
+      scale, boundless, fill,
     };
   }
 
@@ -349,8 +347,8 @@ export class AlignableImageData {
     }
     const rh = win.y1 - win.y0;
     const rw = win.x1 - win.x0;
-    const h = o.size?.[0] ?? scaled(rh, o.scale);
-    const w = o.size?.[1] ?? scaled(rw, o.scale);
+    const h = scaled(rh, o.scale);
+    const w = scaled(rw, o.scale);
     const outToImg: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
     const reads = kept.map((sel) => this.#fileWindow(sel, outToImg, h, w, o));
     return { win, h, w, outToImg, reads, channels: win.c1 - win.c0 };
@@ -449,18 +447,6 @@ export class AlignableImageData {
       c += r.sel.bands.length;
     }
     return out;
-  }
-
-  /**
-   * Internal (loadBatch): the fused region `imgRegion` resampled onto exactly `size` output pixels,
-   * read on the libuv pool (from overviews when the output is smaller than the files).
-   */
-  loadGridAsync(imgRegion: Region, size: [number, number], opts: AlignableRegionOptions): Promise<NDArray> {
-    try {
-      return this.#loadAsync(imgRegion, this.#options(opts, size)) as Promise<NDArray>;
-    } catch (err) {
-      return Promise.reject(err);
-    }
   }
 }
 
