@@ -27,6 +27,10 @@ export type {
 } from './frames/frames';
 export { SimpleFrames, DEFAULT_CHANNEL } from './frames/simple-frames';
 export type { SimpleFramesOptions } from './frames/simple-frames';
+export { CocoFrames, COCO_DEFAULT_CHANNEL } from './frames/coco-frames';
+export type { CocoFramesOptions, CocoDataset, CocoImage, CocoAsset } from './frames/coco-frames';
+export { parseChannels, normalizeChannels, CHANNEL_ALIASES, ALL_CHANNELS } from './frames/channels';
+export { affineFromParams } from './frames/coco-warp';
 export { AlignableImageData } from './frames/alignable';
 export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';
 export { setThreadPoolSize, threadPoolSize } from './frames/batch';

@@ -21,6 +21,8 @@ Commands:
       --hashid-mode PATH|PIXELS     how cache entries are named (default: PATH)
       --recursive                   also take images in sub-folders
   info <image> [--workdir DIR]      shape, dtype, bands, whether it is a COG, and its cache entries
+                                    (a .kwcoco.json / COCO .json: its images, assets, channels, caches;
+                                    prepare takes one too and prepares every asset)
   bench [args...]                   run the benchmark (bench/run.ts of a source checkout)
 
 Options:

@@ -6,6 +6,7 @@ import { SimpleFrames, DEFAULT_CHANNEL } from '../frames/simple-frames';
 import { hasDriver } from '../gdal';
 import type { NDArray } from '../ndarray';
 import { toContiguous } from '../ndarray';
+import { cocoDemo } from './coco';
 import { describeError, err, help, out, parse } from './args';
 
 /** A small deterministic PRNG (mulberry32). */
@@ -123,6 +124,13 @@ export async function cmdDemo(args: string[]): Promise<number> {
   for (const r of rows) out(line(r));
   out('');
   out('median time per call; crops are random, identical across backends (checked against the source pixels)');
+  out('');
+  out('kwcoco demo (rgb 1x, nir|swir 1/2, mask 1/4, feat:8 1/8; aligned onto the image grid):');
+  const coco = backends.map((b) => cocoDemo(workdir, b, timeOps));
+  const ch = ['backend', 'crop <all>', 'first', 'fused 224x224', 'scale 0.25 rgb|nir'];
+  const cw = ch.map((hd, i) => Math.max(hd.length, ...coco.map((r) => r[i].length)));
+  out(ch.map((c, i) => c.padEnd(cw[i])).join('  '));
+  for (const r of coco) out(r.map((c, i) => c.padEnd(cw[i])).join('  '));
   out(`workdir: ${workdir}`);
   return 0;
 }

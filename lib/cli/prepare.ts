@@ -6,6 +6,7 @@ import type { HashidMode, PrepareReport } from '../frames/frames';
 import { DEFAULT_CHANNEL, SimpleFrames } from '../frames/simple-frames';
 import { hasDriver } from '../gdal';
 import { openImage } from '../readers';
+import { cocoInfo, cocoPrepare, isCocoDataset } from './coco';
 import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, UsageError } from './args';
 
 function progressBar(total: number): (done: number) => void {
@@ -35,6 +36,10 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   const mode = (values['hashid-mode'] ?? 'PATH') as string;
   if (mode !== 'PATH' && mode !== 'PIXELS') throw new UsageError(`--hashid-mode must be PATH or PIXELS; received '${mode}'`);
   const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  if (positionals.length === 1 && isCocoDataset(positionals[0])) {
+    let cbar: ((done: number) => void) | undefined;
+    return cocoPrepare(positionals[0], { workdir, backend, workers, hashidMode: mode as HashidMode }, (done, total) => (cbar ??= progressBar(total))(done));
+  }
   const images = collectInputs(positionals, values.recursive === true);
   if (images.size === 0) {
     err(`ndsampler prepare: no images found in ${positionals.join(', ')}`);
@@ -63,6 +68,7 @@ export function cmdInfo(args: string[]): number {
   if (values.help) return help();
   const file = path.resolve(positionals[0]);
   const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  if (isCocoDataset(file)) return cocoInfo(file, workdir, hasDriver('COG') ? ['npy', 'cog'] : ['npy']);
   const reader = openImage(file);
   try {
     const [h, w, c] = reader.shape;

@@ -10,7 +10,7 @@
  * overview resampling (nearest for integer data, average for floats) and can differ.
  * Runs on the calling thread.
  */
-import { NdsamplerError, RegionError } from '../errors';
+import { RegionError } from '../errors';
 import { allocate, checkArray, fill } from '../ndarray';
 import type { NDArray } from '../ndarray';
 import type { ImageReader, ReadOptions } from '../readers';
@@ -45,10 +45,9 @@ export function checkCrop(o: CropOptions): CheckedCrop {
 
 export const isPlain = (c: CheckedCrop): boolean => !c.boundless && c.scale === 1 && c.fill === 0;
 
-/** The error for crop options on an image fused from several files (not supported there yet). */
-export function fusedCropError(id: unknown): NdsamplerError {
-  return new NdsamplerError('ERR_UNSUPPORTED',
-    `boundless and scale reads need a single-file image; image ${String(id)} fuses several channel files`);
+/** The crop options as AlignableImageData takes them (images fused from several files). */
+export function fusedCrop(c: CheckedCrop): { boundless: boolean; fill: number; scale: number } {
+  return { boundless: c.boundless, fill: c.fill, scale: c.scale };
 }
 
 /** A length of `n` pixels at `scale` (at least 1 when n > 0), as the readers compute it. */

@@ -26,7 +26,7 @@ import type { ImageState } from './images';
 import { BATCH_KEYS, loadBatch } from './batch';
 import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
-import { checkCrop, CROP_KEYS, fusedCropError, isPlain, PLAIN_CROP, readCrop, readCropAsync } from './crop';
+import { checkCrop, CROP_KEYS, fusedCrop, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
 import { checkPlan, createSampler, SAMPLER_KEYS } from './sampler';
 import type { Sampler, SamplerOptions } from './sampler';
@@ -228,9 +228,8 @@ export abstract class Frames {
       return readCrop(reader, win, crop, o.out);
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
-    if (!isPlain(crop)) throw fusedCropError(imageId);
     return this.#images.alignable(state).loadRegion(region, {
-      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
+      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
     }) as NDArray;
   }
 
@@ -249,9 +248,8 @@ export abstract class Frames {
       }
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
-    if (!isPlain(crop)) throw fusedCropError(imageId);
     return await this.#images.alignable(state).loadRegionAsync(region, {
-      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation,
+      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
     }) as NDArray;
   }
 
@@ -321,8 +319,7 @@ export abstract class Frames {
       if (crop !== PLAIN_CROP) return readCrop(reader, resolveRegion(null, reader.shape, crop.boundless), crop);
       return reader.kind === 'npy' ? reader.read(null, { copy: false }) : reader.read();
     }
-    if (!isPlain(crop)) throw fusedCropError(imageId);
-    return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache }) as NDArray;
+    return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache, ...fusedCrop(crop) }) as NDArray;
   }
 
   /** A frame that reads nothing until get(region), and then only that region. */

@@ -64,7 +64,9 @@ export class ImageTable {
 
   /** Memoises a pathinfo under its canonical key (also used to adopt pathinfo from fromJSON). */
   remember(key: string, pathinfo: Pathinfo): ImageState {
-    const state: ImageState = { pathinfo, single: singleChannel(key, pathinfo), alignable: null, hot: null };
+    // A channel whose quantization is to be undone (CocoFrames) is read through AlignableImageData.
+    const quantized = Object.values(pathinfo.channels ?? {}).some((c) => c?.quantization != null);
+    const state: ImageState = { pathinfo, single: quantized ? null : singleChannel(key, pathinfo), alignable: null, hot: null };
     this.#states.set(key, state);
     return state;
   }

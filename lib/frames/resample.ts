@@ -29,12 +29,39 @@ export interface Selection { group: Group; bands: number[] }
 /** One file read of a plan: the clipped window of the file and which of its bands are kept. */
 export interface FileRead {
   sel: Selection;
+  /** The reader scale in (0, 1] the window is read at (1: native resolution; < 1: from overviews). */
+  readScale: number;
   window: Window;
   y0: number; y1: number; x0: number; x1: number;
   /** The first band read (crop band 0). */
   b0: number;
   empty: boolean;
   dtype: DType;
+}
+
+/** kwcoco's quantization of an asset: quantised = (orig - orig_min) / (orig_max - orig_min) * (quant_max - quant_min) + quant_min. */
+export interface Quantization {
+  orig_min: number; orig_max: number; quant_min: number; quant_max: number; nodata?: number | null;
+}
+
+/** A crop (all its bands) with quantization undone, as contiguous float32; `nodata` becomes NaN. */
+export function dequantize(crop: NDArray, q: Quantization): NDArray {
+  const [h, w, c] = crop.shape;
+  const [sy, sx, sc] = crop.strides;
+  const out = new Float32Array(h * w * c);
+  const k = (q.orig_max - q.orig_min) / (q.quant_max - q.quant_min);
+  const nodata = q.nodata ?? null;
+  let o = 0;
+  for (let i = 0; i < h; i++) {
+    for (let j = 0; j < w; j++) {
+      const base = crop.offset + i * sy + j * sx;
+      for (let b = 0; b < c; b++, o++) {
+        const x = crop.data[base + b * sc];
+        out[o] = nodata !== null && x === nodata ? NaN : (x - q.quant_min) * k + q.orig_min;
+      }
+    }
+  }
+  return { data: out, shape: [h, w, c], strides: [w * c, c, 1], offset: 0, dtype: 'float32' };
 }
 
 export function pathinfoError(msg: string): FramesError {
@@ -82,12 +109,11 @@ export function fusedDtype(dtypes: DType[]): DType {
 }
 
 /**
- * Writes the bands `r.sel.bands` of `crop` (the file window starting at r.y0, r.x0; band 0 of the
- * crop is file band r.b0) into out[:, :, c0...] at image window `win`.
+ * Writes the bands `r.sel.bands` of `crop` (band 0 of the crop is file band r.b0) into
+ * out[:, :, c0...]. `m` maps output pixel coordinates (pixel (i, j) is centred on (j + 0.5, i + 0.5))
+ * to crop pixel coordinates; points outside the crop are left as they are (the fill).
  */
-export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead,
-  win: Window, interp: Interpolation): void {
-  const g = r.sel.group;
+export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead, m: M3, interp: Interpolation): void {
   const [H, W, C] = out.shape;
   const [ch, cw] = crop.shape;
   const [sy, sx, sc] = crop.strides;
@@ -96,17 +122,14 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead,
   const isInt = !(out.dtype === 'float32' || out.dtype === 'float64');
   const offs = r.sel.bands.map((b) => (b - r.b0) * sc);
   const nb = offs.length;
-  const inv = g.inv;
-  if (g.identity || (g.axisAligned && interp === 'nearest')) {
-    // Separable: one file column per output column, one file row per output row.
+  // Bilinear sampling of a unit-scale integer shift hits pixel centres: it is the nearest rule.
+  const exact = m[0] === 1 && m[4] === 1 && Number.isInteger(m[2]) && Number.isInteger(m[5]);
+  if (m[1] === 0 && m[3] === 0 && (interp === 'nearest' || exact)) {
+    // Separable: one crop column per output column, one crop row per output row.
     const cols = new Int32Array(W);
-    for (let j = 0; j < W; j++) {
-      const x = win.x0 + j + 0.5;
-      cols[j] = Math.floor(inv[0] * x + inv[2]) - r.x0;
-    }
+    for (let j = 0; j < W; j++) cols[j] = Math.floor(m[0] * (j + 0.5) + m[2]);
     for (let i = 0; i < H; i++) {
-      const y = win.y0 + i + 0.5;
-      const row = Math.floor(inv[4] * y + inv[5]) - r.y0;
+      const row = Math.floor(m[4] * (i + 0.5) + m[5]);
       if (row < 0 || row >= ch) continue;
       const rbase = crop.offset + row * sy;
       let o = i * W * C + c0;
@@ -120,12 +143,12 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead,
     return;
   }
   for (let i = 0; i < H; i++) {
-    const y = win.y0 + i + 0.5;
+    const y = i + 0.5;
     let o = i * W * C + c0;
     for (let j = 0; j < W; j++, o += C) {
-      const x = win.x0 + j + 0.5;
-      const u = inv[0] * x + inv[1] * y + inv[2] - r.x0;
-      const vv = inv[3] * x + inv[4] * y + inv[5] - r.y0;
+      const x = j + 0.5;
+      const u = m[0] * x + m[1] * y + m[2];
+      const vv = m[3] * x + m[4] * y + m[5];
       if (interp === 'nearest') {
         const col = Math.floor(u);
         const row = Math.floor(vv);
@@ -134,7 +157,7 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead,
         for (let k = 0; k < nb; k++) dst[o + k] = src[base + offs[k]];
         continue;
       }
-      // Bilinear between pixel centres; points outside the file's extent get the fill value,
+      // Bilinear between pixel centres; points outside the crop's extent keep the fill value,
       // points within half a pixel of its border clamp to the edge pixels.
       const fu = u - 0.5;
       const fv = vv - 0.5;
@@ -159,4 +182,3 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead,
     }
   }
 }
-

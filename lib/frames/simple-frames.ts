@@ -11,6 +11,7 @@ import { allocate } from '../ndarray';
 import type { NDArray } from '../ndarray';
 import * as v from '../validate';
 import { Frames } from './frames';
+import { IdMap } from './id-map';
 import { defaultWorkdir, idKey } from './pathinfo';
 import type { FramesOptions } from './types';
 
@@ -26,9 +27,8 @@ function recordId(key: string): ImageId {
 }
 
 export class SimpleFrames extends Frames {
-  /** Ids in insertion order, and paths by canonical key. */
-  readonly #ids: ImageId[] = [];
-  readonly #paths = new Map<string, string>();
+  /** Paths by id, in insertion order. */
+  readonly #paths = new IdMap<string>();
 
   /**
    * @param idToPath image id -> image path (an object, whose integer-like keys become number ids,
@@ -40,31 +40,25 @@ export class SimpleFrames extends Frames {
     if (idToPath instanceof Map) entries = [...idToPath.entries()];
     else if (v.isPlainObject(idToPath)) entries = Object.entries(idToPath).map(([k, p]) => [recordId(k), p]);
     else throw v.typeError('an object or Map of image id -> path', 'idToPath', idToPath);
-    for (const [id, p] of entries) {
-      const key = idKey(id);
-      if (this.#paths.has(key)) throw new FramesError('ERR_PATHINFO', `image id ${key} is given twice`);
-      this.#paths.set(key, v.string(p, `idToPath[${key}]`));
-      this.#ids.push(id);
-    }
+    for (const [id, p] of entries) this.#paths.add(id, v.string(p, `idToPath[${idKey(id)}]`));
   }
 
   /** The ids in insertion order (a frozen array: O(1), shared between calls). */
   get imageIds(): ImageId[] {
-    if (!Object.isFrozen(this.#ids)) Object.freeze(this.#ids);
-    return this.#ids;
+    return this.#paths.ids;
   }
 
   override get length(): number {
-    return this.#ids.length;
+    return this.#paths.size;
   }
 
   override hasImage(imageId: ImageId): boolean {
-    return this.#paths.has(idKey(imageId));
+    return this.#paths.has(imageId);
   }
 
   /** The path of an image as given. */
   lookupGpath(imageId: ImageId): string {
-    const p = this.#paths.get(idKey(imageId));
+    const p = this.#paths.get(imageId);
     if (p === undefined) throw this.unknownImage(imageId);
     return p;
   }
@@ -77,7 +71,7 @@ export class SimpleFrames extends Frames {
   }
 
   protected override toState(): Array<[ImageId, string]> {
-    return this.#ids.map((id) => [id, this.#paths.get(idKey(id)) as string]);
+    return this.#paths.ids.map((id) => [id, this.#paths.get(id) as string]);
   }
 
   static fromState(state: unknown, opts: FramesOptions): SimpleFrames {
