@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { CocoFrames } from '../lib';
 import { makeArray, nodeArgs, writeImage } from './_frames-util';
 import { rmrf, tempDir } from './_helpers/tmp';
 
@@ -123,6 +124,24 @@ test('info: shape, dtype, bands, COG or not, cache entries; a bad file exits 1',
   const text = run('info', path.join(imgs, 'notes.txt'));
   assert.is(text.code, 1);
   assert.match(text.err, /ERR_GDAL_OPEN/);
+});
+
+test('a kwcoco dataset: info summarises images, assets, channels and caches; prepare builds every asset, then reuses', () => {
+  const dpath = path.join(root, 'kwcoco');
+  const workdir = path.join(root, 'w-coco');
+  CocoFrames.demo({ workdir, dpath }).close();
+  const ds = path.join(dpath, 'data.kwcoco.json');
+  const before = run('info', ds, '--workdir', workdir);
+  assert.is(before.code, 0, before.err);
+  assert.match(before.out, /images: +3/);
+  assert.match(before.out, /feat\.0\|feat\.1/);
+  assert.match(before.out, /assets: +12; built: npy 0\/12, cog 0\/12/);
+  const p = run('prepare', ds, '--workdir', workdir, '--backend', 'cog');
+  assert.is(p.code, 0, p.err);
+  assert.match(p.out, /12 built, 0 reused, 0 failed/);
+  const again = run('prepare', ds, '--workdir', workdir, '--backend', 'cog');
+  assert.match(again.out, /0 built, 12 reused, 0 failed/);
+  assert.match(run('info', ds, '--workdir', workdir).out, /built: npy 0\/12, cog 12\/12/);
 });
 
 test('demo: makes the demo images, prepares npy and cog, prints a timing table', () => {
