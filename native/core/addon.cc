@@ -17,6 +17,7 @@
 #include "raster/raster_env.h"
 #include "raster/raster_reader.h"
 #include "raster/raster_writer.h"
+#include "raster/remote_io.h"
 
 namespace {
 
@@ -65,6 +66,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "isCog", nds::IsCogJs);
   Export(env, exports, "cogCompressions", nds::CogCompressionsJs);
   Export(env, exports, "writeRaster", nds::WriteRasterJs);
+  // remote files (GDAL's VSI layer)
+  Export(env, exports, "statRemote", nds::StatRemoteJs);
+  Export(env, exports, "readVsiFile", nds::ReadVsiFileJs);
+  Export(env, exports, "uploadFile", nds::UploadFileJs);
+  Export(env, exports, "uploadFileAsync", nds::UploadFileAsyncJs);
+  Export(env, exports, "setConfigOptions", nds::SetConfigOptionsJs);
+  Export(env, exports, "getConfigOption", nds::GetConfigOptionJs);
+  Export(env, exports, "clearRemoteCache", nds::ClearRemoteCacheJs);
   // batches on the addon's thread pool
   Export(env, exports, "loadBatch", nds::LoadBatchJs);
   Export(env, exports, "cancelBatch", nds::CancelBatchJs);
