@@ -282,23 +282,32 @@ export function readRemoteFile(file: string, maxBytes = 256 << 20): Buffer {
   }
 }
 
-/** Uploads the local file `src` to the remote `dst` (one PUT; an atomic multipart upload when large). */
+/**
+ * Copies `src` to `dst` through GDAL's VSI layer: a local file to a remote one is an upload (one
+ * PUT; an atomic multipart upload when larger than GDAL's chunk size), a remote one to a local
+ * path a download (the caller publishes it: this writes `dst` in place).
+ */
 export function uploadFile(src: string, dst: string): void {
   v.string(src, 'src');
   v.string(dst, 'dst');
   try {
-    native.uploadFile(src, gdalSource(dst));
+    native.uploadFile(gdalSource(src), gdalSource(dst));
   } catch (err) {
     throw withStatus(err);
   }
 }
 
-/** uploadFile on the libuv pool. */
+/** The names in a remote "directory" (a listing of an object-store prefix); [] when there is none. */
+export function listRemoteDir(dir: string): string[] {
+  return native.listDir(gdalSource(v.string(dir, 'path')));
+}
+
+/** uploadFile on the libuv pool. (Either side may be remote: the copy goes through GDAL's VSI layer.) */
 export async function uploadFileAsync(src: string, dst: string): Promise<void> {
   v.string(src, 'src');
   v.string(dst, 'dst');
   try {
-    await withCallSite(() => native.uploadFileAsync(src, gdalSource(dst)));
+    await withCallSite(() => native.uploadFileAsync(gdalSource(src), gdalSource(dst)));
   } catch (err) {
     throw withStatus(err);
   }

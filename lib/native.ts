@@ -171,6 +171,8 @@ export interface NativeBinding {
   /** CPLSetConfigOption per key (null unsets), or VSISetPathSpecificOption under `prefix`. */
   setConfigOptions(opts: Record<string, string | null>, prefix: string): void;
   getConfigOption(key: string): string | null;
+  /** The names in a VSI directory (an S3 prefix: one listing request); [] when there is none. */
+  listDir(path: string): string[];
   /** VSICurlPartialClearCache(prefix); '' clears the whole cache. */
   clearRemoteCache(prefix: string): void;
 }

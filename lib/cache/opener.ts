@@ -31,6 +31,7 @@ import type { FileStamp } from './entry';
 import { EntryReader } from './entry-reader';
 import type { EntryHost, OpenedEntry } from './entry-reader';
 import { ReaderPool } from './pool';
+import type { PublishedCache } from '../remote/publish';
 import type { PoolEntry } from './pool';
 
 const debug = debuglog('ndsampler');
@@ -99,6 +100,11 @@ export class CacheOpener implements ChannelOpener {
   readonly onClose = new Set<() => void>();
   /** Entries this object has healed (rebuilt because they did not read back): at most once each. */
   #healed = new Set<string>();
+  /**
+   * A published cache (Frames's `remoteCache`): an entry that is not fresh locally but is published
+   * (and its source unchanged) is read from there, in place or staged, and never built here.
+   */
+  published: PublishedCache | null = null;
 
   constructor(backend: BackendConfig, maxReaders = DEFAULT_MAX_READERS) {
     this.backend = backend;
@@ -123,8 +129,11 @@ export class CacheOpener implements ChannelOpener {
 
   async openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease> {
     const entry = this.#entry(chan);
-    if (mode === 'build' && entry !== null && this.pool.get(entry) === undefined) await this.ensureAsync(chan);
-    const e = this.#openFile(chan, mode);
+    let e = entry === null || mode === 'source' ? undefined : this.pool.get(entry) ?? this.#openPublished(chan);
+    if (e === undefined) {
+      if (mode === 'build' && entry !== null) await this.ensureAsync(chan);
+      e = this.#openFile(chan, mode);
+    }
     e.inflight++;
     let released = false;
     return {
@@ -141,7 +150,7 @@ export class CacheOpener implements ChannelOpener {
   #openFile(chan: ChannelInfo, mode: OpenMode): PoolEntry {
     const entry = this.#entry(chan);
     if (mode === 'source' || entry === null) return this.#openSource(chan);
-    const hit = this.pool.get(entry);
+    const hit = this.pool.get(entry) ?? this.#openPublished(chan);
     if (hit !== undefined) return hit;
     let opened: OpenedEntry;
     if (mode === 'ifExists') {
@@ -157,6 +166,23 @@ export class CacheOpener implements ChannelOpener {
     }
     debug('open %s', entry);
     return this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
+  }
+
+  /**
+   * The published entry of `chan`, opened and pooled under the entry's name, when there is a
+   * published cache, the local entry is not fresh, and the manifest lists it (source unchanged).
+   * Published objects are immutable (content-addressed), so the reader needs no identity checks.
+   */
+  #openPublished(chan: ChannelInfo): PoolEntry | undefined {
+    const where = this.#publishedPath(chan);
+    if (where === null) return undefined;
+    debug('open %s (published entry of %s)', where, chan.cache);
+    return this.pool.add(chan.cache as string, openImage(where));
+  }
+
+  #publishedPath(chan: ChannelInfo): string | null {
+    if (this.published === null || entryState(chan) === 'fresh') return null;
+    return this.published.pathFor(chan);
   }
 
   #openSource(chan: ChannelInfo): PoolEntry {
@@ -286,7 +312,7 @@ export class CacheOpener implements ChannelOpener {
 
   /** Ensures the entry exists, is fresh and reads back (synchronously). Returns true when it built it. */
   ensure(chan: ChannelInfo): boolean {
-    return this.#entry(chan) !== null && this.#ensureSync(chan, null);
+    return this.#entry(chan) !== null && this.#publishedPath(chan) === null && this.#ensureSync(chan, null);
   }
 
   #ensureSync(chan: ChannelInfo, failed: FileStamp | null): boolean {
@@ -318,7 +344,7 @@ export class CacheOpener implements ChannelOpener {
       await pending;
       return false;
     }
-    if (this.#usable(chan, null)) return false;
+    if (this.#usable(chan, null) || this.#publishedPath(chan) !== null) return false;
     return this.#buildShared(chan, null);
   }
 

@@ -1,4 +1,4 @@
-/** `ndsampler prepare` and `ndsampler info`. */
+/** `ndsampler prepare`, `ndsampler manifest merge` and `ndsampler info`. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultWorkdir } from '../frames/pathinfo';
@@ -6,12 +6,14 @@ import type { HashidMode, PrepareReport } from '../frames/frames';
 import { DEFAULT_CHANNEL, SimpleFrames } from '../frames/simple-frames';
 import { hasDriver } from '../gdal';
 import { openImage } from '../readers';
-import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, UsageError } from './args';
+import { mergeManifests } from '../remote/manifest';
+import { shardFromEnv } from '../remote/shard';
+import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, shardArg, UsageError } from './args';
 
-function progressBar(total: number): (done: number) => void {
+function progressBar(): (done: number, total: number) => void {
   const tty = process.stderr.isTTY === true;
   let lastPct = -1;
-  return (done: number) => {
+  return (done: number, total: number) => {
     const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
     if (tty) {
       const width = 30;
@@ -27,7 +29,7 @@ function progressBar(total: number): (done: number) => void {
 export async function cmdPrepare(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     workdir: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
-    'hashid-mode': { type: 'string' }, recursive: { type: 'boolean' },
+    'hashid-mode': { type: 'string' }, recursive: { type: 'boolean' }, shard: { type: 'string' }, publish: { type: 'string' },
   }, [1, Infinity]);
   if (values.help) return help();
   const backend = backendArg(values.backend);
@@ -35,16 +37,18 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   const mode = (values['hashid-mode'] ?? 'PATH') as string;
   if (mode !== 'PATH' && mode !== 'PIXELS') throw new UsageError(`--hashid-mode must be PATH or PIXELS; received '${mode}'`);
   const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  const shard = shardArg(values.shard) ?? shardFromEnv() ?? undefined;
+  const publish = values.publish as string | undefined;
   const images = collectInputs(positionals, values.recursive === true);
   if (images.size === 0) {
     err(`ndsampler prepare: no images found in ${positionals.join(', ')}`);
     return 1;
   }
   const frames = new SimpleFrames(images, { workdir, backend, hashidMode: mode as HashidMode });
-  const bar = progressBar(images.size);
+  const bar = progressBar();
   let report: PrepareReport;
   try {
-    report = await frames.prepare({ workers, onProgress: (done) => bar(done) });
+    report = await frames.prepare({ workers, onProgress: bar, shard, publish });
   } finally {
     frames.close();
   }
@@ -52,10 +56,23 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   out(`prepared ${images.size} image${images.size === 1 ? '' : 's'} with the ${b} backend in ${report.seconds.toFixed(2)} s: ` +
     `${report.built} built, ${report.reused} reused, ${report.failed.length} failed${report.fromStamp ? ' (stamp: already prepared)' : ''}`);
   out(`cache: ${report.cacheDpath}`);
+  if (report.shard !== null) out(`shard: ${report.shard[0]}/${report.shard[1]} (${report.total} of the entries)`);
+  if (publish !== undefined) out(`published: ${report.published} entries to ${publish}`);
+  if (report.manifest !== null) out(`manifest: ${report.manifest}`);
   for (const f of report.failed) {
     out(`failed: ${images.get(f.imageId) ?? String(f.imageId)}: ${describeError(f.error)}`);
   }
   return report.failed.length > 0 ? 1 : 0;
+}
+
+export function cmdManifest(args: string[]): number {
+  const { values, positionals } = parse(args, { shards: { type: 'string' } }, [2, 2]);
+  if (values.help) return help();
+  if (positionals[0] !== 'merge') throw new UsageError(`unknown manifest command '${positionals[0]}' (expected merge)`);
+  const count = values.shards === undefined ? undefined : intArg(values.shards, '--shards', 1, 1);
+  const r = mergeManifests(positionals[1], count);
+  out(`merged ${r.shards} shard fragment${r.shards === 1 ? '' : 's'}: ${r.entries} entries in ${r.manifest}`);
+  return 0;
 }
 
 export function cmdInfo(args: string[]): number {

@@ -73,6 +73,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export(env, exports, "uploadFileAsync", nds::UploadFileAsyncJs);
   Export(env, exports, "setConfigOptions", nds::SetConfigOptionsJs);
   Export(env, exports, "getConfigOption", nds::GetConfigOptionJs);
+  Export(env, exports, "listDir", nds::ListDirJs);
   Export(env, exports, "clearRemoteCache", nds::ClearRemoteCacheJs);
   // batches on the addon's thread pool
   Export(env, exports, "loadBatch", nds::LoadBatchJs);

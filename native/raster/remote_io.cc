@@ -243,6 +243,20 @@ Napi::Value GetConfigOptionJs(const Napi::CallbackInfo& info) {
   return v == nullptr ? info.Env().Null() : Napi::String::New(info.Env(), v);
 }
 
+Napi::Value ListDirJs(const Napi::CallbackInfo& info) {
+  const std::string path = StringArg(info, 0, "path");
+  EnsureGdal();
+  VsiCapture capture;
+  char** names = VSIReadDir(path.c_str());
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  for (char** p = names; p != nullptr && *p != nullptr; ++p) {
+    if (std::strcmp(*p, ".") != 0 && std::strcmp(*p, "..") != 0) out.Set(n++, Napi::String::New(info.Env(), *p));
+  }
+  CSLDestroy(names);
+  return out;
+}
+
 Napi::Value ClearRemoteCacheJs(const Napi::CallbackInfo& info) {
   const std::string prefix = StringArg(info, 0, "prefix");
   EnsureGdal();

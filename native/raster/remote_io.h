@@ -37,6 +37,8 @@ Napi::Value UploadFileAsyncJs(const Napi::CallbackInfo& info);
 Napi::Value SetConfigOptionsJs(const Napi::CallbackInfo& info);
 // getConfigOption(key): the value GDAL would use (config option, else environment), or null.
 Napi::Value GetConfigOptionJs(const Napi::CallbackInfo& info);
+// listDir(path): the names in a (remote) directory, [] when there is none. JS thread.
+Napi::Value ListDirJs(const Napi::CallbackInfo& info);
 // clearRemoteCache(prefix): VSICurlPartialClearCache(prefix), or the whole cache for ''.
 Napi::Value ClearRemoteCacheJs(const Napi::CallbackInfo& info);
 
