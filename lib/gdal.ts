@@ -272,6 +272,24 @@ export function statRemote(file: string, opts?: { fresh?: boolean }): RemoteStat
   return { size: r.size ?? 0, mtime: r.mtime ?? 0, etag: r.etag || null, lastModified: r.lastModified || null };
 }
 
+/**
+ * `err` from opening `file`, or the precise error when `file` is remote and the open failed
+ * because of its server: ERR_SOURCE_MISSING (404) or ERR_REMOTE (with `status`), asked again of
+ * the server. GDAL's open error only says "cannot open".
+ */
+export function remoteOpenError(file: string, err: unknown): unknown {
+  if (!isRemote(file) || !(err instanceof NdsamplerError) || (err.code !== 'ERR_GDAL_OPEN' && err.code !== 'ERR_GDAL_READ')) return err;
+  try {
+    statRemote(file, { fresh: true });
+  } catch (precise) {
+    if (precise instanceof NdsamplerError) {
+      (precise as NdsamplerError & { cause?: unknown }).cause = err;
+      return precise;
+    }
+  }
+  return err;
+}
+
 /** A whole (small) remote or local file through GDAL's VSI layer (manifests). */
 export function readRemoteFile(file: string, maxBytes = 256 << 20): Buffer {
   v.string(file, 'path');
@@ -315,5 +333,5 @@ export async function uploadFileAsync(src: string, dst: string): Promise<void> {
 
 /** Drops GDAL's cached facts and blocks of remote files under `prefix` (all of them without one). */
 export function clearRemoteCache(prefix?: string): void {
-  native.clearRemoteCache(prefix === undefined ? '' : toGdalPath(v.string(prefix, 'prefix')));
+  native.clearRemoteCache(prefix === undefined || prefix === '' ? '' : toGdalPath(v.string(prefix, 'prefix')));
 }

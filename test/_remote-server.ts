@@ -55,6 +55,8 @@ function serveFile(req: http.IncomingMessage, res: http.ServerResponse): void {
   fs.createReadStream(file, { start, end }).pipe(res);
 }
 
+process.stdout.on('error', () => process.exit(0));  // the test that started us is gone
+
 async function main(): Promise<void> {
   let handler: (req: http.IncomingMessage, res: http.ServerResponse) => void = serveFile;
   if (kind === 's3') {

@@ -23,6 +23,7 @@ import { debuglog } from 'node:util';
 import { FileError, fsError, NdsamplerError } from '../errors';
 import { lockAsync, lockPathFor, lockSync } from '../lock';
 import type { EntryLock } from '../lock';
+import { remoteOpenError } from '../gdal';
 import { openImage } from '../readers';
 import type { ImageReader } from '../readers';
 import type { BackendConfig, ChannelInfo } from './config';
@@ -88,6 +89,15 @@ function openChecked(file: string): OpenedEntry {
     validated.add(stampKey(file, stamp));
   }
   return { reader, stamp };
+}
+
+/** openImage, with the precise code (ERR_SOURCE_MISSING, ERR_REMOTE) when a remote file cannot be opened. */
+function openRemoteAware(file: string): ImageReader {
+  try {
+    return openImage(file);
+  } catch (err) {
+    throw remoteOpenError(file, err);
+  }
 }
 
 /** Opens channels through their cache entries, building them on demand; one per backend. */
@@ -177,7 +187,7 @@ export class CacheOpener implements ChannelOpener {
     const where = this.#publishedPath(chan);
     if (where === null) return undefined;
     debug('open %s (published entry of %s)', where, chan.cache);
-    return this.pool.add(chan.cache as string, openImage(where));
+    return this.pool.add(chan.cache as string, openRemoteAware(where));
   }
 
   #publishedPath(chan: ChannelInfo): string | null {
@@ -189,7 +199,7 @@ export class CacheOpener implements ChannelOpener {
     const hit = this.pool.get(chan.path);
     if (hit !== undefined) return hit;
     debug('open %s', chan.path);
-    return this.pool.add(chan.path, openImage(chan.path));
+    return this.pool.add(chan.path, openRemoteAware(chan.path));
   }
 
   #host(chan: ChannelInfo): EntryHost {

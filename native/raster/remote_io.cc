@@ -15,6 +15,7 @@
 #include "core/async_job.h"
 #include "core/errors.h"
 #include "raster/gdal_setup.h"
+#include "raster/path_checks.h"
 
 namespace nds {
 
@@ -108,6 +109,13 @@ std::string HeaderValue(CSLConstList headers, const char* key) {
 
 }  // namespace
 
+void ForgetCached(const std::string& path) {
+  // GDAL answers a stat from a cached listing of the parent "directory" too (an object written by
+  // another process since would look missing, or keep its old size): forget the parent's entries.
+  const size_t slash = path.find_last_of('/');
+  VSICurlPartialClearCache(slash != std::string::npos && slash > 0 ? path.substr(0, slash).c_str() : path.c_str());
+}
+
 void UploadFile(const std::string& src, const std::string& dst) {
   EnsureGdal();
   VsiCapture capture;
@@ -141,11 +149,7 @@ Napi::Value StatRemoteJs(const Napi::CallbackInfo& info) {
   const bool fresh = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   EnsureGdal();
   return Guard(env, [&]() -> Napi::Value {
-    if (fresh && (path.rfind("/vsicurl", 0) == 0 || path.rfind("/vsis3", 0) == 0 || path.rfind("/vsigs", 0) == 0 ||
-                  path.rfind("/vsiaz", 0) == 0 || path.rfind("/vsiadls", 0) == 0 || path.rfind("/vsioss", 0) == 0 ||
-                  path.rfind("/vsiswift", 0) == 0)) {
-      VSICurlPartialClearCache(path.c_str());
-    }
+    if (fresh && IsRemotePath(path)) ForgetCached(path);
     VsiCapture capture;
     VSIStatBufL st;
     const bool exists = VSIStatExL(path.c_str(), &st, VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG |
@@ -175,6 +179,7 @@ Napi::Value ReadVsiFileJs(const Napi::CallbackInfo& info) {
   const int64_t maxBytes = IntValue(env, info[1], 0, int64_t{1} << 40, "maxBytes");
   EnsureGdal();
   return Guard(env, [&]() -> Napi::Value {
+    if (IsRemotePath(path)) ForgetCached(path);  // small files read whole: always from the server
     VsiCapture capture;
     VsiFile f;
     f.f = VSIFOpenExL(path.c_str(), "rb", TRUE);

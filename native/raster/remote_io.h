@@ -18,6 +18,10 @@ struct VsiDiagnosis {
   int status = 0;
 };
 
+// Any thread. Drops what GDAL's curl cache knows of `path` and of the other entries of its parent
+// "directory" (a cached listing would answer a stat), so the next stat or read asks the server.
+void ForgetCached(const std::string& path);
+
 // Any thread. Copies the local (or VSI) file `src` to the VSI path `dst` with VSIFOpenL(dst, "wb")
 // + writes + VSIFCloseL (an S3 object appears only when the upload completed). Throws ERR_REMOTE
 // naming `dst` with "(HTTP <status>)" in the message when the server answered with one.
@@ -27,7 +31,7 @@ void UploadFile(const std::string& src, const std::string& dst);
 // `fresh` drops GDAL's cached facts of `path` first. Never throws for a remote failure (the caller
 // classifies it). JS thread.
 Napi::Value StatRemoteJs(const Napi::CallbackInfo& info);
-// readVsiFile(path, maxBytes): the whole file as a Buffer; ERR_SOURCE_MISSING / ERR_REMOTE. JS thread.
+// readVsiFile(path, maxBytes): the whole file as a Buffer, asked of the server (ForgetCached first); ERR_SOURCE_MISSING / ERR_REMOTE. JS thread.
 Napi::Value ReadVsiFileJs(const Napi::CallbackInfo& info);
 // uploadFile(src, dst) and uploadFileAsync(src, dst) (libuv pool). JS thread.
 Napi::Value UploadFileJs(const Napi::CallbackInfo& info);
