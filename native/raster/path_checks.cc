@@ -1,14 +1,13 @@
 // Source and destination path checks. Any thread.
 #include "raster/path_checks.h"
 
+#include <cpl_conv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdint>
 #include <cstring>
-
-#include <cpl_conv.h>
 
 #include "core/errors.h"
 
@@ -28,8 +27,8 @@ std::string DirName(const std::string& path) {
 bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
 
 bool IsRemotePath(const std::string& path) {
-  static const char* const kPrefixes[] = {"/vsicurl", "/vsis3", "/vsigs", "/vsiaz", "/vsiadls", "/vsioss", "/vsiswift",
-                                          "/vsiwebhdfs"};
+  static const char* const kPrefixes[] = {"/vsicurl", "/vsis3",  "/vsigs",    "/vsiaz",
+                                          "/vsiadls", "/vsioss", "/vsiswift", "/vsiwebhdfs"};
   for (const char* p : kPrefixes) {
     if (path.rfind(p, 0) == 0) return true;
   }

@@ -24,8 +24,8 @@ namespace {
 // The HTTP status in one GDAL message, or 0. GDAL 3.6 says "HTTP response code on <url>: 403",
 // "HTTP error code: 404" or "HTTP status code: 500" depending on the handler.
 int StatusIn(const char* msg) {
-  static const char* const kMarks[] = {"HTTP response code on ", "HTTP error code: ", "HTTP status code: ",
-                                       "HTTP response code: "};
+  static const char* const kMarks[] = {"HTTP response code on ",
+                                       "HTTP error code: ", "HTTP status code: ", "HTTP response code: "};
   for (const char* mark : kMarks) {
     const char* at = std::strstr(msg, mark);
     if (at == nullptr) continue;
@@ -152,8 +152,9 @@ Napi::Value StatRemoteJs(const Napi::CallbackInfo& info) {
     if (fresh && IsRemotePath(path)) ForgetCached(path);
     VsiCapture capture;
     VSIStatBufL st;
-    const bool exists = VSIStatExL(path.c_str(), &st, VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG |
-                                                          VSI_STAT_SET_ERROR_FLAG) == 0;
+    const bool exists =
+        VSIStatExL(path.c_str(), &st,
+                   VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) == 0;
     Napi::Object r = Napi::Object::New(env);
     r.Set("exists", exists);
     if (exists) {
@@ -263,7 +264,7 @@ Napi::Value ListDirJs(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ClearRemoteCacheJs(const Napi::CallbackInfo& info) {
-  const std::string prefix = StringArg(info, 0, "prefix");
+  const std::string prefix = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
   EnsureGdal();
   if (prefix.empty()) {
     VSICurlClearCache();

@@ -31,7 +31,8 @@ void UploadFile(const std::string& src, const std::string& dst);
 // `fresh` drops GDAL's cached facts of `path` first. Never throws for a remote failure (the caller
 // classifies it). JS thread.
 Napi::Value StatRemoteJs(const Napi::CallbackInfo& info);
-// readVsiFile(path, maxBytes): the whole file as a Buffer, asked of the server (ForgetCached first); ERR_SOURCE_MISSING / ERR_REMOTE. JS thread.
+// readVsiFile(path, maxBytes): the whole file as a Buffer, asked of the server (ForgetCached first); ERR_SOURCE_MISSING
+// / ERR_REMOTE. JS thread.
 Napi::Value ReadVsiFileJs(const Napi::CallbackInfo& info);
 // uploadFile(src, dst) and uploadFileAsync(src, dst) (libuv pool). JS thread.
 Napi::Value UploadFileJs(const Napi::CallbackInfo& info);
