@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `ndsampler` command: demo, prepare, info, bench (one module each under lib/cli/).
+ * The `ndsampler` command: demo, prepare, manifest, info, bench (one module each under lib/cli/).
  * Exit codes: 0 success, 1 a failure (an image that could not be read or converted, ...),
  * 2 a usage error (printed with the usage text on stderr).
  */
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { describeError, err, help, out, USAGE, UsageError } from './cli/args';
 import { cmdBench } from './cli/bench';
 import { cmdDemo } from './cli/demo';
-import { cmdInfo, cmdPrepare } from './cli/prepare';
+import { cmdInfo, cmdManifest, cmdPrepare } from './cli/prepare';
 
 export { collectInputs } from './cli/args';
 
@@ -40,6 +40,8 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdPrepare(rest);
       case 'info':
         return cmdInfo(rest);
+      case 'manifest':
+        return cmdManifest(rest);
       case 'bench':
         return cmdBench(rest);
       default:

@@ -16,8 +16,12 @@ export {
   writeCog, writeCogAsync, isCog, coerceCogConfig, cogCompressions,
   convertToNpy, convertToNpyAsync, writeRaster, tileCacheStats, setTileCacheBudget, setMaxOpenDatasets,
   datasetStats, setPixelLimit, DEFAULT_PIXEL_LIMIT, gdalVersion,
+  setRemoteOptions, statRemote, clearRemoteCache, REMOTE_DEFAULTS,
 } from './gdal';
-export type { WriteRasterOptions } from './gdal';
+export type { WriteRasterOptions, RemoteStat } from './gdal';
+export { mergeManifests } from './remote/manifest';
+export type { Manifest, ManifestEntry, MergeReport } from './remote/manifest';
+export type { RemoteCacheOptions } from './remote/publish';
 export type { RasterInfo, TileCacheStats, DatasetStats } from './native';
 export { Frames, defaultWorkdir } from './frames/frames';
 export type {

@@ -171,6 +171,33 @@ export interface NativeBinding {
   /** The addon's pool: process-wide, default one thread per core. */
   setThreadPoolSize(n: number): void;
   threadPoolSize(): number;
+  /** VSIStatExL + the HTTP headers of a (remote) VSI path; never throws for a remote failure. */
+  statRemote(path: string, fresh: boolean): NativeRemoteStat;
+  /** A whole (small) VSI file; ERR_SOURCE_MISSING (404) / ERR_REMOTE / ERR_TOO_LARGE. */
+  readVsiFile(path: string, maxBytes: number): Buffer;
+  /** Copies a local file to a VSI path with one VSI write (one PUT, or an atomic multipart upload). */
+  uploadFile(src: string, dst: string): void;
+  uploadFileAsync(src: string, dst: string): Promise<void>;
+  /** CPLSetConfigOption per key (null unsets), or VSISetPathSpecificOption under `prefix`. */
+  setConfigOptions(opts: Record<string, string | null>, prefix: string): void;
+  getConfigOption(key: string): string | null;
+  /** The names in a VSI directory (an S3 prefix: one listing request); [] when there is none. */
+  listDir(path: string): string[];
+  /** VSICurlPartialClearCache(prefix); '' clears the whole cache. */
+  clearRemoteCache(prefix: string): void;
+}
+
+/** What statRemote saw (status 0: no HTTP status, e.g. a refused connection). */
+export interface NativeRemoteStat {
+  exists: boolean;
+  isFile?: boolean;
+  size?: number;
+  mtime?: number;
+  etag?: string;
+  lastModified?: string;
+  status: number;
+  errnum: number;
+  message: string;
 }
 
 const root = path.resolve(__dirname, '..');

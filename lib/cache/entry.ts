@@ -15,7 +15,9 @@
  *   mtime) once published. It is published after the entry, so an entry without a sidecar that
  *   names exactly this file (a crash in between, a full disk, a file replaced or rewritten by
  *   someone else) is 'incomplete' and is rebuilt, never served as fresh. In PATH mode an entry whose
- *   source now has another size/mtime is 'stale' (a vanished source keeps its cache).
+ *   source now has another size/mtime is 'stale' (a vanished source keeps its cache). A remote
+ *   source (URL form or /vsi path) is stamped with what its server reports (size, ETag or
+ *   Last-Modified), asked again at each check, never with a local mtime.
  * - Entries are built under the entry's lock (lib/lock.ts) by whoever finds them not fresh; the
  *   builder first removes the temporary files of builders that died (lib/atomic.ts names them).
  */
@@ -24,7 +26,8 @@ import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { symlinkAtomic, writeFileAtomic } from '../atomic';
 import { FileError, FramesError, fsError } from '../errors';
-import { convertToNpy, convertToNpyAsync, isCog, writeCog, writeCogAsync } from '../gdal';
+import { convertToNpy, convertToNpyAsync, isCog, statRemote, writeCog, writeCogAsync } from '../gdal';
+import { isVirtual } from '../remote/url';
 import type { BackendConfig, BackendType, ChannelInfo } from './config';
 
 const debug = debuglog('ndsampler');
@@ -41,10 +44,14 @@ export function cachePathFor(cacheDpath: string, hashid: string, type: BackendTy
 
 // ---- sidecars and freshness --------------------------------------------------------------------
 
-interface SourceStamp { size: number; mtimeNs: string }
+/**
+ * A source as it was when its entry was built. Local files: size and mtime (ns). Remote objects
+ * (URL forms, /vsi paths): what the server reports, size and ETag or Last-Modified (mtimeNs '').
+ */
+export interface SourceStamp { size: number; mtimeNs: string; etag?: string; lastModified?: string }
 /** A file's identity: a replaced file has another inode, a rewritten one another size or mtime. */
 export interface FileStamp extends SourceStamp { ino: string }
-interface Sidecar { version: 2; source: string; src: SourceStamp; entry: FileStamp }
+export interface Sidecar { version: 2; source: string; src: SourceStamp; entry: FileStamp }
 
 export const sidecarPath = (entry: string): string => `${entry}.src.json`;
 
@@ -57,7 +64,47 @@ export function fileStamp(file: string): FileStamp | null {
 export const sameStamp = (a: FileStamp | null, b: FileStamp | null): boolean =>
   a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 
+/** A remote source's stamp, asked of the server (not GDAL's cache). Throws ERR_SOURCE_MISSING / ERR_REMOTE. */
+function statRemoteSource(file: string): SourceStamp {
+  const st = statRemote(file, { fresh: true });
+  const stamp: SourceStamp = { size: st.size, mtimeNs: '' };
+  if (st.etag !== null) stamp.etag = st.etag;
+  if (st.lastModified !== null) stamp.lastModified = st.lastModified;
+  return stamp;
+}
+
+/**
+ * True when a remote source still is the object `was` describes: same size, and the same ETag
+ * when both have one, else the same Last-Modified when both have one (size alone otherwise).
+ */
+export function sameRemote(was: SourceStamp, now: SourceStamp): boolean {
+  if (was.size !== now.size) return false;
+  if (was.etag !== undefined && now.etag !== undefined) return was.etag === now.etag;
+  if (was.lastModified !== undefined && now.lastModified !== undefined) return was.lastModified === now.lastModified;
+  return true;
+}
+
+/**
+ * Is the source of an entry built from `was` unchanged? A vanished source keeps its cache (true);
+ * so does a remote one that cannot be reached right now (its server is down: the entry is the
+ * best there is; the next check that reaches the server decides).
+ */
+export function sourceUnchanged(file: string, was: SourceStamp): boolean {
+  if (isVirtual(file)) {
+    try {
+      return sameRemote(was, statRemoteSource(file));
+    } catch (err) {
+      debug('freshness of %s not checked: %s', file, (err as Error).message);
+      return true;
+    }
+  }
+  const src = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
+  if (src === undefined) return true;
+  return was.size === Number(src.size) && was.mtimeNs === src.mtimeNs.toString();
+}
+
 function statSource(file: string): SourceStamp {
+  if (isVirtual(file)) return statRemoteSource(file);
   let st: fs.BigIntStats;
   try {
     st = fs.statSync(file, { bigint: true });
@@ -70,7 +117,8 @@ function statSource(file: string): SourceStamp {
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString() };
 }
 
-function readSidecar(entry: string): Sidecar | null {
+/** An entry's commit record, or null when there is none (or it is not version 2). */
+export function readSidecar(entry: string): Sidecar | null {
   try {
     const s = JSON.parse(fs.readFileSync(sidecarPath(entry), 'utf8')) as Sidecar;
     return s && s.version === 2 && typeof s.src?.size === 'number' && typeof s.src?.mtimeNs === 'string'
@@ -97,9 +145,7 @@ export function entryState(chan: ChannelInfo): EntryState {
   const side = readSidecar(entry);
   if (side === null || !sameStamp(now, side.entry)) return 'incomplete';
   if (chan.hashidMode !== 'PATH') return 'fresh';
-  const src = fs.statSync(chan.path, { bigint: true, throwIfNoEntry: false });
-  if (src === undefined) return 'fresh';
-  return side.src.size === Number(src.size) && side.src.mtimeNs === src.mtimeNs.toString() ? 'fresh' : 'stale';
+  return sourceUnchanged(chan.path, side.src) ? 'fresh' : 'stale';
 }
 
 /** A temporary file of the publish rule (or of the rule before it) made by process `pid`. */
@@ -145,7 +191,7 @@ function finishEntry(chan: ChannelInfo, stamp: SourceStamp): void {
   const entry = chan.cache as string;
   const now = fileStamp(entry);
   if (now === null) throw new FileError('ERR_SOURCE_MISSING', `cache entry '${entry}' vanished right after it was built`, { path: entry });
-  const side: Sidecar = { version: 2, source: path.resolve(chan.path), src: stamp, entry: now };
+  const side: Sidecar = { version: 2, source: isVirtual(chan.path) ? chan.path : path.resolve(chan.path), src: stamp, entry: now };
   writeFileAtomic(sidecarPath(entry), JSON.stringify(side));
 }
 
@@ -160,13 +206,16 @@ function startEntry(chan: ChannelInfo): SourceStamp {
   return stamp;
 }
 
+/** A local source that already is a COG is its own entry (a symlink); a remote one is copied (the cache is local). */
+const linkable = (file: string): boolean => !isVirtual(file) && isCog(file);
+
 /** Builds (or rebuilds) a channel's cache entry on the calling thread. The caller holds the entry's lock. */
 export function buildEntrySync(chan: ChannelInfo, backend: BackendConfig): void {
   const stamp = startEntry(chan);
   const entry = chan.cache as string;
   debug('build %s entry %s <- %s', backend.type, entry, chan.path);
   if (backend.type === 'npy') convertToNpy(chan.path, entry);
-  else if (isCog(chan.path)) symlinkAtomic(chan.path, entry);
+  else if (linkable(chan.path)) symlinkAtomic(chan.path, entry);
   else writeCog(chan.path, entry, backend.config);
   finishEntry(chan, stamp);
 }
@@ -177,7 +226,7 @@ export async function buildEntryAsync(chan: ChannelInfo, backend: BackendConfig)
   const entry = chan.cache as string;
   debug('build %s entry %s <- %s (async)', backend.type, entry, chan.path);
   if (backend.type === 'npy') await convertToNpyAsync(chan.path, entry);
-  else if (isCog(chan.path)) symlinkAtomic(chan.path, entry);
+  else if (linkable(chan.path)) symlinkAtomic(chan.path, entry);
   else await writeCogAsync(chan.path, entry, backend.config);
   finishEntry(chan, stamp);
 }

@@ -23,6 +23,7 @@ import { debuglog } from 'node:util';
 import { FileError, fsError, NdsamplerError } from '../errors';
 import { lockAsync, lockPathFor, lockSync } from '../lock';
 import type { EntryLock } from '../lock';
+import { remoteOpenError } from '../gdal';
 import { openImage } from '../readers';
 import type { ImageReader } from '../readers';
 import type { BackendConfig, ChannelInfo } from './config';
@@ -31,6 +32,7 @@ import type { FileStamp } from './entry';
 import { EntryReader } from './entry-reader';
 import type { EntryHost, OpenedEntry } from './entry-reader';
 import { ReaderPool } from './pool';
+import type { PublishedCache } from '../remote/publish';
 import type { PoolEntry } from './pool';
 
 const debug = debuglog('ndsampler');
@@ -89,6 +91,15 @@ function openChecked(file: string): OpenedEntry {
   return { reader, stamp };
 }
 
+/** openImage, with the precise code (ERR_SOURCE_MISSING, ERR_REMOTE) when a remote file cannot be opened. */
+function openRemoteAware(file: string): ImageReader {
+  try {
+    return openImage(file);
+  } catch (err) {
+    throw remoteOpenError(file, err);
+  }
+}
+
 /** Opens channels through their cache entries, building them on demand; one per backend. */
 export class CacheOpener implements ChannelOpener {
   readonly backend: BackendConfig;
@@ -99,6 +110,11 @@ export class CacheOpener implements ChannelOpener {
   readonly onClose = new Set<() => void>();
   /** Entries this object has healed (rebuilt because they did not read back): at most once each. */
   #healed = new Set<string>();
+  /**
+   * A published cache (Frames's `remoteCache`): an entry that is not fresh locally but is published
+   * (and its source unchanged) is read from there, in place or staged, and never built here.
+   */
+  published: PublishedCache | null = null;
 
   constructor(backend: BackendConfig, maxReaders = DEFAULT_MAX_READERS) {
     this.backend = backend;
@@ -123,8 +139,11 @@ export class CacheOpener implements ChannelOpener {
 
   async openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease> {
     const entry = this.#entry(chan);
-    if (mode === 'build' && entry !== null && this.pool.get(entry) === undefined) await this.ensureAsync(chan);
-    const e = this.#openFile(chan, mode);
+    let e = entry === null || mode === 'source' ? undefined : this.pool.get(entry) ?? this.#openPublished(chan);
+    if (e === undefined) {
+      if (mode === 'build' && entry !== null) await this.ensureAsync(chan);
+      e = this.#openFile(chan, mode);
+    }
     e.inflight++;
     let released = false;
     return {
@@ -141,7 +160,7 @@ export class CacheOpener implements ChannelOpener {
   #openFile(chan: ChannelInfo, mode: OpenMode): PoolEntry {
     const entry = this.#entry(chan);
     if (mode === 'source' || entry === null) return this.#openSource(chan);
-    const hit = this.pool.get(entry);
+    const hit = this.pool.get(entry) ?? this.#openPublished(chan);
     if (hit !== undefined) return hit;
     let opened: OpenedEntry;
     if (mode === 'ifExists') {
@@ -159,11 +178,28 @@ export class CacheOpener implements ChannelOpener {
     return this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
   }
 
+  /**
+   * The published entry of `chan`, opened and pooled under the entry's name, when there is a
+   * published cache, the local entry is not fresh, and the manifest lists it (source unchanged).
+   * Published objects are immutable (content-addressed), so the reader needs no identity checks.
+   */
+  #openPublished(chan: ChannelInfo): PoolEntry | undefined {
+    const where = this.#publishedPath(chan);
+    if (where === null) return undefined;
+    debug('open %s (published entry of %s)', where, chan.cache);
+    return this.pool.add(chan.cache as string, openRemoteAware(where));
+  }
+
+  #publishedPath(chan: ChannelInfo): string | null {
+    if (this.published === null || entryState(chan) === 'fresh') return null;
+    return this.published.pathFor(chan);
+  }
+
   #openSource(chan: ChannelInfo): PoolEntry {
     const hit = this.pool.get(chan.path);
     if (hit !== undefined) return hit;
     debug('open %s', chan.path);
-    return this.pool.add(chan.path, openImage(chan.path));
+    return this.pool.add(chan.path, openRemoteAware(chan.path));
   }
 
   #host(chan: ChannelInfo): EntryHost {
@@ -286,7 +322,7 @@ export class CacheOpener implements ChannelOpener {
 
   /** Ensures the entry exists, is fresh and reads back (synchronously). Returns true when it built it. */
   ensure(chan: ChannelInfo): boolean {
-    return this.#entry(chan) !== null && this.#ensureSync(chan, null);
+    return this.#entry(chan) !== null && this.#publishedPath(chan) === null && this.#ensureSync(chan, null);
   }
 
   #ensureSync(chan: ChannelInfo, failed: FileStamp | null): boolean {
@@ -318,7 +354,7 @@ export class CacheOpener implements ChannelOpener {
       await pending;
       return false;
     }
-    if (this.#usable(chan, null)) return false;
+    if (this.#usable(chan, null) || this.#publishedPath(chan) !== null) return false;
     return this.#buildShared(chan, null);
   }
 

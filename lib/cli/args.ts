@@ -6,6 +6,7 @@ import type { ParseArgsConfig } from 'node:util';
 import { NdsamplerError } from '../errors';
 import type { BackendSpec, ImageId } from '../frames/frames';
 import { defaultWorkdir } from '../frames/pathinfo';
+import { isVirtual } from '../remote/url';
 
 export const USAGE = `Usage: ndsampler <command> [options]
 
@@ -20,6 +21,16 @@ Commands:
       --workers N                   conversions at once (default: 2)
       --hashid-mode PATH|PIXELS     how cache entries are named (default: PATH)
       --recursive                   also take images in sub-folders
+      --shard I/N                   prepare shard I of N only (0 <= I < N) and write its
+                                    manifest fragment; default: from JOB_COMPLETION_INDEX +
+                                    JOB_COMPLETIONS or SLURM_ARRAY_TASK_ID + SLURM_ARRAY_TASK_COUNT
+      --publish PREFIX              upload the cog entries to PREFIX (s3://bucket/prefix, ...)
+                                    and then their manifest
+                                    (inputs may be URLs: https://..., s3://..., /vsicurl/...)
+  manifest merge <prefix> [--shards N]
+                                    join the shards' manifest fragments under PREFIX (an
+                                    object-store prefix or a workdir's _cache/frames) into
+                                    PREFIX/manifest.json
   info <image> [--workdir DIR]      shape, dtype, bands, whether it is a COG, and its cache entries
                                     (a .kwcoco.json / COCO .json: its images, assets, channels, caches;
                                     prepare takes one too and prepares every asset)
@@ -69,6 +80,16 @@ export function intArg(s: string | boolean | undefined, name: string, dflt: numb
   return n;
 }
 
+/** `--shard I/N` -> [I, N]; undefined when not given. */
+export function shardArg(s: string | boolean | undefined): [number, number] | undefined {
+  if (s === undefined) return undefined;
+  const m = /^(\d+)\/(\d+)$/.exec(String(s));
+  if (m === null || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
+    throw new UsageError(`--shard must be I/N with 0 <= I < N; received '${String(s)}'`);
+  }
+  return [Number(m[1]), Number(m[2])];
+}
+
 export function describeError(e: unknown): string {
   if (e instanceof NdsamplerError) return `${e.code}: ${e.message}`;
   return e instanceof Error ? e.message : String(e);
@@ -98,12 +119,16 @@ export function collectInputs(inputs: string[], recursive: boolean): Map<ImageId
   const seen = new Set<string>();
   let next = 1;
   const add = (p: string, id?: string) => {
-    const abs = path.resolve(p);
+    const abs = isVirtual(p) ? p : path.resolve(p);
     if (seen.has(abs) && id === undefined) return;
     seen.add(abs);
     result.set(id ?? next++, abs);
   };
   for (const input of inputs) {
+    if (isVirtual(input)) {
+      add(input);  // a remote image: prepare reports it as failed when it cannot be read
+      continue;
+    }
     let st: fs.Stats | undefined;
     try {
       st = fs.statSync(input);
@@ -121,10 +146,10 @@ export function collectInputs(inputs: string[], recursive: boolean): Map<ImageId
       }
       const base = path.dirname(path.resolve(input));
       if (Array.isArray(list) && list.every((x) => typeof x === 'string')) {
-        for (const p of list as string[]) add(path.resolve(base, p));
+        for (const p of list as string[]) add(isVirtual(p) ? p : path.resolve(base, p));
       } else if (list !== null && typeof list === 'object' && !Array.isArray(list)
         && Object.values(list).every((x) => typeof x === 'string')) {
-        for (const [id, p] of Object.entries(list as Record<string, string>)) add(path.resolve(base, p), id);
+        for (const [id, p] of Object.entries(list as Record<string, string>)) add(isVirtual(p) ? p : path.resolve(base, p), id);
       } else {
         throw new UsageError(`${input}: expected a JSON array of paths or an object of id -> path`);
       }

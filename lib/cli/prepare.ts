@@ -1,4 +1,4 @@
-/** `ndsampler prepare` and `ndsampler info`. */
+/** `ndsampler prepare`, `ndsampler manifest merge` and `ndsampler info`. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { defaultWorkdir } from '../frames/pathinfo';
@@ -7,12 +7,14 @@ import { DEFAULT_CHANNEL, SimpleFrames } from '../frames/simple-frames';
 import { hasDriver } from '../gdal';
 import { openImage } from '../readers';
 import { cocoInfo, cocoPrepare, isCocoDataset } from './coco';
-import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, UsageError } from './args';
+import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, shardArg, UsageError } from './args';
+import { mergeManifests } from '../remote/manifest';
+import { shardFromEnv } from '../remote/shard';
 
-function progressBar(total: number): (done: number) => void {
+function progressBar(): (done: number, total: number) => void {
   const tty = process.stderr.isTTY === true;
   let lastPct = -1;
-  return (done: number) => {
+  return (done: number, total: number) => {
     const pct = total === 0 ? 100 : Math.floor((done * 100) / total);
     if (tty) {
       const width = 30;
@@ -28,7 +30,7 @@ function progressBar(total: number): (done: number) => void {
 export async function cmdPrepare(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     workdir: { type: 'string' }, backend: { type: 'string' }, workers: { type: 'string' },
-    'hashid-mode': { type: 'string' }, recursive: { type: 'boolean' },
+    'hashid-mode': { type: 'string' }, recursive: { type: 'boolean' }, shard: { type: 'string' }, publish: { type: 'string' },
   }, [1, Infinity]);
   if (values.help) return help();
   const backend = backendArg(values.backend);
@@ -37,19 +39,23 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   if (mode !== 'PATH' && mode !== 'PIXELS') throw new UsageError(`--hashid-mode must be PATH or PIXELS; received '${mode}'`);
   const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
   if (positionals.length === 1 && isCocoDataset(positionals[0])) {
-    let cbar: ((done: number) => void) | undefined;
-    return cocoPrepare(positionals[0], { workdir, backend, workers, hashidMode: mode as HashidMode }, (done, total) => (cbar ??= progressBar(total))(done));
+    if (values.shard !== undefined || values.publish !== undefined) {
+      throw new UsageError('--shard and --publish take image files or folders, not a kwcoco dataset (yet)');
+    }
+    return cocoPrepare(positionals[0], { workdir, backend, workers, hashidMode: mode as HashidMode }, progressBar());
   }
+  const shard = shardArg(values.shard) ?? shardFromEnv() ?? undefined;
+  const publish = values.publish as string | undefined;
   const images = collectInputs(positionals, values.recursive === true);
   if (images.size === 0) {
     err(`ndsampler prepare: no images found in ${positionals.join(', ')}`);
     return 1;
   }
   const frames = new SimpleFrames(images, { workdir, backend, hashidMode: mode as HashidMode });
-  const bar = progressBar(images.size);
+  const bar = progressBar();
   let report: PrepareReport;
   try {
-    report = await frames.prepare({ workers, onProgress: (done) => bar(done) });
+    report = await frames.prepare({ workers, onProgress: bar, shard, publish });
   } finally {
     frames.close();
   }
@@ -57,10 +63,23 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   out(`prepared ${images.size} image${images.size === 1 ? '' : 's'} with the ${b} backend in ${report.seconds.toFixed(2)} s: ` +
     `${report.built} built, ${report.reused} reused, ${report.failed.length} failed${report.fromStamp ? ' (stamp: already prepared)' : ''}`);
   out(`cache: ${report.cacheDpath}`);
+  if (report.shard !== null) out(`shard: ${report.shard[0]}/${report.shard[1]} (${report.total} of the entries)`);
+  if (publish !== undefined) out(`published: ${report.published} entries to ${publish}`);
+  if (report.manifest !== null) out(`manifest: ${report.manifest}`);
   for (const f of report.failed) {
     out(`failed: ${images.get(f.imageId) ?? String(f.imageId)}: ${describeError(f.error)}`);
   }
   return report.failed.length > 0 ? 1 : 0;
+}
+
+export function cmdManifest(args: string[]): number {
+  const { values, positionals } = parse(args, { shards: { type: 'string' } }, [2, 2]);
+  if (values.help) return help();
+  if (positionals[0] !== 'merge') throw new UsageError(`unknown manifest command '${positionals[0]}' (expected merge)`);
+  const count = values.shards === undefined ? undefined : intArg(values.shards, '--shards', 1, 1);
+  const r = mergeManifests(positionals[1], count);
+  out(`merged ${r.shards} shard fragment${r.shards === 1 ? '' : 's'}: ${r.entries} entries in ${r.manifest}`);
+  return 0;
 }
 
 export function cmdInfo(args: string[]): number {

@@ -33,6 +33,8 @@ import type { Sampler, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
+import { coerceRemoteCache, PublishedCache } from '../remote/publish';
+import type { RemoteCacheOptions } from '../remote/publish';
 import type { PrepareHost, PrepareOptions, PrepareReport } from './prepare';
 import type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
 
@@ -52,7 +54,7 @@ export interface FramesClass {
 
 const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', ...CROP_KEYS] as const;
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn', ...CROP_KEYS] as const;
-const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders'] as const;
+const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders', 'remoteCache'] as const;
 
 export abstract class Frames {
   /** The npy backend's defaults (it has no options). */
@@ -70,11 +72,14 @@ export abstract class Frames {
   #maxReaders: number;
   /** Per-image state and the opener of the current backend (replaced by updateBackend). */
   #images!: ImageTable;
+  /** The published cache entries are read from (remoteCache option), or null. */
+  #remote: RemoteCacheOptions | null = null;
 
   constructor(opts?: FramesOptions) {
     const o = v.options(opts, 'options', CTOR_KEYS) as FramesOptions;
     this.hashidMode = o.hashidMode === undefined ? 'PATH' : v.oneOf(o.hashidMode, 'options.hashidMode', HASHID_MODES);
     this.#maxReaders = o.maxReaders === undefined ? DEFAULT_MAX_READERS : v.integer(o.maxReaders, 'options.maxReaders', 1, 1e6);
+    this.#remote = coerceRemoteCache(o.remoteCache, 'options.remoteCache');
     this.updateBackend(o.backend ?? null);
     if (o.workdir === undefined || o.workdir === null) {
       this.workdir = defaultWorkdir();
@@ -158,6 +163,11 @@ export abstract class Frames {
       buildPathinfo: (imageId) => this.buildPathinfo(imageId),
       target: () => this.#target(),
     }, coerced, this.#maxReaders);
+    if (this.#remote !== null && coerced.type !== null) {
+      const remote = this.#remote;
+      // workdir is set after the constructor's first updateBackend: resolve the root lazily
+      this.#images.opener.published = new PublishedCache(remote, () => path.join(this.workdir, '_cache', 'frames'));
+    }
   }
 
   /** The coerced backend in use (a copy). */
@@ -374,6 +384,7 @@ export abstract class Frames {
       hasImage: (id) => this.hasImage(id),
       unknownImage: (id) => this.unknownImage(id),
       cacheDpath: this.cacheDpath,
+      backendType: this.#backend.type,
       pathinfoAsync: async (id) => (await this.#images.getAsync(id)).pathinfo,
       ensureAsync: (chan) => this.#images.opener.ensureAsync(chan),
       stampKey: () => this.#stampKey(),

@@ -11,6 +11,7 @@ import { cachePathFor, isNpyPath } from '../cache/entry';
 import { checkHashid, HASHID_MODES, hashFile, hashFileAsync, hashString } from '../cache/config';
 import type { BackendType, ChannelInfo, HashidMode, Pathinfo } from '../cache/config';
 import { FramesError } from '../errors';
+import { isVirtual, joinKey, toGdalPath } from '../remote/url';
 import * as v from '../validate';
 
 /** The per-user cache directory: $XDG_CACHE_HOME/ndsampler, else ~/.cache/ndsampler. */
@@ -36,6 +37,9 @@ export function fileHashid(root: string, suffix: string, hashidMode: string): st
   v.string(suffix, 'suffix');
   const mode = v.oneOf(hashidMode, 'hashidMode', HASHID_MODES);
   if (mode === 'PATH') return hashString(suffix);
+  if (mode === 'PIXELS' && isVirtual(suffix)) {
+    throw new FramesError('ERR_HASHID', `hashidMode PIXELS hashes local files; '${suffix}' is remote (use PATH: its URL is its key)`, { path: suffix });
+  }
   if (mode === 'PIXELS') return hashFile(root === '' || path.isAbsolute(suffix) ? suffix : path.join(root, suffix));
   throw new FramesError('ERR_HASHID', `hashidMode GIVEN takes the hashid from the pathinfo; there is none to build for '${suffix}'`);
 }
@@ -56,10 +60,22 @@ export interface EntryTarget {
  * datasets sharing a workdir have different files at different relative paths, so their entries
  * never collide; a dataset moved together with its workdir (or to another machine with the same
  * layout) keeps its keys, and the sidecar's size/mtime check decides whether the entry is still
- * the file's.
+ * the file's. A remote source's key is its GDAL path (`s3://b/k` and `/vsis3/b/k` are one key), the
+ * same on every machine.
  */
 export function pathKey(workdir: string, file: string): string {
+  if (isVirtual(file)) return toGdalPath(file);
   return path.relative(workdir, path.resolve(file)).split(path.sep).join('/');
+}
+
+/**
+ * A channel's source path: remote forms become their GDAL path (lib/remote/url.ts); a relative
+ * path is joined onto `root` (a local folder, or a remote prefix).
+ */
+function sourcePath(root: string, given: string): string {
+  if (isVirtual(given)) return toGdalPath(given);
+  if (root === '' || path.isAbsolute(given)) return given;
+  return isVirtual(root) ? toGdalPath(joinKey(root, given)) : path.join(root, given);
 }
 
 /**
@@ -72,7 +88,7 @@ export function fillChannel(chan: ChannelInfo, root: string, t: EntryTarget): vo
   if (!v.isPlainObject(chan)) throw v.typeError('a channel object {path, ...}', 'chan', chan);
   const given = v.string(chan.path, 'chan.path');
   if (typeof root !== 'string') throw v.typeError('a string', 'root', root);
-  const full = root !== '' && !path.isAbsolute(given) ? path.join(root, given) : given;
+  const full = sourcePath(root, given);
   chan.path = full;
   if (t.type === null || isNpyPath(full)) {
     chan.cache = null;

@@ -9,8 +9,16 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
 import { writeFileAtomic } from '../atomic';
-import type { ChannelInfo, ImageId, Pathinfo } from '../cache/config';
-import { FramesError } from '../errors';
+import { hashFileAsync } from '../cache/config';
+import { readSidecar } from '../cache/entry';
+import type { BackendType, ChannelInfo, ImageId, Pathinfo } from '../cache/config';
+import { FramesError, NdsamplerError } from '../errors';
+import { fragmentKey, MANIFEST_NAME, newManifest, readManifestAt, writeManifestAt } from '../remote/manifest';
+import type { ManifestEntry } from '../remote/manifest';
+import { entryKey, publishEntry } from '../remote/publish';
+import { checkShard, shardFromEnv, shardOf } from '../remote/shard';
+import type { Shard } from '../remote/shard';
+import { joinKey } from '../remote/url';
 import * as v from '../validate';
 
 const debug = debuglog('ndsampler');
@@ -26,6 +34,15 @@ export interface PrepareOptions {
   onProgress?: (done: number, total: number) => void;
   /** Reject with ERR_PREPARE (carrying the report) when any entry failed (default false: resolve with the report). */
   throwOnError?: boolean;
+  /**
+   * Prepare only shard `index` of `count` (entries assigned by a hash of their key), and write the
+   * shard's manifest fragment (`manifests/shard-<index>-of-<count>.json` under `publish`, or under
+   * `<workdir>/_cache/frames` without it) for `ndsampler manifest merge`. 'env': from
+   * JOB_COMPLETION_INDEX/JOB_COMPLETIONS or SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (docs/distributed.md).
+   */
+  shard?: [number, number] | 'env';
+  /** Upload each entry (cog backend) to this prefix (`s3://bucket/prefix`, ...) and then its manifest. */
+  publish?: string;
 }
 
 export interface PrepareFailure {
@@ -45,6 +62,12 @@ export interface PrepareReport {
   /** True when the stamp said everything was prepared and nothing was checked. */
   fromStamp: boolean;
   cacheDpath: string | null;
+  /** The shard this run prepared, or null for all entries. */
+  shard: [number, number] | null;
+  /** Entries uploaded or found already published (with `publish`). */
+  published: number;
+  /** The manifest (or fragment) written, or null. */
+  manifest: string | null;
 }
 
 /** What prepare needs of a Frames object. */
@@ -54,6 +77,8 @@ export interface PrepareHost {
   unknownImage(imageId: unknown): Error;
   /** null without a backend (then there is nothing to prepare). */
   readonly cacheDpath: string | null;
+  /** The backend's type (null without a backend). */
+  readonly backendType: BackendType | null;
   /** The memoised pathinfo, built with PIXELS hashes read asynchronously. */
   pathinfoAsync(imageId: ImageId): Promise<Pathinfo>;
   /** Ensures one entry; resolves true when it had to be built. */
@@ -62,14 +87,19 @@ export interface PrepareHost {
   stampKey(): string;
 }
 
-const PREPARE_KEYS = ['gids', 'workers', 'useStamp', 'onProgress', 'throwOnError'] as const;
+const PREPARE_KEYS = ['gids', 'workers', 'useStamp', 'onProgress', 'throwOnError', 'shard', 'publish'] as const;
 /** Stamps are `<cacheDpath>/_prepare_stamp.<key>.json`: one per image set, so several sets sharing a cache do not evict each other's. */
 const STAMP_PREFIX = '_prepare_stamp.';
 
 interface Job { imageId: ImageId; key: string; chan: ChannelInfo }
 
-/** The entries to ensure, deduplicated (two images may share one source); failures and direct reads counted in `report`. */
-async function plan(host: PrepareHost, ids: ImageId[], report: PrepareReport): Promise<Job[]> {
+/**
+ * The entries to ensure, deduplicated (two images may share one source), only those of `shard`
+ * when given; failures and direct reads counted in `report` (by shard 0 only when sharded, so
+ * the shards' reports add up to the whole).
+ */
+async function plan(host: PrepareHost, ids: ImageId[], report: PrepareReport, shard: Shard | null, framesRoot: string): Promise<Job[]> {
+  const counts = shard === null || shard[0] === 0;
   const todo: Job[] = [];
   const seen = new Set<string>();
   for (const id of ids) {
@@ -77,16 +107,17 @@ async function plan(host: PrepareHost, ids: ImageId[], report: PrepareReport): P
     try {
       pathinfo = await host.pathinfoAsync(id);
     } catch (err) {
-      report.failed.push({ imageId: id, error: err as Error });
+      if (counts) report.failed.push({ imageId: id, error: err as Error });
       continue;
     }
     for (const [key, chan] of Object.entries(pathinfo.channels)) {
       if (typeof chan.cache !== 'string') {
-        report.reused++;  // served directly (.npy source): nothing to build
+        if (counts) report.reused++;  // served directly (.npy source): nothing to build
         continue;
       }
       if (seen.has(chan.cache)) continue;
       seen.add(chan.cache);
+      if (shard !== null && shardOf(entryKey(framesRoot, chan.cache), shard[1]) !== shard[0]) continue;
       todo.push({ imageId: id, key, chan });
     }
   }
@@ -98,7 +129,7 @@ async function plan(host: PrepareHost, ids: ImageId[], report: PrepareReport): P
  * goes on; an onProgress that throws stops it, and its error is rethrown.
  */
 async function runJobs(host: PrepareHost, todo: Job[], workers: number, report: PrepareReport,
-  onProgress: ((done: number, total: number) => void) | undefined): Promise<void> {
+  onProgress: ((done: number, total: number) => void) | undefined, after: ((chan: ChannelInfo) => Promise<void>) | null): Promise<void> {
   let done = report.reused + report.failed.length;
   let next = 0;
   let callbackError: unknown = null;
@@ -106,7 +137,9 @@ async function runJobs(host: PrepareHost, todo: Job[], workers: number, report: 
     while (next < todo.length && callbackError === null) {
       const job = todo[next++];
       try {
-        if (await host.ensureAsync(job.chan)) report.built++;
+        const built = await host.ensureAsync(job.chan);
+        if (after !== null) await after(job.chan);
+        if (built) report.built++;
         else report.reused++;
       } catch (err) {
         report.failed.push({ imageId: job.imageId, channel: job.key, error: err as Error });
@@ -141,6 +174,40 @@ function writeStamp(file: string, key: string, total: number): void {
   }
 }
 
+/** The manifest line of a local (unpublished) entry: its object is the entry itself. */
+async function localLine(chan: ChannelInfo, framesRoot: string): Promise<ManifestEntry> {
+  const entry = chan.cache as string;
+  const side = readSidecarOrFail(entry);
+  const key = entryKey(framesRoot, entry);
+  return { object: key, size: side.entry.size, xxh3: await hashFileAsync(entry), source: side.source, src: side.src };
+}
+
+function readSidecarOrFail(entry: string): NonNullable<ReturnType<typeof readSidecar>> {
+  const side = readSidecar(entry);
+  if (side === null) throw new FramesError('ERR_PREPARE', `cache entry '${entry}' has no commit record`, { path: entry });
+  return side;
+}
+
+/**
+ * Writes what this run made, last: a shard's fragment, or (unsharded, with publish) the manifest,
+ * over the entries it already lists. Not written when an entry failed (a manifest lists only
+ * complete, uploaded objects; the run can be repeated).
+ */
+function writeManifest(report: PrepareReport, entries: Record<string, ManifestEntry>, shard: Shard | null, prefix: string): void {
+  if (report.failed.length > 0) return;
+  if (shard !== null) {
+    const key = fragmentKey(shard[0], shard[1]);
+    writeManifestAt(prefix, key, newManifest(shard, entries));
+    report.manifest = joinKey(prefix, key);
+    return;
+  }
+  const merged = readManifestAt(prefix) ?? newManifest(null);
+  Object.assign(merged.entries, entries);
+  merged.created = new Date().toISOString();
+  writeManifestAt(prefix, MANIFEST_NAME, merged);
+  report.manifest = joinKey(prefix, MANIFEST_NAME);
+}
+
 /** Frames.prepare (see there). */
 export async function prepare(host: PrepareHost, opts?: PrepareOptions): Promise<PrepareReport> {
   const t0 = performance.now();
@@ -158,15 +225,25 @@ export async function prepare(host: PrepareHost, opts?: PrepareOptions): Promise
     for (const id of o.gids) if (!host.hasImage(id)) throw host.unknownImage(id);
     ids = o.gids;
   }
+  let shard: Shard | null = null;
+  if (o.shard === 'env') shard = shardFromEnv();
+  else if (o.shard !== undefined && o.shard !== null) shard = checkShard(o.shard, 'options.shard');
+  const publish = o.publish === undefined || o.publish === null ? null : v.string(o.publish, 'options.publish');
   const cacheDpath = host.cacheDpath;
-  const report: PrepareReport = { built: 0, reused: 0, failed: [], total: 0, seconds: 0, fromStamp: false, cacheDpath };
+  if (publish !== null && host.backendType !== 'cog') {
+    throw new NdsamplerError('ERR_UNSUPPORTED', `only cog caches can be published (this one is ${String(host.backendType)}): npy entries are read through mmap and stay local (docs/distributed.md)`);
+  }
+  const report: PrepareReport = {
+    built: 0, reused: 0, failed: [], total: 0, seconds: 0, fromStamp: false, cacheDpath, shard, published: 0, manifest: null,
+  };
   const finish = (): PrepareReport => {
     report.seconds = (performance.now() - t0) / 1000;
     return report;
   };
   if (cacheDpath === null) return finish();
 
-  const stampable = useStamp && allImages;
+  const framesRoot = path.dirname(path.dirname(cacheDpath));
+  const stampable = useStamp && allImages && shard === null && publish === null;
   const stampKey = stampable ? host.stampKey() : '';
   const stampFile = stampable ? path.join(cacheDpath, `${STAMP_PREFIX}${stampKey.slice(0, 16)}.json`) : '';
   if (stampable) {
@@ -180,9 +257,20 @@ export async function prepare(host: PrepareHost, opts?: PrepareOptions): Promise
       return finish();
     }
   }
-  const todo = await plan(host, ids, report);
+  const todo = await plan(host, ids, report, shard, framesRoot);
   report.total = todo.length + report.reused + report.failed.length;
-  await runJobs(host, todo, workers, report, onProgress);
+  const entries: Record<string, ManifestEntry> = {};
+  const after = publish === null && shard === null ? null : async (chan: ChannelInfo): Promise<void> => {
+    if (publish === null) {
+      entries[entryKey(framesRoot, chan.cache as string)] = await localLine(chan, framesRoot);
+      return;
+    }
+    const [key, line] = await publishEntry(chan, framesRoot, publish);
+    entries[key] = line;
+    report.published++;
+  };
+  await runJobs(host, todo, workers, report, onProgress, after);
+  if (shard !== null || publish !== null) writeManifest(report, entries, shard, publish ?? framesRoot);
   if (stampable && report.failed.length === 0) writeStamp(stampFile, stampKey, report.total);
   finish();
   if (throwOnError && report.failed.length > 0) {

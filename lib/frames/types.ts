@@ -4,6 +4,7 @@ import type { BackendConfig, BackendSpec, HashidMode, ImageId, Pathinfo } from '
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { Region } from '../region';
 import type { CropOptions } from './crop';
+import type { RemoteCacheOptions } from '../remote/publish';
 
 export interface FramesOptions {
   /** How each image's cache entry is named: 'PATH' (default), 'PIXELS' or 'GIVEN'. */
@@ -14,6 +15,12 @@ export interface FramesOptions {
   backend?: BackendSpec;
   /** How many readers stay open at once (least recently used are closed; default 32). */
   maxReaders?: number;
+  /**
+   * A published cache to read entries from (docs/distributed.md): the prefix prepare({publish})
+   * wrote (`s3://bucket/prefix`, ...), or {url, stage: {dir?, maxBytes}} to download entries into
+   * a bounded local folder instead of reading them in place.
+   */
+  remoteCache?: string | RemoteCacheOptions | null;
 }
 
 /** `boundless`, `fill` and `scale` have the readers' meaning (frames/crop.ts). */

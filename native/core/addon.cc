@@ -18,6 +18,7 @@
 #include "raster/raster_env.h"
 #include "raster/raster_reader.h"
 #include "raster/raster_writer.h"
+#include "raster/remote_io.h"
 
 namespace {
 
@@ -83,6 +84,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<nds::IsCogJs>(env, exports, "isCog");
   Export<nds::CogCompressionsJs>(env, exports, "cogCompressions");
   Export<nds::WriteRasterJs>(env, exports, "writeRaster");
+  // remote files (GDAL's VSI layer)
+  Export<nds::StatRemoteJs>(env, exports, "statRemote");
+  Export<nds::ReadVsiFileJs>(env, exports, "readVsiFile");
+  Export<nds::UploadFileJs>(env, exports, "uploadFile");
+  Export<nds::UploadFileAsyncJs>(env, exports, "uploadFileAsync");
+  Export<nds::SetConfigOptionsJs>(env, exports, "setConfigOptions");
+  Export<nds::GetConfigOptionJs>(env, exports, "getConfigOption");
+  Export<nds::ListDirJs>(env, exports, "listDir");
+  Export<nds::ClearRemoteCacheJs>(env, exports, "clearRemoteCache");
   // batches on the addon's thread pool
   Export<nds::LoadBatchJs>(env, exports, "loadBatch");
   Export<nds::CancelBatchJs>(env, exports, "cancelBatch");

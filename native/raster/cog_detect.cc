@@ -180,6 +180,7 @@ bool IsCogFile(const std::string& path) {
   CheckSourceFile(path);
   GdalErrorScope scope;
   const char* const drivers[] = {"GTiff", nullptr};
+  RemoteOpenScope remote(path);
   ScopedDataset ds(GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, nullptr, nullptr));
   if (ds.get() == nullptr) return false;
   CheckDatasetFiles(ds.get(), path);  // an external overview that is a FIFO must not block

@@ -13,6 +13,7 @@ namespace nds {
 GDALDatasetH OpenForRead(const std::string& path, int64_t* fileBytes) {
   EnsureGdal();
   CheckSourceFile(path);
+  RemoteOpenScope remote(path);
   GdalErrorScope scope;
   GDALDatasetH ds =
       GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY | GDAL_OF_VERBOSE_ERROR, nullptr, nullptr, nullptr);

@@ -1,6 +1,7 @@
 // Source and destination path checks. Any thread.
 #include "raster/path_checks.h"
 
+#include <cpl_conv.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -24,6 +25,29 @@ std::string DirName(const std::string& path) {
 }  // namespace
 
 bool IsVirtualPath(const std::string& path) { return path.rfind("/vsi", 0) == 0; }
+
+bool IsRemotePath(const std::string& path) {
+  static const char* const kPrefixes[] = {"/vsicurl", "/vsis3",  "/vsigs",    "/vsiaz",
+                                          "/vsiadls", "/vsioss", "/vsiswift", "/vsiwebhdfs"};
+  for (const char* p : kPrefixes) {
+    if (path.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
+
+namespace {
+constexpr const char* kReadDirOption = "GDAL_DISABLE_READDIR_ON_OPEN";
+}  // namespace
+
+RemoteOpenScope::RemoteOpenScope(const std::string& path) {
+  if (!IsRemotePath(path) || CPLGetConfigOption(kReadDirOption, nullptr) != nullptr) return;
+  CPLSetThreadLocalConfigOption(kReadDirOption, "EMPTY_DIR");
+  set_ = true;
+}
+
+RemoteOpenScope::~RemoteOpenScope() {
+  if (set_) CPLSetThreadLocalConfigOption(kReadDirOption, nullptr);
+}
 
 const char* FileKind(unsigned mode) {
   if (S_ISDIR(mode)) return "a directory";

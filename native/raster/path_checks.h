@@ -9,6 +9,25 @@ namespace nds {
 // True for GDAL virtual file system paths (/vsimem/, /vsizip/, ...), which have no inode.
 bool IsVirtualPath(const std::string& path);
 
+// True for the GDAL virtual file systems that reach a server (/vsicurl/, /vsis3/, /vsigs/,
+// /vsiaz/, /vsiadls/, /vsioss/, /vsiswift/, /vsiwebhdfs/ and their _streaming twins).
+bool IsRemotePath(const std::string& path);
+
+// While alive on this thread, and only for a remote `path`: GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR
+// as a thread-local config option (GDAL then never lists the remote "directory" to look for
+// side files: one request less per open), unless the user set that option (config or env).
+// Local paths are untouched (their .ovr / .aux.xml side files keep being found).
+class RemoteOpenScope {
+ public:
+  explicit RemoteOpenScope(const std::string& path);
+  ~RemoteOpenScope();
+  RemoteOpenScope(const RemoteOpenScope&) = delete;
+  RemoteOpenScope& operator=(const RemoteOpenScope&) = delete;
+
+ private:
+  bool set_ = false;
+};
+
 // Source paths: throws ERR_SOURCE_MISSING when `path` does not exist, ERR_NOT_A_FILE when it
 // is anything but a regular file (a directory, FIFO, device or socket: checked with stat()
 // before anything opens it, so a FIFO never blocks and a device is never read), ERR_IO for

@@ -1,0 +1,169 @@
+/**
+ * Manifests of published caches: which object under a prefix holds which cache entry.
+ *
+ * `<prefix>/manifest.json` (and each shard's fragment `<prefix>/manifests/shard-<i>-of-<n>.json`):
+ * `{format: 'ndsampler-manifest', version: 1, created, shard: [i, n] | null, entries: {<entry key>:
+ * {object, size, xxh3, source, src}}}`. The entry key is the entry's path under
+ * `<workdir>/_cache/frames` (`cog/<config hash>/<ab>/<hashid>.cog.tif`); the object key is the same
+ * with the XXH3-128 of the file's bytes before the extension, so a published object is never
+ * overwritten with other bytes (a rebuilt entry is a new object). `src` is the source as it was
+ * built (lib/cache/entry.ts SourceStamp). A prefix is a URL form, a /vsi path or a local folder.
+ *
+ * Runs on the calling thread (small files, read and written synchronously).
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { tempPath, writeFileAtomic } from '../atomic';
+import type { SourceStamp } from '../cache/entry';
+import { FramesError, NdsamplerError, fsError } from '../errors';
+import { listRemoteDir, readRemoteFile, uploadFile } from '../gdal';
+import { isVirtual, joinKey } from './url';
+
+export const MANIFEST_NAME = 'manifest.json';
+export const FRAGMENT_DIR = 'manifests';
+const FRAGMENT_RE = /^shard-(\d+)-of-(\d+)\.json$/;
+
+export interface ManifestEntry {
+  /** The object's key under the prefix. */
+  object: string;
+  size: number;
+  /** XXH3-128 of the object's bytes (hex). */
+  xxh3: string;
+  /** The source the entry was built from, and its stamp then. */
+  source: string;
+  src: SourceStamp;
+}
+
+export interface Manifest {
+  format: 'ndsampler-manifest';
+  version: 1;
+  created: string;
+  shard: [number, number] | null;
+  entries: Record<string, ManifestEntry>;
+}
+
+export const fragmentKey = (index: number, count: number): string => `${FRAGMENT_DIR}/shard-${index}-of-${count}.json`;
+
+export function newManifest(shard: [number, number] | null, entries: Record<string, ManifestEntry> = {}): Manifest {
+  return { format: 'ndsampler-manifest', version: 1, created: new Date().toISOString(), shard, entries };
+}
+
+/** The object key of an entry: its key with the content hash before the extension. */
+export function objectKey(entryKey: string, xxh3: string): string {
+  const m = /^(.*?)(\.cog\.tif|\.npy)$/.exec(entryKey);
+  return m === null ? `${entryKey}.${xxh3}` : `${m[1]}.${xxh3.slice(0, 16)}${m[2]}`;
+}
+
+function parse(text: string, where: string): Manifest {
+  let m: Manifest;
+  try {
+    m = JSON.parse(text) as Manifest;
+  } catch (err) {
+    throw new FramesError('ERR_FRAMES_JSON', `'${where}' is not valid JSON: ${(err as Error).message}`, { path: where, cause: err });
+  }
+  if (m === null || typeof m !== 'object' || m.format !== 'ndsampler-manifest' || m.version !== 1 || typeof m.entries !== 'object') {
+    throw new FramesError('ERR_FRAMES_JSON', `'${where}' is not an ndsampler manifest of version 1`, { path: where });
+  }
+  return m;
+}
+
+/** Reads `<prefix>/<key>`; null when it does not exist (ERR_REMOTE and others are thrown). */
+export function readManifestAt(prefix: string, key = MANIFEST_NAME): Manifest | null {
+  const where = joinKey(prefix, key);
+  let text: string;
+  try {
+    text = isVirtual(prefix) ? readRemoteFile(where).toString('utf8') : fs.readFileSync(where, 'utf8');
+  } catch (err) {
+    if (err instanceof NdsamplerError && err.code === 'ERR_SOURCE_MISSING') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if (err instanceof NdsamplerError) throw err;
+    throw fsError(err, where, 'open');
+  }
+  return parse(text, where);
+}
+
+/**
+ * Writes `<prefix>/<key>`: a local one by the atomic rule, a remote one with one PUT of a
+ * temporary local copy (an object store replaces an object whole).
+ */
+export function writeManifestAt(prefix: string, key: string, manifest: Manifest): void {
+  const text = JSON.stringify(manifest, null, 1);
+  const where = joinKey(prefix, key);
+  if (!isVirtual(prefix)) {
+    try {
+      fs.mkdirSync(path.dirname(where), { recursive: true });
+    } catch (err) {
+      throw fsError(err, path.dirname(where), 'mkdir');
+    }
+    writeFileAtomic(where, text);
+    return;
+  }
+  const tmp = tempPath(path.join(os.tmpdir(), 'ndsampler-manifest.json'));
+  try {
+    fs.writeFileSync(tmp, text);
+    uploadFile(tmp, where);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
+}
+
+/** The fragments under `<prefix>/manifests/`: [index, count, key]. */
+export function listFragments(prefix: string): Array<[number, number, string]> {
+  const dir = joinKey(prefix, FRAGMENT_DIR);
+  let names: string[];
+  if (isVirtual(prefix)) names = listRemoteDir(dir);
+  else {
+    try {
+      names = fs.readdirSync(dir);
+    } catch {
+      names = [];
+    }
+  }
+  const out: Array<[number, number, string]> = [];
+  for (const name of names) {
+    const m = FRAGMENT_RE.exec(name);
+    if (m !== null) out.push([Number(m[1]), Number(m[2]), `${FRAGMENT_DIR}/${name}`]);
+  }
+  return out.sort((a, b) => a[1] - b[1] || a[0] - b[0]);
+}
+
+export interface MergeReport {
+  shards: number;
+  entries: number;
+  manifest: string;
+}
+
+/**
+ * Joins the fragments of one sharded run (all of `shard-i-of-n` for i in 0..n-1, n the largest
+ * count found) into `<prefix>/manifest.json`, over the entries it already lists. Refuses (ERR_PREPARE)
+ * when a fragment is missing or two fragments give one entry different objects.
+ */
+export function mergeManifests(prefix: string, count?: number): MergeReport {
+  const found = listFragments(prefix);
+  const n = count ?? found.reduce((m, f) => Math.max(m, f[1]), 0);
+  if (n === 0) throw new FramesError('ERR_PREPARE', `no manifest fragments under '${joinKey(prefix, FRAGMENT_DIR)}'`, { path: prefix });
+  const mine = found.filter((f) => f[1] === n);
+  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !mine.some((f) => f[0] === i));
+  if (missing.length > 0) {
+    throw new FramesError('ERR_PREPARE', `manifest fragments of shards ${missing.join(', ')} of ${n} are missing under '${prefix}'`, { path: prefix });
+  }
+  const merged = readManifestAt(prefix) ?? newManifest(null);
+  const fromShard = new Map<string, number>();
+  for (const [i, , key] of mine) {
+    const frag = readManifestAt(prefix, key);
+    if (frag === null) throw new FramesError('ERR_PREPARE', `manifest fragment '${joinKey(prefix, key)}' vanished`, { path: prefix });
+    for (const [k, e] of Object.entries(frag.entries)) {
+      const other = fromShard.get(k);
+      if (other !== undefined && merged.entries[k].object !== e.object) {
+        throw new FramesError('ERR_PREPARE', `entry '${k}' is published as two objects, by shards ${other} and ${i}`, { path: prefix });
+      }
+      fromShard.set(k, i);
+      merged.entries[k] = e;
+    }
+  }
+  merged.shard = null;
+  merged.created = new Date().toISOString();
+  writeManifestAt(prefix, MANIFEST_NAME, merged);
+  return { shards: n, entries: Object.keys(merged.entries).length, manifest: joinKey(prefix, MANIFEST_NAME) };
+}

@@ -1,0 +1,277 @@
+// VSI stat, read, upload and config options for remote paths. See remote_io.h for the threads.
+#include "raster/remote_io.h"
+
+#include <cpl_conv.h>
+#include <cpl_error.h>
+#include <cpl_string.h>
+#include <cpl_vsi.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "core/args.h"
+#include "core/async_job.h"
+#include "core/errors.h"
+#include "raster/gdal_setup.h"
+#include "raster/path_checks.h"
+
+namespace nds {
+
+namespace {
+
+// The HTTP status in one GDAL message, or 0. GDAL 3.6 says "HTTP response code on <url>: 403",
+// "HTTP error code: 404" or "HTTP status code: 500" depending on the handler.
+int StatusIn(const char* msg) {
+  static const char* const kMarks[] = {"HTTP response code on ",
+                                       "HTTP error code: ", "HTTP status code: ", "HTTP response code: "};
+  for (const char* mark : kMarks) {
+    const char* at = std::strstr(msg, mark);
+    if (at == nullptr) continue;
+    const char* p = at + std::strlen(mark);
+    if (std::strcmp(mark, "HTTP response code on ") == 0) {
+      const char* colon = std::strrchr(p, ':');
+      if (colon == nullptr) continue;
+      p = colon + 1;
+    }
+    while (*p == ' ') ++p;
+    const int code = std::atoi(p);
+    if (code >= 100 && code < 600) return code;
+  }
+  return 0;
+}
+
+// Captures every message GDAL raises on this thread while alive (warnings too: GDAL reports the
+// HTTP status of a failed request as a warning), and keeps GDAL from printing them.
+class VsiCapture {
+ public:
+  VsiCapture() {
+    CPLErrorReset();
+    CPLPushErrorHandlerEx(Handler, this);
+  }
+  ~VsiCapture() {
+    CPLPopErrorHandler();
+    CPLErrorReset();
+  }
+  VsiCapture(const VsiCapture&) = delete;
+  VsiCapture& operator=(const VsiCapture&) = delete;
+
+  // The diagnosis so far; a credentials error without a status counts as 403, a missing
+  // object or bucket as 404.
+  VsiDiagnosis Result() const {
+    VsiDiagnosis d = d_;
+    if (d.status == 0) {
+      if (d.errnum == CPLE_AWSAccessDenied || d.errnum == CPLE_AWSInvalidCredentials ||
+          d.errnum == CPLE_AWSSignatureDoesNotMatch)
+        d.status = 403;
+      if (d.errnum == CPLE_AWSObjectNotFound || d.errnum == CPLE_AWSBucketNotFound) d.status = 404;
+    }
+    return d;
+  }
+
+ private:
+  static void CPL_STDCALL Handler(CPLErr eclass, CPLErrorNum errnum, const char* msg) {
+    auto* self = static_cast<VsiCapture*>(CPLGetErrorHandlerUserData());
+    if (self == nullptr || msg == nullptr) return;
+    if (eclass == CE_Debug) return;
+    if (!self->d_.messages.empty()) self->d_.messages += "; ";
+    self->d_.messages += msg;
+    if (eclass != CE_Warning || self->d_.errnum == 0) self->d_.errnum = static_cast<int>(errnum);
+    const int status = StatusIn(msg);
+    if (status != 0) self->d_.status = status;
+  }
+  VsiDiagnosis d_;
+};
+
+[[noreturn]] void ThrowRemote(const std::string& what, const std::string& path, const VsiDiagnosis& d) {
+  std::string msg = what + " '" + path + "'";
+  if (d.status != 0) msg += " (HTTP " + std::to_string(d.status) + ")";
+  msg += ": " + (d.messages.empty() ? std::string("GDAL reported no details") : d.messages);
+  ErrorInfo info;
+  info.code = d.status == 404 ? "ERR_SOURCE_MISSING" : "ERR_REMOTE";
+  info.message = std::move(msg);
+  info.path = path;
+  throw CodedError(std::move(info));
+}
+
+struct VsiFile {
+  VSILFILE* f = nullptr;
+  ~VsiFile() {
+    if (f != nullptr) VSIFCloseL(f);
+  }
+};
+
+std::string HeaderValue(CSLConstList headers, const char* key) {
+  const char* v = CSLFetchNameValue(headers, key);
+  return v != nullptr ? v : "";
+}
+
+}  // namespace
+
+void ForgetCached(const std::string& path) {
+  // GDAL answers a stat from a cached listing of the parent "directory" too (an object written by
+  // another process since would look missing, or keep its old size): forget the parent's entries.
+  const size_t slash = path.find_last_of('/');
+  VSICurlPartialClearCache(slash != std::string::npos && slash > 0 ? path.substr(0, slash).c_str() : path.c_str());
+}
+
+void UploadFile(const std::string& src, const std::string& dst) {
+  EnsureGdal();
+  VsiCapture capture;
+  VsiFile in;
+  in.f = VSIFOpenL(src.c_str(), "rb");
+  if (in.f == nullptr) {
+    ErrorInfo info{"ERR_SOURCE_MISSING", "cannot open '" + src + "' to upload it", src, 0, "open"};
+    throw CodedError(std::move(info));
+  }
+  VSILFILE* out = VSIFOpenL(dst.c_str(), "wb");
+  if (out == nullptr) ThrowRemote("cannot start the upload to", dst, capture.Result());
+  std::vector<char> buf(4 << 20);
+  bool ok = true;
+  for (;;) {
+    const size_t n = VSIFReadL(buf.data(), 1, buf.size(), in.f);
+    if (n > 0 && VSIFWriteL(buf.data(), 1, n, out) != n) {
+      ok = false;
+      break;
+    }
+    if (n < buf.size()) break;
+  }
+  // Closing sends the object (single PUT) or completes the multipart upload; a failed write
+  // makes GDAL abort a multipart upload instead of completing it.
+  if (VSIFCloseL(out) != 0) ok = false;
+  if (!ok) ThrowRemote("upload failed to", dst, capture.Result());
+}
+
+Napi::Value StatRemoteJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = StringArg(info, 0, "path");
+  const bool fresh = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  EnsureGdal();
+  return Guard(env, [&]() -> Napi::Value {
+    if (fresh && IsRemotePath(path)) ForgetCached(path);
+    VsiCapture capture;
+    VSIStatBufL st;
+    const bool exists =
+        VSIStatExL(path.c_str(), &st,
+                   VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) == 0;
+    Napi::Object r = Napi::Object::New(env);
+    r.Set("exists", exists);
+    if (exists) {
+      r.Set("isFile", VSI_ISREG(st.st_mode) != 0);
+      r.Set("size", static_cast<double>(st.st_size));
+      r.Set("mtime", static_cast<double>(st.st_mtime));
+      char** headers = VSIGetFileMetadata(path.c_str(), "HEADERS", nullptr);
+      r.Set("etag", HeaderValue(headers, "ETag"));
+      r.Set("lastModified", HeaderValue(headers, "Last-Modified"));
+      CSLDestroy(headers);
+    }
+    const VsiDiagnosis d = capture.Result();
+    r.Set("status", d.status);
+    r.Set("errnum", d.errnum);
+    r.Set("message", d.messages);
+    return r;
+  });
+}
+
+Napi::Value ReadVsiFileJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = StringArg(info, 0, "path");
+  const int64_t maxBytes = IntValue(env, info[1], 0, int64_t{1} << 40, "maxBytes");
+  EnsureGdal();
+  return Guard(env, [&]() -> Napi::Value {
+    if (IsRemotePath(path)) ForgetCached(path);  // small files read whole: always from the server
+    VsiCapture capture;
+    VsiFile f;
+    f.f = VSIFOpenExL(path.c_str(), "rb", TRUE);
+    if (f.f == nullptr) {
+      VsiDiagnosis d = capture.Result();
+      if (d.status == 0 && d.errnum == 0) d.status = 404;  // GDAL says nothing for a plain "no such file"
+      if (d.status == 0 && d.errnum == CPLE_FileIO) d.status = 404;
+      ThrowRemote("cannot read", path, d);
+    }
+    std::vector<char> data;
+    std::vector<char> buf(1 << 20);
+    for (;;) {
+      const size_t n = VSIFReadL(buf.data(), 1, buf.size(), f.f);
+      data.insert(data.end(), buf.data(), buf.data() + n);
+      if (static_cast<int64_t>(data.size()) > maxBytes) {
+        throw CodedError("ERR_TOO_LARGE", "'" + path + "' is larger than " + std::to_string(maxBytes) + " bytes", path);
+      }
+      if (n < buf.size()) break;
+    }
+    const VsiDiagnosis d = capture.Result();
+    if (d.errnum != 0 && d.status >= 400) ThrowRemote("cannot read", path, d);
+    return Napi::Buffer<char>::Copy(env, data.data(), data.size());
+  });
+}
+
+Napi::Value UploadFileJs(const Napi::CallbackInfo& info) {
+  const std::string src = StringArg(info, 0, "src");
+  const std::string dst = StringArg(info, 1, "dst");
+  return Guard(info.Env(), [&]() -> Napi::Value {
+    UploadFile(src, dst);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value UploadFileAsyncJs(const Napi::CallbackInfo& info) {
+  const std::string src = StringArg(info, 0, "src");
+  const std::string dst = StringArg(info, 1, "dst");
+  EnsureGdal();
+  return AsyncJob::Run(info.Env(), "ndsampler.uploadFileAsync", [src, dst] { UploadFile(src, dst); });
+}
+
+Napi::Value SetConfigOptionsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object opts = ObjectValue(env, info[0], "options");
+  const std::string prefix = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  EnsureGdal();
+  const Napi::Array keys = opts.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+    const Napi::Value v = opts.Get(key);
+    const bool unset = v.IsNull() || v.IsUndefined();
+    const std::string value = unset ? "" : StringValue(env, v, "options." + key);
+    if (!prefix.empty()) {
+      VSISetPathSpecificOption(prefix.c_str(), key.c_str(), unset ? nullptr : value.c_str());
+    } else {
+      CPLSetConfigOption(key.c_str(), unset ? nullptr : value.c_str());
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value GetConfigOptionJs(const Napi::CallbackInfo& info) {
+  const std::string key = StringArg(info, 0, "key");
+  EnsureGdal();
+  const char* v = CPLGetConfigOption(key.c_str(), nullptr);
+  return v == nullptr ? info.Env().Null() : Napi::String::New(info.Env(), v);
+}
+
+Napi::Value ListDirJs(const Napi::CallbackInfo& info) {
+  const std::string path = StringArg(info, 0, "path");
+  EnsureGdal();
+  VsiCapture capture;
+  char** names = VSIReadDir(path.c_str());
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  for (char** p = names; p != nullptr && *p != nullptr; ++p) {
+    if (std::strcmp(*p, ".") != 0 && std::strcmp(*p, "..") != 0) out.Set(n++, Napi::String::New(info.Env(), *p));
+  }
+  CSLDestroy(names);
+  return out;
+}
+
+Napi::Value ClearRemoteCacheJs(const Napi::CallbackInfo& info) {
+  const std::string prefix = info.Length() > 0 && info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+  EnsureGdal();
+  if (prefix.empty()) {
+    VSICurlClearCache();
+  } else {
+    VSICurlPartialClearCache(prefix.c_str());
+  }
+  return info.Env().Undefined();
+}
+
+}  // namespace nds

@@ -1,0 +1,62 @@
+// The remote tests' side of test/_remote-server.ts: start a server in a child process, read its
+// request counters, stop it; and the GDAL options that point s3:// paths at it.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { setRemoteOptions } from '../lib/gdal';
+import { nodeArgs } from './_frames-util';
+
+export interface TestServer {
+  port: number;
+  /** http://127.0.0.1:PORT */
+  base: string;
+  stats(): Promise<{ requests: number; ranges: number; bytes: number }>;
+  reset(): Promise<void>;
+  /** Stops the server (kills the child) and waits until it is gone. */
+  stop(): Promise<void>;
+}
+
+async function getJson(url: string): Promise<unknown> {
+  const res = await fetch(url);
+  return res.json();
+}
+
+/** Starts `kind` ('http': a range-serving file server over `dir`; 's3': s3rver storing under `dir`). */
+export function startServer(kind: 'http' | 's3', dir: string): Promise<TestServer> {
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs(path.join(__dirname, '_remote-server.ts')), kind, dir],
+    { stdio: ['pipe', 'pipe', 'inherit'] });
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+    child.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      const nl = buf.indexOf('\n');
+      if (nl < 0) return;
+      const port = (JSON.parse(buf.slice(0, nl)) as { port: number }).port;
+      const base = `http://127.0.0.1:${port}`;
+      child.removeAllListeners('exit');
+      resolve({
+        port, base,
+        stats: async () => (await getJson(`${base}/__stats`)) as { requests: number; ranges: number; bytes: number },
+        reset: async () => { await getJson(`${base}/__reset`); },
+        stop: () => new Promise<void>((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) {
+            done();
+            return;
+          }
+          child.once('exit', () => done());
+          child.kill('SIGKILL');
+        }),
+      });
+    });
+  });
+}
+
+/** Points s3://<bucket> at the s3rver on `port` with `key` as access key id (path-specific GDAL options). */
+export function useS3(port: number, bucket = 'bkt', key = 'S3RVER'): void {
+  setRemoteOptions({
+    AWS_S3_ENDPOINT: `127.0.0.1:${port}`, AWS_HTTPS: 'NO', AWS_VIRTUAL_HOSTING: 'FALSE',
+    AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', GDAL_HTTP_MAX_RETRY: '0',
+  }, { prefix: `s3://${bucket}` });
+}
