@@ -12,6 +12,7 @@ import { native, REQ } from './native';
 import type { NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
 import { isPartial, normalizeRegion } from './region';
 import type { Region, Window } from './region';
+import { isRemote, toGdalPath } from './remote/url';
 import * as v from './validate';
 
 export interface ReadOptions {
@@ -361,6 +362,13 @@ export function openImage(file: string, opts?: { kind?: 'npy' | 'raster' }): Npy
   const kind = o.kind === undefined
     ? (path.extname(file).toLowerCase() === '.npy' ? 'npy' : 'raster')
     : v.oneOf(o.kind, 'options.kind', ['npy', 'raster'] as const);
+  if (isRemote(file)) {
+    // URL forms (https://, s3://, gs://, az://) are read through GDAL's virtual file systems.
+    if (kind === 'npy') {
+      throw new NdsamplerError('ERR_UNSUPPORTED', `'${file}': npy files are read through mmap, so a remote one must be downloaded first`, { path: file });
+    }
+    return new RasterReader(toGdalPath(file));
+  }
   return kind === 'npy' ? new NpyReader(file) : new RasterReader(file);
 }
 

@@ -14,6 +14,7 @@ import { FileError, NdsamplerError } from '../lib/errors';
 import type { BackendSpec } from '../lib/frames/frames';
 import { SimpleFrames } from '../lib/frames/simple-frames';
 import { statRemote, uploadFile } from '../lib/gdal';
+import { openImage } from '../lib/readers';
 import { MANIFEST_NAME, mergeManifests, readManifestAt } from '../lib/remote/manifest';
 import type { Manifest } from '../lib/remote/manifest';
 import { shardFromEnv, shardOf } from '../lib/remote/shard';
@@ -68,6 +69,15 @@ test('URL forms map onto GDAL paths; statRemote reports size and ETag', () => {
   assert.is(st.size, fs.statSync(local(1)).size);
   assert.ok(st.etag !== null && st.lastModified !== null);
   assert.is(statRemote('s3://bkt/src/img1.png').size, st.size);
+  // openImage takes the URL forms too: the same pixels as the local file.
+  for (const src of [url(1), 's3://bkt/src/img1.png']) {
+    const r = openImage(src);
+    const l = openImage(local(1));
+    sameArray(r.read(REGION as never), l.read(REGION as never), `openImage(${src})`);
+    r.close();
+    l.close();
+  }
+  assert.throws(() => openImage(url(1).replace(/\.png$/, '.npy')), (e: Error & { code?: string }) => e.code === 'ERR_UNSUPPORTED');
 });
 
 test('a remote source with a local cache equals the local source on every backend (https, /vsicurl/, s3)', async () => {
