@@ -17,6 +17,7 @@
 #ifdef NDS_FUZZ_TARGET
 #include <fuzzer/FuzzedDataProvider.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -27,22 +28,35 @@
 
 namespace {
 
-// A request entry: mostly small integers around the image size (where the boundaries are),
-// sometimes any double at all (NaN, infinities, fractions, 2^53 and beyond, negative zero).
-double ReqValue(FuzzedDataProvider& in) {
-  switch (in.ConsumeIntegralInRange<int>(0, 7)) {
+// A request entry that is usually `v` (built to be valid, or off by one), sometimes any double at
+// all: a NaN, an infinity, a fraction, 2^53 and beyond, negative zero, a random bit pattern.
+double Mangle(FuzzedDataProvider& in, int64_t v) {
+  switch (in.ConsumeIntegralInRange<int>(0, 31)) {
     case 0: {
       uint64_t bits = in.ConsumeIntegral<uint64_t>();
       double d;
       std::memcpy(&d, &bits, sizeof d);
       return d;
     }
-    case 1:
-      return static_cast<double>(in.ConsumeIntegral<int64_t>());
+    case 1: {
+      static const double odd[] = {-0.0,
+                                   0.5,
+                                   -1,
+                                   9007199254740991.0,
+                                   9007199254740992.0,
+                                   1e300,
+                                   -1e300,
+                                   __builtin_inf(),
+                                   -__builtin_inf(),
+                                   __builtin_nan("")};
+      return odd[in.ConsumeIntegralInRange<size_t>(0, sizeof odd / sizeof odd[0] - 1)];
+    }
     case 2:
-      return static_cast<double>(in.ConsumeIntegralInRange<int64_t>(0, int64_t{1} << 54));
+      return static_cast<double>(v + in.ConsumeIntegralInRange<int64_t>(-2, 2));
+    case 3:
+      return static_cast<double>(in.ConsumeIntegral<int64_t>());
     default:
-      return static_cast<double>(in.ConsumeIntegralInRange<int>(-2, 80));
+      return static_cast<double>(v);
   }
 }
 
@@ -73,28 +87,63 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const bool fortran = in.ConsumeBool();
   const bool swap = n > 1 && in.ConsumeBool();
 
-  // The destination: usually a typed array of the right type, sometimes another type or not a
-  // typed array; its length in elements; a detached array has no data.
-  nds_fuzz::FakeValue dstVal;
-  dstVal.isTypedArray = in.ConsumeIntegralInRange<int>(0, 15) != 0;
-  dstVal.type = in.ConsumeIntegralInRange<int>(0, 7) != 0
-                    ? nds::TypedArrayType(dtype)
-                    : static_cast<napi_typedarray_type>(in.ConsumeIntegralInRange<int>(0, napi_bigint64_array + 1));
-  dstVal.length = in.ConsumeIntegralInRange<size_t>(0, 1 << 14);
-  const bool detached = in.ConsumeIntegralInRange<int>(0, 31) == 0;
-  // Exactly length * itemsize bytes on the heap: one element too far is an ASan report.
-  std::vector<uint8_t> dstStore(detached ? 0 : dstVal.length * n);
-  dstVal.data = detached ? nullptr : dstStore.data();
-  if (detached) dstVal.length = 0;
+  // The request is built to be (nearly) valid most of the time, so that the copy behind the check
+  // runs often and the boundaries (window edges, the last element of the destination) are probed.
+  const int64_t y0 = in.ConsumeIntegralInRange<int64_t>(0, H), y1 = in.ConsumeIntegralInRange<int64_t>(y0, H);
+  const int64_t x0 = in.ConsumeIntegralInRange<int64_t>(0, W), x1 = in.ConsumeIntegralInRange<int64_t>(x0, W);
+  const int64_t c0 = in.ConsumeIntegralInRange<int64_t>(0, C), c1 = in.ConsumeIntegralInRange<int64_t>(c0, C);
+  const int64_t h = y1 - y0, w = x1 - x0, c = c1 - c0;
+  int64_t outH = h, outW = w;
+  if (allowScaled && in.ConsumeBool()) {
+    outH = h == 0 ? 0 : in.ConsumeIntegralInRange<int64_t>(1, h);
+    outW = w == 0 ? 0 : in.ConsumeIntegralInRange<int64_t>(1, w);
+  }
+  int64_t sy, sx, sc;
+  switch (in.ConsumeIntegralInRange<int>(0, 3)) {
+    case 0:  // contiguous HWC
+      sc = 1, sx = c, sy = outW * c;
+      break;
+    case 1:  // band-planar
+      sx = 1, sy = outW, sc = outH * outW;
+      break;
+    case 2:  // a sub-array of a larger HWC array
+      sc = 1, sx = c + in.ConsumeIntegralInRange<int64_t>(0, 3),
+      sy = sx * (outW + in.ConsumeIntegralInRange<int64_t>(0, 5));
+      break;
+    default:  // anything small (0 included: every element on one)
+      sy = in.ConsumeIntegralInRange<int64_t>(0, 300), sx = in.ConsumeIntegralInRange<int64_t>(0, 40),
+      sc = in.ConsumeIntegralInRange<int64_t>(0, 8);
+  }
+  const int64_t offset = in.ConsumeIntegralInRange<int64_t>(0, 8);
+  const int64_t want[nds::kReqLen] = {y0, y1, x0, x1, c0, c1, offset, sy, sx, sc, outH, outW};
 
   nds_fuzz::FakeValue reqVal;
-  reqVal.isTypedArray = in.ConsumeIntegralInRange<int>(0, 31) != 0;
-  reqVal.type = in.ConsumeIntegralInRange<int>(0, 15) != 0 ? napi_float64_array : napi_float32_array;
-  std::vector<double> req(
-      in.ConsumeIntegralInRange<int>(0, 15) != 0 ? nds::kReqLen : in.ConsumeIntegralInRange<int>(0, 2 * nds::kReqLen));
-  for (double& v : req) v = ReqValue(in);
+  reqVal.isTypedArray = in.ConsumeIntegralInRange<int>(0, 63) != 0;
+  reqVal.type = in.ConsumeIntegralInRange<int>(0, 63) != 0 ? napi_float64_array : napi_float32_array;
+  std::vector<double> req(in.ConsumeIntegralInRange<int>(0, 63) != 0 ? nds::kReqLen
+                                                                     : in.ConsumeIntegralInRange<int>(0, nds::kReqLen));
+  for (size_t i = 0; i < req.size(); ++i) req[i] = Mangle(in, want[i]);
   reqVal.length = req.size();
   reqVal.data = req.empty() ? nullptr : req.data();
+
+  // The destination: usually a typed array of the right type whose length is exactly what the
+  // intended request needs, give or take a few elements; sometimes another type, not a typed
+  // array, any length, or detached (no data, length 0).
+  const int64_t needed =
+      offset + (outH > 0 ? outH - 1 : 0) * sy + (outW > 0 ? outW - 1 : 0) * sx + (c > 0 ? c - 1 : 0) * sc + 1;
+  nds_fuzz::FakeValue dstVal;
+  dstVal.isTypedArray = in.ConsumeIntegralInRange<int>(0, 63) != 0;
+  dstVal.type = in.ConsumeIntegralInRange<int>(0, 31) != 0
+                    ? nds::TypedArrayType(dtype)
+                    : static_cast<napi_typedarray_type>(in.ConsumeIntegralInRange<int>(0, napi_bigint64_array + 1));
+  dstVal.length = in.ConsumeIntegralInRange<int>(0, 15) != 0
+                      ? static_cast<size_t>(std::max<int64_t>(0, needed + in.ConsumeIntegralInRange<int64_t>(-2, 2)))
+                      : in.ConsumeIntegralInRange<size_t>(0, 1 << 14);
+  const bool detached = in.ConsumeIntegralInRange<int>(0, 63) == 0;
+  if (detached) dstVal.length = 0;
+  // Exactly length * itemsize bytes on the heap: one element too far is an ASan report.
+  std::vector<uint8_t> dstStore(dstVal.length * n);
+  dstVal.data = dstStore.empty() ? nullptr : dstStore.data();
 
   nds::Window win{};
   nds::Destination dst;
