@@ -8,6 +8,7 @@
  * half, RSS and the heap grow less than GROWTH_PCT and descriptors and mappings not at all beyond
  * SLACK. The sources are 64x64x3 uint8 GeoTIFFs written once with writeRaster into
  * bench/data/soak/src; the cache entries are built once by prepare() into bench/data/soak/work.
+ * NDS_SOAK_SERIES="npy view;cog sync" runs some series only; NDS_SOAK_COG_OPS shortens the cog ones.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -63,14 +64,20 @@ function sources(dir: string, n: number, make: ImageMaker, log: (s: string) => v
 
 export async function benchSoak(dataDir: string, make: ImageMaker, log: (s: string) => void, record: (r: Row) => void): Promise<void> {
   const nImages = Number(process.env.NDS_SOAK_IMAGES ?? 1e4);
-  const nOps = Number(process.env.NDS_SOAK_OPS ?? 1e6);
-  log(`\n## soak: ${nOps} random crops over ${nImages} images per series; RSS, heap, fds, maps every ${nOps / 10} ops`);
+  const nOpsAll = Number(process.env.NDS_SOAK_OPS ?? 1e6);
+  log(`\n## soak: ${nOpsAll} random crops over ${nImages} images per series; RSS, heap, fds, maps every tenth`);
   const dir = path.join(dataDir, 'soak');
   const map = sources(dir, nImages, make, log);
   const workdir = path.join(dir, 'work');
-  type Mode = 'sync' | 'async' | 'view';
-  const series: Array<['npy' | 'cog', Mode]> = [['npy', 'sync'], ['npy', 'async'], ['npy', 'view'], ['cog', 'sync'], ['cog', 'async']];
+  // cog reads open a GDAL dataset on nearly every op (10^4 images, 32 open readers): ~0.7 ms/op,
+  // so NDS_SOAK_COG_OPS may shorten those two series.
+  const cogOps = Number(process.env.NDS_SOAK_COG_OPS ?? nOpsAll);
+  type Mode = 'sync' | 'async' | 'view' | 'view, no yield';
+  const all: Array<['npy' | 'cog', Mode]> = [['npy', 'sync'], ['npy', 'async'], ['npy', 'view'], ['npy', 'view, no yield'], ['cog', 'sync'], ['cog', 'async']];
+  const only = process.env.NDS_SOAK_SERIES?.split(';');
+  const series = all.filter(([b, m]) => !only || only.includes(`${b} ${m}`));
   for (const [backend, mode] of series) {
+    const nOps = backend === 'cog' ? cogOps : nOpsAll;
     const frames = new SimpleFrames(map, { workdir, backend });
     const tp = Date.now();
     const rep = await frames.prepare({ workers: 2 });
@@ -86,20 +93,33 @@ export async function benchSoak(dataDir: string, make: ImageMaker, log: (s: stri
     const samples: Sample[] = [await sample(0)];
     const t0 = process.hrtime.bigint();
     let sink = 0;
+    let died = '';
     if (mode === 'sync') {
       for (let i = 1; i <= nOps; i++) {
         const [id, region] = crop();
         sink += frames.loadRegion(id, region).data[0] as number;
         if (i % step === 0) samples.push(await sample(i));
       }
-    } else if (mode === 'view') {
-      // Zero-copy views of the mapped entries; the last 64 stay alive, so mappings are shared,
-      // outlive their reader in the pool, and are released as views die.
+    } else if (mode === 'view' || mode === 'view, no yield') {
+      // Zero-copy views of the mapped entries; the last 64 stay alive, so mappings outlive their
+      // reader in the pool and are released only when their views are collected. 'view' yields
+      // to the event loop every 1000 ops (as an async program does), 'view, no yield' never
+      // between samples (a synchronous loop): that one may stop with an error, recorded as found.
       const live: NDArray[] = new Array(64);
+      const yieldEvery = mode === 'view' ? 1000 : 0;
       for (let i = 1; i <= nOps; i++) {
-        const v = frames.loadImage(1 + rand(nImages)) as NDArray;
-        live[i & 63] = v;
-        sink += v.data[rand(64 * 64 * 3)] as number;
+        try {
+          const v = frames.loadImage(1 + rand(nImages)) as NDArray;
+          live[i & 63] = v;
+          sink += v.data[rand(64 * 64 * 3)] as number;
+        } catch (err) {
+          const e = err as { code?: string; message?: string };
+          died = `died at op ${i}: ${e.code ?? ''} ${String(e.message).slice(0, 60)}…`;
+          live.fill(undefined as unknown as NDArray);
+          samples.push(await sample(i));
+          break;
+        }
+        if (yieldEvery && i % yieldEvery === 0) await new Promise(setImmediate);
         if (i % step === 0) samples.push(await sample(i));
       }
     } else {
@@ -133,21 +153,21 @@ export async function benchSoak(dataDir: string, make: ImageMaker, log: (s: stri
     const pct = (a: number, b: number) => (100 * (b - a)) / a;
     const rssGrowth = pct(half.rssMiB, last.rssMiB);
     const heapGrowth = pct(half.heapMiB, last.heapMiB);
-    const pass = rssGrowth < GROWTH_PCT && heapGrowth < GROWTH_PCT && last.fds - half.fds <= SLACK && last.maps - half.maps <= SLACK;
-    log(`  ${backend} ${mode}: ${usPerOp.toFixed(2)} µs/op (sink ${sink % 10})`);
+    const pass = !died && rssGrowth < GROWTH_PCT && heapGrowth < GROWTH_PCT && last.fds - half.fds <= SLACK && last.maps - half.maps <= SLACK;
+    log(`  ${backend} ${mode}: ${nOps} ops, ${usPerOp.toFixed(2)} µs/op (sink ${sink % 10})${died ? `; ${died}` : ''}`);
     log('    ops        RSS MiB  heap MiB  ext+AB MiB  fds   maps');
     for (const s of samples) {
       log(`    ${String(s.ops).padEnd(10)} ${s.rssMiB.toFixed(1).padStart(7)} ${s.heapMiB.toFixed(1).padStart(9)} ${s.extMiB.toFixed(1).padStart(11)} ${String(s.fds).padStart(5)} ${String(s.maps).padStart(6)}`);
     }
     record({
-      section: 'soak', case: `${backend} ${mode}: RSS at the end [MiB]`, ours: last.rssMiB, unit: 'MiB',
+      section: 'soak', case: `${backend} ${mode}, ${nOps} ops: RSS at the end [MiB]`, ours: last.rssMiB, unit: 'MiB',
       peers: {
         'RSS at 0': samples[0].rssMiB, 'RSS last-half growth %': rssGrowth,
         'heap at end MiB': last.heapMiB, 'heap last-half growth %': heapGrowth, 'ext+AB at end MiB': last.extMiB,
         'fds half → end': last.fds - half.fds, 'maps half → end': last.maps - half.maps, 'µs/op': usPerOp,
       },
       target: `last half: RSS, heap < +${GROWTH_PCT}%; fds, maps ≤ +${SLACK}`, pass,
-      note: `fds ${samples[0].fds} / ${half.fds} / ${last.fds}; maps ${samples[0].maps} / ${half.maps} / ${last.maps}`,
+      note: `${died ? died + '; ' : ''}fds ${samples[0].fds} / ${half.fds} / ${last.fds}; maps ${samples[0].maps} / ${half.maps} / ${last.maps}`,
     });
   }
 }
