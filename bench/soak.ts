@@ -5,8 +5,8 @@
  * (`loadImage` on the npy backend), cog sync, cog async. Every tenth of a series it samples, after
  * a full GC: RSS, the V8 heap, external + ArrayBuffer memory, open file descriptors and memory
  * mappings (/proc/self/fd, /proc/self/maps). The verdict: the series levels off when, over its last
- * half, RSS and the heap grow less than GROWTH_PCT and descriptors and mappings not at all beyond
- * SLACK. The sources are 64x64x3 uint8 GeoTIFFs written once with writeRaster into
+ * half, RSS and the heap grow less than GROWTH_PCT, descriptors by at most SLACK and mappings by
+ * at most MAPS_PCT. The sources are 64x64x3 uint8 GeoTIFFs written once with writeRaster into
  * bench/data/soak/src; the cache entries are built once by prepare() into bench/data/soak/work.
  * NDS_SOAK_SERIES="npy view;cog sync" runs some series only; NDS_SOAK_COG_OPS shortens the cog ones.
  */
@@ -21,6 +21,7 @@ type ImageMaker = (H: number, W: number, C: number, seed: number) => NDArray;
 const GROWTH_PCT = 10;
 /** Descriptors / mappings the last half may gain (a libuv or GDAL thread's own, a lazily opened file). */
 const SLACK = 4;
+const MAPS_PCT = 2;
 
 interface Sample { ops: number; rssMiB: number; heapMiB: number; extMiB: number; fds: number; maps: number }
 
@@ -146,27 +147,31 @@ export async function benchSoak(dataDir: string, make: ImageMaker, log: (s: stri
         samples.push(await sample(done));
       }
     }
-    const usPerOp = Number(process.hrtime.bigint() - t0) / 1e3 / nOps;
+    const opsDone = samples[samples.length - 1].ops;  // the last sample is at the end, or at the failing op
+    const usPerOp = Number(process.hrtime.bigint() - t0) / 1e3 / Math.max(1, opsDone);
     frames.close();
     const half = samples[Math.floor(samples.length / 2)];
     const last = samples[samples.length - 1];
     const pct = (a: number, b: number) => (100 * (b - a)) / a;
     const rssGrowth = pct(half.rssMiB, last.rssMiB);
     const heapGrowth = pct(half.heapMiB, last.heapMiB);
-    const pass = !died && rssGrowth < GROWTH_PCT && heapGrowth < GROWTH_PCT && last.fds - half.fds <= SLACK && last.maps - half.maps <= SLACK;
-    log(`  ${backend} ${mode}: ${nOps} ops, ${usPerOp.toFixed(2)} µs/op (sink ${sink % 10})${died ? `; ${died}` : ''}`);
+    // Mappings: V8's heap pages and malloc arenas move the count by tens either way (the cog series
+    // dropped 74 in one half), so mappings may also move MAPS_PCT; a leak of one per read does not.
+    const pass = !died && rssGrowth < GROWTH_PCT && heapGrowth < GROWTH_PCT && last.fds - half.fds <= SLACK &&
+      last.maps - half.maps <= Math.max(SLACK, (MAPS_PCT / 100) * half.maps);
+    log(`  ${backend} ${mode}: ${opsDone} ops, ${usPerOp.toFixed(2)} µs/op (sink ${sink % 10})${died ? `; ${died}` : ''}`);
     log('    ops        RSS MiB  heap MiB  ext+AB MiB  fds   maps');
     for (const s of samples) {
       log(`    ${String(s.ops).padEnd(10)} ${s.rssMiB.toFixed(1).padStart(7)} ${s.heapMiB.toFixed(1).padStart(9)} ${s.extMiB.toFixed(1).padStart(11)} ${String(s.fds).padStart(5)} ${String(s.maps).padStart(6)}`);
     }
     record({
-      section: 'soak', case: `${backend} ${mode}, ${nOps} ops: RSS at the end [MiB]`, ours: last.rssMiB, unit: 'MiB',
+      section: 'soak', case: `${backend} ${mode}, ${opsDone} ops: RSS at the end`, ours: last.rssMiB, unit: 'MiB',
       peers: {
         'RSS at 0': samples[0].rssMiB, 'RSS last-half growth %': rssGrowth,
         'heap at end MiB': last.heapMiB, 'heap last-half growth %': heapGrowth, 'ext+AB at end MiB': last.extMiB,
         'fds half → end': last.fds - half.fds, 'maps half → end': last.maps - half.maps, 'µs/op': usPerOp,
       },
-      target: `last half: RSS, heap < +${GROWTH_PCT}%; fds, maps ≤ +${SLACK}`, pass,
+      target: `last half: RSS, heap < +${GROWTH_PCT}%; fds ≤ +${SLACK}; maps ≤ +${MAPS_PCT}%`, pass,
       note: `${died ? died + '; ' : ''}fds ${samples[0].fds} / ${half.fds} / ${last.fds}; maps ${samples[0].maps} / ${half.maps} / ${last.maps}`,
     });
   }
