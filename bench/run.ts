@@ -1,6 +1,6 @@
 /**
  * The benchmark: `npm run bench` (or `npx ndsampler bench`); `npm run bench -- npy cog frames`
- * runs some sections only. Every figure is a median µs/op measured in this run, next to the peers
+ * runs some sections only; `npm run bench -- soak` (bench/soak.ts, long) runs only when named. Every figure is a median µs/op measured in this run, next to the peers
  * measured in the same run; the results go to bench/results.json and bench/RESULTS.md.
  * Data is generated deterministically under bench/data/ on first use.
  */
@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
+import { benchSoak } from './soak';
 import { allocate, openImage, writeNpy } from '../dist';
 import type { Batch, NDArray, Region } from '../dist';
 
@@ -17,6 +18,8 @@ const dataDir = path.join(here, 'data');
 fs.mkdirSync(dataDir, { recursive: true });
 const sections = process.argv.slice(2);
 const want = (s: string) => sections.length === 0 || sections.includes(s);
+/** Long sections (soak: tens of minutes) run only when named. */
+const wantNamed = (s: string) => sections.includes(s);
 const PY = '/usr/bin/python3';
 const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 const hasGdalPy = spawnSync(PY, ['-c', 'from osgeo import gdal'], { stdio: 'ignore' }).status === 0;
@@ -725,6 +728,7 @@ async function main(): Promise<void> {
   if (want('throughput')) await benchThroughput();
   if (want('coco')) await benchCoco();
   if (sections.includes('remote')) await benchRemote();  // only when asked: it starts a server and uploads 128 MiB
+  if (wantNamed('soak')) await benchSoak(dataDir, syntheticImage, log, record);
   writeResults();
 }
 
