@@ -1,9 +1,9 @@
 {
-  "comment": "Alternative build with node-gyp for users without cmake: `npx node-gyp rebuild`. package.json sets gypfile:false, so npm never runs it behind cmake-js's back. Same sources, defines and flags as CMakeLists.txt: every .cc under native/ (recursively), includes written from native/ (\"core/errors.h\").",
+  "comment": "Alternative build with node-gyp for users without cmake: `npx node-gyp rebuild`. package.json sets gypfile:false, so npm never runs it behind cmake-js's back. Same sources, defines and flags as CMakeLists.txt: every .cc under native/ (recursively) except the fuzz targets of native/fuzz/, includes written from native/ (\"core/errors.h\").",
   "targets": [
     {
       "target_name": "ndsampler",
-      "sources": [ "<!@(node -p \"require('fs').readdirSync('native', { recursive: true }).filter(f => f.endsWith('.cc')).sort().map(f => 'native/' + f).join(' ')\")" ],
+      "sources": [ "<!@(node -p \"require('fs').readdirSync('native', { recursive: true }).filter(f => f.endsWith('.cc') && !f.startsWith('fuzz/')).sort().map(f => 'native/' + f).join(' ')\")" ],
       "include_dirs": [
         "native",
         "<!(node -p \"require('node-addon-api').include_dir\")",

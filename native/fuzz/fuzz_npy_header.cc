@@ -1,8 +1,8 @@
 // libFuzzer target: the .npy header parser (npy/npy_header.cc) on arbitrary bytes.
 // Built only by CMake with -DNDS_FUZZ=ON (scripts/fuzz.sh); see native/fuzz/README.md.
 //
-// Both addon builds compile every .cc under native/ (CMakeLists.txt's glob, binding.gyp's
-// readdirSync), so each file here is an empty translation unit unless NDS_FUZZ_TARGET is defined.
+// The addon builds leave native/fuzz/ out (CMakeLists.txt, binding.gyp); the NDS_FUZZ_TARGET
+// guard keeps this file an empty translation unit in any other build all the same.
 #ifdef NDS_FUZZ_TARGET
 #include <cstddef>
 #include <cstdint>

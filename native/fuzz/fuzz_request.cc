@@ -12,8 +12,8 @@
 //   - scaled reads (raster only): every element of outH x outW x c at the destination strides,
 //     which is what GDAL's RasterIO writes with those spacings.
 //
-// Each file here is an empty translation unit unless NDS_FUZZ_TARGET is defined (both addon
-// builds compile every .cc under native/).
+// The addon builds leave native/fuzz/ out (CMakeLists.txt, binding.gyp); the NDS_FUZZ_TARGET
+// guard keeps this file an empty translation unit in any other build all the same.
 #ifdef NDS_FUZZ_TARGET
 #include <fuzzer/FuzzedDataProvider.h>
 

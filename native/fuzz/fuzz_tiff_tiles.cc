@@ -9,8 +9,8 @@
 // kMaxTiles of them, edges included) is decoded into a heap buffer of exactly the clipped tile's
 // size, so a write past it is an AddressSanitizer report.
 //
-// Each file here is an empty translation unit unless NDS_FUZZ_TARGET is defined (both addon
-// builds compile every .cc under native/).
+// The addon builds leave native/fuzz/ out (CMakeLists.txt, binding.gyp); the NDS_FUZZ_TARGET
+// guard keeps this file an empty translation unit in any other build all the same.
 #ifdef NDS_FUZZ_TARGET
 #include <sys/mman.h>
 #include <tiffio.h>

@@ -3,8 +3,8 @@
 // stand-ins always succeed, so none of these is ever called; if one is, the crash says so.
 // This file deliberately does not include node_api.h: the definitions are extern "C" names
 // only (no mangling), and their real signatures do not matter since they never return.
-// An empty translation unit unless NDS_FUZZ_TARGET is defined (the addon builds compile every .cc
-// under native/, and these names must never reach the addon).
+// The addon builds leave native/fuzz/ out, and these names must never reach the addon: the
+// NDS_FUZZ_TARGET guard keeps this file empty in any other build all the same.
 #ifdef NDS_FUZZ_TARGET
 #include <cstdio>
 #include <cstdlib>
