@@ -8,6 +8,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
 import { benchSoak } from './soak';
 import { allocate, openImage, writeNpy } from '../dist';
@@ -33,7 +34,7 @@ export interface Row {
   pass?: boolean;
   note?: string;
   /** Unit of `ours` and the peers when not µs/op. */
-  unit?: 's' | 'MiB';
+  unit?: 's' | 'MiB' | 'ms';
 }
 const rows: Row[] = [];
 const log = (s: string) => process.stdout.write(s + '\n');
@@ -419,6 +420,7 @@ async function benchThroughput(): Promise<void> {
     target: '≥ 10x numpy, ≥ 1.7x 1 thread', pass: (numpy === undefined || numpy / t2 >= 10) && t1 / t2 >= 1.7,
     note: `${(t1 / t2).toFixed(2)}x 1 thread${numpy ? `, ${(numpy / t2).toFixed(1)}x numpy` : ''}` });
   npyFrames.close();
+  await benchStreaming(nds, npyFile, norm);
 
   // COG ('auto', 8192²) -> uint8 NHWC, against gdal-async readAsync with 8 crops in flight.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -486,6 +488,61 @@ async function benchThroughput(): Promise<void> {
   record({ section: 'throughput', case: 'loadRegionAsync 32x32x3, 1 in flight (npy)', ours: asyncUs,
     peers: { 'loadRegion (sync)': syncUs, 'async overhead': asyncUs - syncUs } });
   small.close();
+}
+
+/**
+ * The event loop while a sampler streams 1,000 batches (32 random 224x224 crops of the 8192² npy,
+ * NCHW float32 normalised, 2 pool threads): monitorEventLoopDelay p99 and max against an idle
+ * baseline of the same length measured in the same run (a 1 ms timer keeps the loop turning in
+ * both), and heap and RSS (after a GC) before and after.
+ */
+async function benchStreaming(nds: typeof import('../dist'), npyFile: string, norm: { scale: number; mean: number[]; std: number[] }): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
+  const mem = () => {
+    gc();
+    const m = process.memoryUsage();
+    return { heap: m.heapUsed / 2 ** 20, rss: m.rss / 2 ** 20 };
+  };
+  const before = nds.threadPoolSize();
+  nds.setThreadPoolSize(2);
+  // The sampler takes one random window per image per epoch: 32 ids over the same file make each
+  // batch 32 crops.
+  const ids = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`img${i}`, npyFile]));
+  const frames = new nds.SimpleFrames(ids, { backend: null, workdir: dataDir });
+  const sampler = () => frames.sampler({ size: [224, 224], batchSize: 32, seed: 3, epochs: Infinity, layout: 'NCHW', dtype: 'float32', normalize: norm });
+  const stream = async (n: number) => {
+    let k = 0;
+    for await (const b of sampler()) {
+      if (b.dims[0] !== 32) throw new Error(`a batch of ${b.dims[0]}`);
+      if (++k === n) break;
+    }
+  };
+  await stream(20);  // warm-up
+  const measure = async (fn: () => Promise<unknown>) => {
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    const tick = setInterval(() => undefined, 1);
+    h.enable();
+    const t0 = process.hrtime.bigint();
+    await fn();
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    h.disable();
+    clearInterval(tick);
+    return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, ms };
+  };
+  const m0 = mem();
+  const busy = await measure(() => stream(1000));
+  const m1 = mem();
+  const idle = await measure(() => new Promise((r) => setTimeout(r, busy.ms)));
+  frames.close();
+  nds.setThreadPoolSize(before);
+  log(`  streaming 1,000 batches: ${busy.ms.toFixed(0)} ms; loop delay p99 ${busy.p99.toFixed(2)} ms, max ${busy.max.toFixed(2)} ms; idle p99 ${idle.p99.toFixed(2)} ms, max ${idle.max.toFixed(2)} ms; heap ${m0.heap.toFixed(1)} -> ${m1.heap.toFixed(1)} MiB, rss ${m0.rss.toFixed(0)} -> ${m1.rss.toFixed(0)} MiB`);
+  record({ section: 'throughput', case: 'event-loop delay p99 while a sampler streams 1,000 batches of 32x224² NCHW float32', ours: busy.p99,
+    unit: 'ms', peers: { idle: idle.p99 }, target: '≤ idle + 1 ms', pass: busy.p99 <= idle.p99 + 1 });
+  record({ section: 'throughput', case: 'event-loop delay max, same stream', ours: busy.max, unit: 'ms', peers: { idle: idle.max } });
+  record({ section: 'throughput', case: `heap after the stream (before: ${m0.heap.toFixed(1)})`, ours: m1.heap, unit: 'MiB', peers: {},
+    target: 'flat (≤ before + 5 MiB)', pass: m1.heap <= m0.heap + 5 });
+  record({ section: 'throughput', case: `RSS after the stream (before: ${m0.rss.toFixed(0)})`, ours: m1.rss, unit: 'MiB', peers: {},
+    target: 'flat (≤ before + 10%)', pass: m1.rss <= m0.rss * 1.1 });
 }
 
 /**

@@ -13,7 +13,7 @@ import type { Batch, BatchOptions, BatchRequest } from '../lib/frames/batch';
 import { SimpleFrames } from '../lib/frames/simple-frames';
 import type { DType, NDArray, TypedArray } from '../lib/ndarray';
 import { setTileCacheBudget, tileCacheStats } from '../lib/gdal';
-import { openImage } from '../lib/readers';
+import { openImage, writeNpy } from '../lib/readers';
 import type { Region } from '../lib/region';
 import { makeArray, nodeArgs, values, writeImage } from './_frames-util';
 import { expectCode, expectCodeAsync } from './_helpers/errors';
@@ -133,6 +133,46 @@ for (const backend of BACKENDS) {
     frames.close();
   });
 }
+
+test('the fused kernel\'s fast path: npy uint8/uint16/float32, 1 to 5 channels, every layout and conversion', async () => {
+  const srcs: Record<string, string> = {};
+  const chans: Record<string, number> = {};
+  for (const dt of ['uint8', 'uint16', 'float32'] as const) {
+    for (const c of [1, 2, 3, 4, 5]) {
+      const f = (y: number, x: number, k: number) => dt === 'float32' ? (y * 13 + x * 7 + k * 29) / 7 - 40
+        : dt === 'uint16' ? (y * 1031 + x * 257 + k * 4099) % 65536 : (y * 7 + x * 3 + k * 50) % 256;
+      const file = path.join(root, `fast-${dt}-${c}.npy`);
+      writeNpy(file, makeArray(40, 53, c, dt, f));
+      srcs[`${dt}-${c}`] = file;
+      chans[`${dt}-${c}`] = c;
+    }
+  }
+  const frames = new SimpleFrames(srcs, { workdir: path.join(root, 'fast'), backend: null });
+  for (const id of Object.keys(srcs)) {
+    const c = chans[id];
+    const sdt = id.split('-')[0] as DType;
+    const norm = { scale: 1 / 255, mean: Array.from({ length: c }, (_, k) => 0.4 + k / 10), std: Array.from({ length: c }, (_, k) => 0.2 + k / 50) };
+    const reqs: BatchRequest[] = [{ imageId: id, region: [[0, 24], [0, 32]] }, { imageId: id, region: [[16, 40], [21, 53]] }];
+    const cases: BatchOptions[] = [
+      { dtype: sdt }, { dtype: sdt, layout: 'NCHW' }, { dtype: 'float32', layout: 'NCHW', normalize: norm }, { dtype: 'float32', normalize: norm },
+      { dtype: 'float32', layout: 'NCHW' }, { dtype: 'float64' }, { dtype: 'uint16', layout: 'NCHW' },
+      { dtype: 'uint8', normalize: { scale: 0.5, mean: norm.mean.map((m) => m * 100), std: norm.std } },
+      { dtype: 'int16', layout: 'NCHW', normalize: { scale: 3 } },
+    ];
+    for (const o of cases) {
+      const b = await frames.loadBatch(reqs, o);
+      checkBatch(b, reqs.map((r) => frames.loadRegion(r.imageId, r.region)), o);
+    }
+    if (c >= 3) {  // a channel subset: not packed, the general loop
+      const sub: BatchRequest[] = [{ imageId: id, region: [[3, 27], [5, 37], [1, 3]] }];
+      for (const o of [{ dtype: sdt, layout: 'NCHW' as const }, { dtype: 'float32' as const, layout: 'NCHW' as const, normalize: { scale: 2, mean: [1, 2], std: [3, 4] } }]) {
+        const b = await frames.loadBatch(sub, o);
+        checkBatch(b, sub.map((r) => frames.loadRegion(r.imageId, r.region)), o);
+      }
+    }
+  }
+  frames.close();
+});
 
 test('scale: npy by nearest sampling (the RasterIO rule), cog from the raster reader', async () => {
   const req: BatchRequest[] = [{ imageId: 'a', region: [[0, 40], [0, 60]] }, { imageId: 'a', region: [[11, 51], [9, 69]] }];

@@ -314,6 +314,7 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   rows.resize(static_cast<size_t>(it.ih));
   xoff.resize(static_cast<size_t>(it.iw));
   SrcBlock block{};
+  bool identityX = false;
   if (s.kind == SrcKind::kRaster) {
     if (same) {  // straight into the slot, with the slot's strides
       Destination dst;
@@ -332,12 +333,14 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
     s.raster->Read(win, dst);
     block = SrcBlock{scratch.data(), it.iw * job.C * isz, job.C * isz, isz, false, s.dtype};
     for (int64_t j = 0; j < it.ih; ++j) rows[j] = j;
-    for (int64_t i = 0; i < it.iw; ++i) xoff[i] = i * block.sx;
+    identityX = true;
   } else {
     const SrcLayout& L = s.layout;
     const int64_t h = it.iy1 - it.iy0, w = it.ix1 - it.ix0;
     if (s.kind == SrcKind::kNpy && s.map->damaged()) throw Changed(s);
-    if (same && h == it.ih && w == it.iw) {
+    // Same dtype into an interleaved slot: a plain copy (CopyWindow); a transposing one (NCHW)
+    // takes the kernel's one-pass fast path below.
+    if (same && h == it.ih && w == it.iw && !(job.nchw && job.C > 1)) {
       auto copy = [&] {
         CopyWindow(L, it.iy0, it.ix0, it.c0, it.ih, it.iw, job.C, d0, dsy * osz, dsx * osz, dsc * osz);
       };
@@ -346,14 +349,19 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
     }
     block = SrcBlock{L.base + it.iy0 * L.sy + it.ix0 * L.sx + it.c0 * L.sc, L.sy, L.sx, L.sc, L.swap, s.dtype};
     for (int64_t j = 0; j < it.ih; ++j) rows[j] = Nearest(j, h, it.ih);
-    for (int64_t i = 0; i < it.iw; ++i) xoff[i] = Nearest(i, w, it.iw) * L.sx;
+    if (w == it.iw) {
+      identityX = true;  // the kernel's fast path: no per-column offsets
+    } else {
+      for (int64_t i = 0; i < it.iw; ++i) xoff[i] = Nearest(i, w, it.iw) * L.sx;
+    }
   }
   const uint8_t* lut = nullptr;
   if (s.dtype == DType::U8 && !job.lut[0].empty()) lut = job.lut[0].data();
   if (s.dtype == DType::I8 && !job.lut[1].empty()) lut = job.lut[1].data();
   // Out of an npy mapping the read runs armed: a file cut under it is ERR_SOURCE_CHANGED, not SIGBUS.
   auto convert = [&] {
-    ConvertBlock(block, rows.data(), xoff.data(), it.ih, it.iw, job.C, d0, dsy, dsx, dsc, job.cv, lut);
+    ConvertBlock(block, rows.data(), identityX ? nullptr : xoff.data(), it.ih, it.iw, job.C, d0, dsy, dsx, dsc, job.cv,
+                 lut);
   };
   if (s.kind == SrcKind::kNpy ? !GuardedCopy(convert) : (convert(), false)) throw Changed(s);
 }

@@ -42,7 +42,9 @@ std::vector<uint8_t> BuildLut8(DType src, const BatchConvert& cv, int64_t channe
 
 // Converts the h x w x c block into `dst` (the address of the output's element (0, 0, 0),
 // element strides dsy/dsx/dsc). Row j of the output reads source row rows[j]; column i reads
-// the source byte offset xoff[i] (already multiplied by the source x stride). `lut`: from
+// the source byte offset xoff[i] (already multiplied by the source x stride); xoff null: the
+// identity (column i at i * src.sx), which takes a fast path for packed native-order u8/u16/f32
+// sources into u8/u16/f32/f64 (all channels in one pass over a row; same values). `lut`: from
 // BuildLut8 for 1-byte sources, else null.
 void ConvertBlock(const SrcBlock& src, const int64_t* rows, const int64_t* xoff, int64_t h, int64_t w, int64_t c,
                   uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut);
