@@ -29,7 +29,7 @@ mkdir -p "$bdir" "$work/artifacts" "$work/corpus"
 t0=$SECONDS
 if ! { cmake -S "$root" -B "$bdir" -DNDS_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_BUILD_TYPE=RelWithDebInfo \
          > "$bdir/configure.log" 2>&1 && cmake --build "$bdir" -j "$jobs" > "$bdir/build.log" 2>&1; }; then
-  tail -40 "$bdir/configure.log" "$bdir/build.log" >&2
+  tail -n 40 "$bdir/configure.log" "$bdir/build.log" >&2
   log "build failed"; exit 1
 fi
 log "built in $((SECONDS - t0)) s"

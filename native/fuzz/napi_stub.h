@@ -2,15 +2,15 @@
 // (core/request.cc) without Node. Only fuzz_*.cc include it, and only under NDS_FUZZ_TARGET.
 //
 // Why a stub and not Node: ParseRequest is the one place that checks a read request against the
-// image and the destination, and it takes its inputs as napi_values. It calls exactly two
-// runtime functions itself (napi_is_typedarray, napi_get_typedarray_info); its errors go through
+// image and the destination, and it takes its inputs as napi_values. It calls three runtime
+// functions (napi_typeof, napi_is_typedarray, napi_get_typedarray_info); its errors go through
 // ThrowArg/ThrowJs (core/errors.cc, which needs a live env). So:
 //   - a napi_value here is a pointer to a FakeValue (a typed array, or not one);
-//   - those two functions answer from the FakeValue;
+//   - those three functions answer from the FakeValue;
 //   - ThrowArg/ThrowJs/ThrowErrno/MakeJsError are defined here to throw FakeJsError (errors.cc is
 //     not linked);
 //   - every other napi_* function node-addon-api's inline code refers to (its error paths, never
-//     taken because the two stubs always return napi_ok) is defined to abort in
+//     taken because the three stubs always return napi_ok) is defined to abort in
 //     napi_abort_stubs.cc, so that a call the stub does not model is a loud crash, not garbage.
 #pragma once
 #include <node_api.h>
@@ -48,6 +48,11 @@ void ThrowArg(Napi::Env, const std::string&) { throw nds_fuzz::FakeJsError{"ERR_
 }  // namespace nds
 
 extern "C" {
+// Value::IsNull (ParseRequest's "new array" destination): a FakeValue is an object, no value null.
+napi_status napi_typeof(napi_env, napi_value value, napi_valuetype* result) {
+  *result = value == nullptr ? napi_null : napi_object;
+  return napi_ok;
+}
 napi_status napi_is_typedarray(napi_env, napi_value value, bool* result) {
   *result = value != nullptr && reinterpret_cast<nds_fuzz::FakeValue*>(value)->isTypedArray;
   return napi_ok;
