@@ -118,6 +118,42 @@ for (const backend of [null, 'npy', 'cog'] as const) {
   });
 }
 
+test("alignment agrees with GDAL's own warper (python3-gdal, nearest, exact transform) for the rotated, sheared, scaled asset", () => {
+  // GDAL places pixel (i, j) of a raster whose geotransform is GT at corner coordinates, as we do
+  // (a pixel is centred on (j + 0.5, i + 0.5)), so the asset's warp (asset -> image) is its GT
+  // onto an image grid whose GT is the identity. The warper maps each image pixel centre back and
+  // takes the asset pixel containing it ('near'), with errorThreshold 0 (no approximation).
+  const f = new CocoFrames(path.join(dir, 'data.kwcoco.json'));
+  const ours = band(f.loadRegion(7, [[0, H], [0, W]], { channels: 'rot' }), 0);
+  f.close();
+  const m = affineFromParams(ROT);
+  const py = `
+import json, sys
+from osgeo import gdal
+gdal.UseExceptions()
+src = gdal.Open(sys.argv[1])
+mem = gdal.GetDriverByName('MEM').CreateCopy('', src)
+m = json.loads(sys.argv[2])
+mem.SetGeoTransform([m[2], m[0], m[1], m[5], m[3], m[4]])
+dst = gdal.GetDriverByName('MEM').Create('', ${W}, ${H}, 1, gdal.GDT_Byte)
+dst.SetGeoTransform([0, 1, 0, 0, 0, 1])
+gdal.Warp(dst, mem, resampleAlg='near', errorThreshold=0, warpOptions=['INIT_DEST=0'])
+print(json.dumps(dst.GetRasterBand(1).ReadAsArray().tolist()))
+`;
+  const out = execFileSync('/usr/bin/python3', ['-c', py, path.join(dir, 'img/rot.png'), JSON.stringify(m)], { encoding: 'utf8' });
+  const gdalRows = JSON.parse(out) as number[][];
+  let inside = 0;
+  let differ = 0;
+  for (let i = 0; i < H; i++) {
+    for (let j = 0; j < W; j++) {
+      if (gdalRows[i][j] !== 0 || ours[i][j] !== 0) inside++;
+      if (gdalRows[i][j] !== ours[i][j]) differ++;
+    }
+  }
+  assert.ok(inside > 500, `the asset covers part of the image (${inside} pixels)`);
+  assert.is(differ, 0, `${differ} of ${inside} pixels differ from GDAL's warp`);
+});
+
 test('fused: false gives each native crop and the affine onto the region', () => {
   const f = new CocoFrames(path.join(dir, 'data.kwcoco.json'));
   const pre = new AlignableImageData(f.lookupPathinfo(7), null).loadRegion([[8, 40], [8, 40]], { channels: 'half|B.1', fused: false }) as Prefused;
