@@ -36,9 +36,11 @@ export interface NativeNpyReader {
    * The same on the libuv pool, copying into a buffer the job owns. With a dst, that buffer is
    * copied into dst at completion (ERR_OUT_BUFFER when dst was detached or shrunk meanwhile) and
    * the promise resolves with undefined; with null, req[DST_*] lay out a new array from offset 0
-   * and the promise resolves with its ArrayBuffer.
+   * and the promise resolves with its ArrayBuffer. A small window whose pages are all resident is
+   * copied at once on this thread instead (as readInto; docs/concurrency.md "Async reads served
+   * inline"): then the result itself is returned, not a promise, and a failed copy throws.
    */
-  readIntoAsync(dst: TypedArray | null, req: Float64Array): Promise<ArrayBuffer | undefined>;
+  readIntoAsync(dst: TypedArray | null, req: Float64Array): Promise<ArrayBuffer | undefined> | ArrayBuffer | undefined;
   /**
    * An ArrayBuffer over the whole mapped file (zero-copy and copy-on-write: a write into it stays
    * in this process and never reaches the file), or null when the runtime forbids external buffers
@@ -75,7 +77,7 @@ export interface NativeRasterReader {
   info(): RasterInfo;
   /** Reads window req[Y0..C1] at output size req[OUT_H] x req[OUT_W] into dst. */
   readInto(dst: TypedArray, req: Float64Array): void;
-  /** As NativeNpyReader.readIntoAsync. */
+  /** As NativeNpyReader.readIntoAsync, always on the pool (a promise). */
   readIntoAsync(dst: TypedArray | null, req: Float64Array): Promise<ArrayBuffer | undefined>;
   close(): void;
 }
@@ -144,7 +146,7 @@ export interface NativeBinding {
   NpyReader: new (path: string) => NativeNpyReader;
   writeNpy(path: string, data: TypedArray, desc: NpyArrayDesc): void;
   /** Process-wide: live npy mappings, and the budget past which mapping() returns null. */
-  mappingStats(): { live: number; budget: number };
+  mappingStats(): { live: number; budget: number; inlineReads: number; poolReads: number };
   setMappingBudget(n: number): void;
   RasterReader: new (path: string, opts: { maxHandles: number }) => NativeRasterReader;
   writeCog(src: string, dst: string, opts: NativeCogOptions): void;

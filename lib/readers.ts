@@ -212,7 +212,10 @@ abstract class BaseReader implements ImageReader {
     return p.out;
   }
 
-  async #readCheckedAsync(win: Window, c: Checked): Promise<NDArray> {
+  // Not async itself: a read the addon served inline (a small window of resident npy pages,
+  // docs/concurrency.md "Async reads served inline") returns its array at once, and readAsync /
+  // readWindowAsync (async) make it a resolved promise, or a rejected one when the copy threw.
+  #readCheckedAsync(win: Window, c: Checked): NDArray | Promise<NDArray> {
     const view = c.copy ? undefined : this.tryView(win, c);
     if (view !== undefined) return view;
     // The pool thread never writes into JS memory (docs/concurrency.md, "Memory a job writes"):
@@ -221,14 +224,16 @@ abstract class BaseReader implements ImageReader {
     const fresh = c.out === undefined && !isPartial(win);
     const p = this.plan(win, c, new Float64Array(REQ.LENGTH), fresh);
     if (p.empty) return p.out;  // a placeholder of a 0-sized shape is the result as it is
-    if (!fresh) {
-      await withCallSite(() => this.nativeReader().readIntoAsync(p.out.data, p.req));
-      return p.out;
-    }
-    const ab = await withCallSite(() => this.nativeReader().readIntoAsync(null, p.req));
-    const [h, w, ch] = p.out.shape;
-    p.out.data = new TYPED_ARRAY[this.dtype](ab as ArrayBuffer, 0, h * w * ch);
-    return p.out;
+    const r = this.nativeReader().readIntoAsync(fresh ? null : p.out.data, p.req);
+    if (!(r instanceof Promise)) return this.#settle(p.out, fresh, r);
+    return withCallSite(() => r).then((ab) => this.#settle(p.out, fresh, ab));
+  }
+
+  #settle(out: NDArray, fresh: boolean, ab: ArrayBuffer | undefined): NDArray {
+    if (!fresh) return out;
+    const [h, w, ch] = out.shape;
+    out.data = new TYPED_ARRAY[this.dtype](ab as ArrayBuffer, 0, h * w * ch);
+    return out;
   }
 
   /** npy overrides this to serve `copy: false` as a zero-copy view. */
@@ -339,6 +344,10 @@ export class RasterReader extends BaseReader {
 export interface MappingStats {
   live: number;
   budget: number;
+  /** readAsync calls on npy readers copied at once on the calling thread (small and resident). */
+  inlineReads: number;
+  /** readAsync calls on npy readers queued on the libuv pool. */
+  poolReads: number;
 }
 
 /**
@@ -350,7 +359,10 @@ export function setMappingBudget(n: number): void {
   native.setMappingBudget(v.integer(n, 'n', 0, Number.MAX_SAFE_INTEGER));
 }
 
-/** Live mappings (open npy readers plus views not yet finalized) and the budget. */
+/**
+ * Live mappings (open npy readers plus views not yet finalized), the budget, and how many npy
+ * readAsync calls ran inline and on the pool (process-wide counts since the addon loaded).
+ */
 export function mappingStats(): MappingStats {
   return native.mappingStats();
 }

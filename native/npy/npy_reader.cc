@@ -2,6 +2,10 @@
 // function runs on and the lifetime of the mapping.
 #include "npy/npy_reader.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -62,6 +66,69 @@ NpyHeader ParseMappedHeader(const Mapping& map, const std::string& path) {
   auto copyAll = [&] { std::memcpy(buf.data(), map.data(), need); };
   if (need > 0 && !GuardedCopy(copyAll)) throw SourceChanged(path);
   return ParseNpyHeader(buf.data(), buf.size(), size, path);
+}
+
+// ---- async reads served inline (docs/concurrency.md, "Async reads served inline") ----------------
+
+// An async read runs on the JS thread when it cannot wait on I/O: at most this many bytes, every
+// page it touches resident. Above that the copy itself is long enough to be worth the pool's
+// round trip (and a fault on a big window could stall the loop on memory).
+constexpr int64_t kInlineBytes = 64 * 1024;
+// mincore over at most this many pages at once (one byte each on the stack).
+constexpr size_t kMincorePages = 256;
+// A window whose span exceeds kMincorePages is checked row by row up to this many rows.
+constexpr int64_t kMincoreRows = 64;
+
+// Process-wide, like the mapping budget: how many readIntoAsync calls ran inline and on the pool.
+std::atomic<int64_t> gInlineReads{0};
+std::atomic<int64_t> gPoolReads{0};
+
+size_t PageSize() {
+  static const size_t page = [] {
+    const long p = sysconf(_SC_PAGESIZE);
+    return p > 0 ? static_cast<size_t>(p) : size_t{4096};
+  }();
+  return page;
+}
+
+// True when every page of [first, last] is in memory (mincore). False on any mincore failure and
+// when the range spans more than kMincorePages pages. Any thread.
+bool Resident(const uint8_t* first, const uint8_t* last) {
+  const uintptr_t page = PageSize();
+  const uintptr_t lo = reinterpret_cast<uintptr_t>(first) & ~(page - 1);
+  const uintptr_t hi = (reinterpret_cast<uintptr_t>(last) & ~(page - 1)) + page;
+  const size_t pages = (hi - lo) / page;
+  if (pages > kMincorePages) return false;
+  unsigned char vec[kMincorePages];
+  if (mincore(reinterpret_cast<void*>(lo), hi - lo, vec) != 0) return false;
+  for (size_t i = 0; i < pages; ++i) {
+    if ((vec[i] & 1) == 0) return false;
+  }
+  return true;
+}
+
+// True when window `w` (non-empty) of `src` can be copied without waiting on I/O: its bytes are at
+// most kInlineBytes and every page from its first byte to its last is resident (or, for a span
+// too long for one mincore, every page of each of its rows, C order and at most kMincoreRows
+// rows). JS thread (it only reads the page tables).
+bool InlineReadable(const Mapping& map, const SrcLayout& src, bool fortran, const Window& w) {
+  const int64_t n = src.itemsize;
+  if (w.h() * w.w() * w.c() * n > kInlineBytes || map.damaged()) return false;
+  // Strides are non-negative (NpyStrides), so the first and last elements bound the window.
+  const uint8_t* first = src.base + w.y0 * src.sy + w.x0 * src.sx + w.c0 * src.sc;
+  const int64_t rowSpan = (w.w() - 1) * src.sx + (w.c() - 1) * src.sc + n - 1;
+  const uint8_t* last = first + (w.h() - 1) * src.sy + rowSpan;
+  const uintptr_t page = PageSize();
+  const size_t pages =
+      ((reinterpret_cast<uintptr_t>(last) & ~(page - 1)) - (reinterpret_cast<uintptr_t>(first) & ~(page - 1))) / page +
+      1;
+  if (pages <= kMincorePages) return Resident(first, last);
+  if (fortran || w.h() > kMincoreRows) return false;
+  for (int64_t y = 0; y < w.h(); ++y) {
+    const uint8_t* row = first + y * src.sy;
+    if (!Resident(row, row + rowSpan)) return false;
+  }
+  return true;
 }
 
 // Finalizer of an ArrayBuffer from mapping(): drops that buffer's share of the mapping and the
@@ -170,8 +237,31 @@ Napi::Value NpyReader::Info(const Napi::CallbackInfo& info) {
 
 Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) { return ReadIntoImpl(info, *st_); }
 
-// Async read: into the caller's typed array, or (dst null) a new ArrayBuffer. The pool thread
-// copies into a staging buffer the job owns (core/staged_read.h), never into JS memory.
+namespace {
+
+// readIntoAsync served on the JS thread (InlineReadable said it cannot wait on I/O): the copy the
+// synchronous read makes, straight into the caller's typed array (no JS runs between ParseRequest
+// and the copy) or into a new zero-filled ArrayBuffer laid out as `dst`. Returns the result itself,
+// not a promise (undefined, or the new ArrayBuffer); a failed copy throws its CodedError here, and
+// lib/readers.ts turns both into the promise (saves a promise and a captured call-site stack).
+Napi::Value ReadInline(Napi::Env env, const NpyState& st, const Window& win, const Destination& dst) {
+  Destination d = dst;
+  napi_value result = nullptr;
+  if (d.data == nullptr) {
+    void* data = nullptr;
+    const size_t bytes = static_cast<size_t>(d.length) * static_cast<size_t>(st.layout.itemsize);
+    NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, bytes, &data, &result), Napi::Value());
+    d.data = static_cast<uint8_t*>(data);
+  }
+  Guard(env, [&] { CopyOutGuarded(*st.map, st.path, st.layout, st.header.fortranOrder, win, d); });
+  return result == nullptr ? env.Undefined() : Napi::Value(env, result);
+}
+
+}  // namespace
+
+// Async read: into the caller's typed array, or (dst null) a new ArrayBuffer. Small resident
+// windows are copied inline (ReadInline); otherwise the pool thread copies into a staging buffer
+// the job owns (core/staged_read.h), never into JS memory.
 Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const NpyState& st = *st_;
@@ -181,6 +271,11 @@ Napi::Value NpyReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
   Window win;
   Destination dst;
   ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false, true);
+  if (dst.outH > 0 && dst.outW > 0 && win.c() > 0 && InlineReadable(*st.map, st.layout, h.fortranOrder, win)) {
+    gInlineReads.fetch_add(1, std::memory_order_relaxed);
+    return ReadInline(env, st, win, dst);
+  }
+  gPoolReads.fetch_add(1, std::memory_order_relaxed);
   // The pool thread touches only these copies, the mapping (kept alive by `map`) and the staging.
   std::shared_ptr<const Mapping> map = st.map;
   const SrcLayout src = st.layout;
@@ -237,6 +332,8 @@ Napi::Value MappingStatsJs(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(env);
   o.Set("live", static_cast<double>(LiveMappings()));
   o.Set("budget", static_cast<double>(MappingBudget()));
+  o.Set("inlineReads", static_cast<double>(gInlineReads.load(std::memory_order_relaxed)));
+  o.Set("poolReads", static_cast<double>(gPoolReads.load(std::memory_order_relaxed)));
   return o;
 }
 

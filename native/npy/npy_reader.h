@@ -53,7 +53,8 @@ class NpyReader {
 // GC runs after some thousands of them, before the mapping budget is reached.
 constexpr int64_t kMappingExternalBytes = 64 * 1024;
 
-// mappingStats() -> {live, budget}; setMappingBudget(n). Process-wide (npy/mapping.h).
+// mappingStats() -> {live, budget, inlineReads, poolReads}; setMappingBudget(n). Process-wide
+// (npy/mapping.h; the read counters count readIntoAsync calls served inline and on the pool).
 Napi::Value MappingStatsJs(const Napi::CallbackInfo& info);
 Napi::Value SetMappingBudgetJs(const Napi::CallbackInfo& info);
 
