@@ -561,7 +561,10 @@ test(`kill rounds: 4 preparers (2 per backend, SIGKILLed and restarted) + 2 read
         mode, seed: SEED * 1000 + r * 10 + i, lifetimeMs: 120_000, maxReports: 10, buildRe: BUILD_LINE.source,
       }));
       kids.push(...readers);
-      const chaosEnd = now() + CHAOS_MS;
+      // The chaos window opens when the first preparer is up (its 'start' event), not at spawn: on a
+      // loaded machine (or under ASan) children take seconds to start, and a window timed from the
+      // spawn could close before anyone could be killed.
+      let chaosEnd = Infinity;
       let launches = 0;
       let kills = 0;
       const timers = new Set<NodeJS.Timeout>();
@@ -574,10 +577,12 @@ test(`kill rounds: 4 preparers (2 per backend, SIGKILLed and restarted) + 2 read
         const order = ids.map((_, i) => ids[(i + shift) % ids.length]);
         const kid = spawnKid(`prep-${backend}`, 'preparer.js', { workdir, backend, paths: pathsOf(SOURCES), order, lifetimeMs: 60_000 });
         kids.push(kid);
-        if (now() < chaosEnd && rand() < KILL_P) {
-          const delay = KILL_MIN_MS + rand() * (KILL_MAX_MS - KILL_MIN_MS);
-          kid.onEvent = (e) => {
-            if (e.ev?.ev !== 'start') return;
+        const kill = now() < chaosEnd && rand() < KILL_P;
+        const delay = KILL_MIN_MS + rand() * (KILL_MAX_MS - KILL_MIN_MS);
+        kid.onEvent = (e) => {
+          if (e.ev?.ev !== 'start') return;
+          if (chaosEnd === Infinity) chaosEnd = now() + CHAOS_MS;
+          if (kill) {
             const timer = setTimeout(() => {
               timers.delete(timer);
               if (now() < chaosEnd && kid.exitAt === null) {
@@ -586,8 +591,8 @@ test(`kill rounds: 4 preparers (2 per backend, SIGKILLed and restarted) + 2 read
               }
             }, delay);
             timers.add(timer);
-          };
-        }
+          }
+        };
         void kid.closed.then(() => {
           if (kid.killReason === 'chaos' && kid.signal === 'SIGKILL') return launch(backend, done);  // always restart a killed one
           if (kid.code !== 0 && !hung) {
@@ -598,6 +603,9 @@ test(`kill rounds: 4 preparers (2 per backend, SIGKILLed and restarted) + 2 read
         });
       };
       for (const backend of ['npy', 'npy', 'cog', 'cog'] as const) slotDone.push(new Promise<void>((res) => launch(backend, res)));
+      const waitFrom = now();
+      while (chaosEnd === Infinity && now() - waitFrom < FINISH_TIMEOUT_MS) await sleep(20);
+      if (chaosEnd === Infinity) chaosEnd = now();  // nobody started: reported below as a hang
       await sleep(Math.max(0, chaosEnd - now()));
       for (const t of timers) clearTimeout(t);
       timers.clear();
