@@ -174,6 +174,28 @@ test('the fused kernel\'s fast path: npy uint8/uint16/float32, 1 to 5 channels, 
   frames.close();
 });
 
+test('cog backend with the tile cache off (cold: tiles decoded per crop, only the rows a crop needs): equal to cached reads', async () => {
+  const frames = framesFor('cog');
+  const o: BatchOptions = { dtype: 'float32', layout: 'NCHW', normalize: IMAGENET };
+  const want = CROPS.map((r) => refCrop(frames, r, o));  // tile cache on
+  const budget = tileCacheStats().budget;
+  const threads = threadPoolSize();
+  setTileCacheBudget(0);
+  try {
+    for (const n of [1, 2]) {
+      setThreadPoolSize(n);
+      checkBatch(await frames.loadBatch(CROPS, o), want, o);
+      const plain = await frames.loadBatch(CROPS);
+      checkBatch(plain, want, {});
+    }
+    assert.is(tileCacheStats().entries, 0);
+  } finally {
+    setTileCacheBudget(budget);
+    setThreadPoolSize(threads);
+  }
+  frames.close();
+});
+
 test('scale: npy by nearest sampling (the RasterIO rule), cog from the raster reader', async () => {
   const req: BatchRequest[] = [{ imageId: 'a', region: [[0, 40], [0, 60]] }, { imageId: 'a', region: [[11, 51], [9, 69]] }];
   const npy = framesFor('npy');

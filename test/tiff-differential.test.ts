@@ -67,6 +67,31 @@ function gdalVariants(): Variant[] {
   return out;
 }
 
+/**
+ * ZSTD 8-bit pixel-interleaved variants, for the cold path's row decoder (TiffTileReader::DecodeRows:
+ * 1, 3, 4 and 5 samples, predictor 1 and 2, several tiles per image so windows cross tile rows).
+ */
+function zstdRowVariants(): Variant[] {
+  if (!canCompress('ZSTD')) return [];
+  const out: Variant[] = [];
+  let i = 0;
+  for (const dtype of ['uint8'] as const) {
+    for (const c of [1, 3, 4, 5]) {
+      for (const predictor of [1, 2]) {
+        const [h, w] = i % 2 ? [97, 131] : [200, 70];
+        const co: Record<string, string> = {
+          TILED: 'YES', BLOCKXSIZE: '32', BLOCKYSIZE: i % 2 ? '16' : '48', COMPRESS: 'ZSTD', INTERLEAVE: 'PIXEL',
+        };
+        if (predictor !== 1) co.PREDICTOR = '2';
+        const file = path.join(dir, `z${i++}.tif`);
+        writeSource(file, pattern(h, w, c, 'uint8', 100 + i), h, w, c, 'uint8', { creationOptions: co });
+        out.push({ file, h, w, c, what: `ZSTD ${dtype} x${c} ${h}x${w} tiles ${co.BLOCKXSIZE}x${co.BLOCKYSIZE} predictor ${predictor}` });
+      }
+    }
+  }
+  return out;
+}
+
 /** Hand-written one-band uint8 tiled TIFFs whose tile sizes GDAL will not write. */
 function handVariants(): Variant[] {
   const out: Variant[] = [];
@@ -99,7 +124,8 @@ function same(got: NDArray, want: ArrayLike<number>, what: string): void {
 /** Windows: all, a corner, the bottom-right edge, a tile-crossing strip, one pixel. */
 function windows(h: number, w: number): Array<[number, number, number, number]> {
   return [[0, h, 0, w], [0, Math.min(h, 5), 0, Math.min(w, 7)], [Math.max(0, h - 9), h, Math.max(0, w - 11), w],
-    [h >> 1, Math.min(h, (h >> 1) + 3), 0, w], [h - 1, h, w - 1, w]];
+    [h >> 1, Math.min(h, (h >> 1) + 3), 0, w], [h - 1, h, w - 1, w],
+    [Math.floor(h / 3), Math.max(Math.floor(h / 3) + 1, Math.floor((2 * h) / 3)), Math.floor(w / 3), Math.max(Math.floor(w / 3) + 1, Math.floor((2 * w) / 3))]];
 }
 
 /** Reads every variant both ways; returns how many were decoded by each tile decoder. */
@@ -129,7 +155,7 @@ let gv: Variant[] = [];
 let hv: Variant[] = [];
 
 test.before(() => {
-  gv = gdalVariants();
+  gv = [...gdalVariants(), ...zstdRowVariants()];
   hv = handVariants();
 });
 

@@ -104,25 +104,28 @@ export function checkPlan(o: SamplerPlanOptions): CheckedPlan {
 // ---- a counter-based generator: the same numbers on every machine ----------------------------
 
 /** 32-bit mix of a list of integers (murmur3-style finaliser over a running hash). */
-function mix(...xs: number[]): number {
+function mixStep(h: number, x: number): number {
+  h = Math.imul(h ^ (x >>> 0), 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+/** mix(...key, last) without spreading `key` into a new array (the sampler seeds one Rng per image and epoch). */
+function mix(key: number[], last: number): number {
   let h = 0x9e3779b9;
-  for (const x of xs) {
-    h = Math.imul(h ^ (x >>> 0), 0x85ebca6b);
-    h ^= h >>> 13;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 16;
-  }
-  return h >>> 0;
+  for (let i = 0; i < key.length; i++) h = mixStep(h, key[i]);
+  return mixStep(h, last) >>> 0;
 }
 
 /** A seeded generator of uniform integers (xorshift128+ on 32-bit lanes, state from `mix`). */
 export class Rng {
   #a: number; #b: number; #c: number; #d: number;
   constructor(...key: number[]) {
-    this.#a = mix(...key, 1) || 1;
-    this.#b = mix(...key, 2);
-    this.#c = mix(...key, 3);
-    this.#d = mix(...key, 4);
+    this.#a = mix(key, 1) || 1;
+    this.#b = mix(key, 2);
+    this.#c = mix(key, 3);
+    this.#d = mix(key, 4);
   }
 
   /** A uniform 32-bit unsigned integer (xoshiro128**). */

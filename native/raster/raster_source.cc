@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <vector>
 
 #include "core/copy_kernel.h"
 #include "core/errors.h"
@@ -133,16 +134,43 @@ void RasterSource::ReadTiled(const Window& win, const Destination& dst) {
   uint8_t* base = dst.data + dst.offset * is;
   const int64_t dsy = dst.sy * is, dsx = dst.sx * is, dsc = dst.sc * is;
   HandlePool::Lease lease;  // leased on the first miss only
+  // With the tile cache off nothing decoded is kept, so a miss decodes only what this crop needs
+  // when the libtiff reader can (ZSTD, 8-bit): down to the crop's last row, and the predictor
+  // only over its rows and the columns left of its right edge.
+  const bool rowsOnly = meta_.libtiff && tiles_->Budget() == 0;
   for (int64_t ty = ty0; ty <= ty1; ++ty) {
     for (int64_t tx = tx0; tx <= tx1; ++tx) {
       const TileKey key{fileId_, 0, static_cast<int32_t>(tx), static_cast<int32_t>(ty)};
       std::shared_ptr<const Tile> tile = tiles_->Get(key);
+      const int64_t ty0px = ty * bh, tx0px = tx * bw;
       if (!tile) {
         if (!lease) lease = pool_.Acquire();
+        if (rowsOnly) {
+          TiffTileReader* t = Tiff(lease);
+          if (t != nullptr && t->CanDecodeRows()) {
+            const int64_t ya = std::max(win.y0, ty0px), yb = std::min(win.y1, ty0px + bh);
+            const int64_t xa = std::max(win.x0, tx0px), xb = std::min(win.x1, tx0px + bw);
+            thread_local std::vector<uint8_t> part;
+            part.resize(static_cast<size_t>((yb - ty0px) * bw * C * is));
+            bool ok;
+            try {
+              ok = t->DecodeRows(static_cast<int>(tx), static_cast<int>(ty), static_cast<int>(ya - ty0px),
+                                 static_cast<int>(yb - ty0px), static_cast<int>(xb - tx0px), part.data());
+            } catch (...) {
+              lease.Discard();
+              throw;
+            }
+            if (ok) {
+              const SrcLayout src{part.data(), bw * C * is, C * is, is, is, false};
+              CopyWindow(src, ya - ty0px, xa - tx0px, win.c0, yb - ya, xb - xa, win.c(),
+                         base + (ya - win.y0) * dsy + (xa - win.x0) * dsx, dsy, dsx, dsc);
+              continue;
+            }
+          }
+        }
         tile = DecodeTile(lease, static_cast<int>(tx), static_cast<int>(ty));
         tiles_->Put(key, tile);
       }
-      const int64_t ty0px = ty * bh, tx0px = tx * bw;
       const int64_t ya = std::max(win.y0, ty0px), yb = std::min(win.y1, ty0px + tile->h);
       const int64_t xa = std::max(win.x0, tx0px), xb = std::min(win.x1, tx0px + tile->w);
       const SrcLayout src{tile->data.get(), tile->w * C * is, C * is, is, is, false};

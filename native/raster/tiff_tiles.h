@@ -41,6 +41,16 @@ class TiffTileReader {
   // from the file (sparse): GDAL then fills it. Throws CodedError ERR_GDAL_READ on decode errors.
   bool Decode(int tx, int ty, int h, int w, uint8_t* dst);
 
+  // True when DecodeRows can serve this file: ZSTD, 8-bit samples, no predictor or horizontal
+  // differencing, MSB-to-LSB fill order (built with libzstd only).
+  bool CanDecodeRows() const { return rowsOk_; }
+  // Part of tile (tx, ty) for a crop that needs its rows [ya, yb) and columns [0, xb) (tile
+  // coordinates): decompresses the tile only down to row yb and undoes the predictor only on
+  // rows [ya, yb), columns [0, xb). `dst` gets rows [0, yb) at the full tile width (row stride
+  // blockW * samples); only rows [ya, yb), columns [0, xb) hold pixels afterwards. Those pixels
+  // equal Decode's. Returns false when the tile is absent (sparse). Throws ERR_GDAL_READ.
+  bool DecodeRows(int tx, int ty, int ya, int yb, int xb, uint8_t* dst);
+
   // Called by the libtiff handler installed for this TIFF*.
   void RecordError(const std::string& msg) { error_ = msg; }
 
@@ -52,6 +62,10 @@ class TiffTileReader {
   int64_t tileBytes_ = 0;
   std::vector<uint8_t> scratch_;  // edge tiles decode here first (libtiff writes whole tiles)
   std::string error_;
+  bool rowsOk_ = false;
+  bool predictor_ = false;    // horizontal differencing (with rowsOk_)
+  std::vector<uint8_t> raw_;  // DecodeRows: the compressed tile
+  void* zstd_ = nullptr;      // DecodeRows: ZSTD_DCtx*, reused
 };
 
 }  // namespace nds

@@ -61,6 +61,11 @@ void TileCache::SetBudget(size_t bytes) {
   EvictLocked();
 }
 
+size_t TileCache::Budget() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return budget_;
+}
+
 TileCacheStats TileCache::Stats() {
   std::lock_guard<std::mutex> lock(mu_);
   return TileCacheStats{hits_, misses_, bytes_, budget_, map_.size()};

@@ -79,6 +79,7 @@ class TileCache {
   void Put(const TileKey& key, std::shared_ptr<const Tile> tile);
 
   void SetBudget(size_t bytes);
+  size_t Budget();
   TileCacheStats Stats();
 
  private:
