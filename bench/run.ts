@@ -161,6 +161,28 @@ function benchNpy(): void {
   for (const r of readers.values()) r.close();
 }
 
+/**
+ * Large copy-outs in a loop that lets the event loop turn every 4 reads (as a data loader does),
+ * so finalizers run and result blocks can come back (docs/concurrency.md, "Large results: slabs"),
+ * against the memcpy floor measured in the same run.
+ */
+async function benchNpyLoop(): Promise<void> {
+  const small = ensureNpy('img512.npy', 512, 512, 3);
+  const r = openImage(small);
+  const region: Region = [[3, 509], [3, 509]];
+  const turn = () => new Promise<void>((res) => setImmediate(res));
+  const fl = floor(512, 512, 3, 506, 506, 2000);
+  const syncUs = (await medianUsAsync(async () => { for (let k = 0; k < 4; k++) r.read(region); await turn(); })) / 4;
+  const asyncUs = (await medianUsAsync(async () => { for (let k = 0; k < 4; k++) await r.readAsync(region); await turn(); })) / 4;
+  const out = allocate([506, 506, 3], 'uint8');
+  const intoUs = (await medianUsAsync(async () => { for (let k = 0; k < 4; k++) r.read(region, { out }); await turn(); })) / 4;
+  const peers = { 'into out, same loop': intoUs, 'memcpy floor (new buffer)': fl.alloc, 'memcpy floor (prealloc)': fl.prealloc };
+  const target = '≤ 2x memcpy floor (new buffer)';
+  record({ section: 'npy', case: '506x506x3 copy-outs in a loop that yields every 4 reads (read)', ours: syncUs, peers, target, pass: syncUs <= 2 * fl.alloc });
+  record({ section: 'npy', case: '506x506x3 copy-outs in a loop that yields every 4 reads (readAsync)', ours: asyncUs, peers, target, pass: asyncUs <= 2 * fl.alloc });
+  r.close();
+}
+
 function pyGdal(cases: Array<{ name: string; path: string; crops: number[][]; mode: 'perband' | 'dataset'; cold: boolean }>): Record<string, number> {
   if (!hasGdalPy) return {};
   const r = spawnSync(PY, [path.join(here, 'peers', 'gdal_crop.py')], { input: JSON.stringify(cases), encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -786,7 +808,10 @@ function writeResults(): void {
 async function main(): Promise<void> {
   log(`ndsampler benchmark — ${machine()}`);
   if (!hasNumpy) log('  note: /usr/bin/python3 has no numpy: the numpy peer is not measured (apt-get install python3-numpy)');
-  if (want('npy')) benchNpy();
+  if (want('npy')) {
+    benchNpy();
+    await benchNpyLoop();
+  }
   if (want('cog')) benchCog();
   if (want('frames')) await benchFrames();
   if (want('throughput')) await benchThroughput();
