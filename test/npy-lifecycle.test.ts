@@ -265,6 +265,9 @@ test('a worker terminated with readers open and reads in flight leaves the proce
     for (let i = 0; i < 8; i++) readers.push(openImage(workerData.file));
     const views = readers.map((r) => r.read(null, { copy: false }));
     for (const r of readers) for (let k = 0; k < 50; k++) r.readAsync([[0, 40], [0, 30]]);
+    // Kept reachable until the worker is terminated: otherwise the worker's own GC may release the
+    // mappings before the parent looks (the precondition below).
+    globalThis.keep = { readers, views };
     parentPort.postMessage(views.length);`;
   const file = path.join(dir, 'worker-only.npy');
   fs.copyFileSync(U8, file);
