@@ -232,6 +232,10 @@ export class CacheOpener implements ChannelOpener {
    */
   #openEntrySync(chan: ChannelInfo, corrupt: NdsamplerError | null, failed: FileStamp | null): OpenedEntry {
     const entry = chan.cache as string;
+    if (corrupt === null) {
+      const opened = this.#openIfFresh(chan);
+      if (opened !== null) return opened;
+    }
     if (corrupt !== null) {
       this.#startHeal(chan, corrupt);
       this.#ensureSync(chan, failed ?? fileStamp(entry));
@@ -253,6 +257,10 @@ export class CacheOpener implements ChannelOpener {
 
   async #openEntryAsync(chan: ChannelInfo, corrupt: NdsamplerError | null, failed: FileStamp | null): Promise<OpenedEntry> {
     const entry = chan.cache as string;
+    if (corrupt === null) {
+      const opened = this.#openIfFresh(chan);
+      if (opened !== null) return opened;
+    }
     if (corrupt !== null) {
       this.#startHeal(chan, corrupt);
       await this.#buildShared(chan, failed ?? fileStamp(entry));
@@ -269,6 +277,21 @@ export class CacheOpener implements ChannelOpener {
         this.#startHeal(chan, err);
         await this.#buildShared(chan, stamp);
       }
+    }
+  }
+
+  /**
+   * The common case of opening an entry: it is fresh and reads back, so it is opened once (not
+   * checked by one open and opened again). Null when it is not fresh or does not read back; the
+   * caller then builds or heals it.
+   */
+  #openIfFresh(chan: ChannelInfo): OpenedEntry | null {
+    if (entryState(chan) !== 'fresh') return null;
+    try {
+      return openChecked(chan.cache as string);
+    } catch (err) {
+      if (isCorrupt(err) || isChanged(err)) return null;
+      throw err;
     }
   }
 
