@@ -7,6 +7,7 @@
       "include_dirs": [
         "native",
         "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!(node -p \"require('path').join(require('path').dirname(require.resolve('xxhash-addon/package.json')), 'xxHash')\")",
         "<!@(gdal-config --cflags | sed 's/-I//g')"
       ],
       "libraries": [ "<!@(gdal-config --libs)", "<!@(pkg-config --libs libtiff-4)" ],

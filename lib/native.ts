@@ -131,6 +131,12 @@ export interface NativeBatchResult {
   errors: Array<{ index: number; error: NdsamplerError }>;
 }
 
+export interface NativeXxh128 {
+  update(bytes: Uint8Array): void;
+  /** 32 lowercase hex digits of the bytes fed so far. */
+  digest(): string;
+}
+
 export interface NativeBinding {
   setErrorFactory(factory: (code: string, message: string, props: Record<string, unknown>) => Error): void;
   /** Remembers / forgets a temporary file lib/atomic.ts is writing; remembered ones are removed at env teardown. */
@@ -143,6 +149,10 @@ export interface NativeBinding {
   lockFile(path: string, wait: boolean): number;
   /** Closes a descriptor lockFile returned in this thread, releasing its lock. */
   unlockFile(fd: number): void;
+  /** Streaming XXH3-128 (seed 0): the digests of xxhash-addon's XXHash128, computed in this addon. */
+  Xxh128: new () => NativeXxh128;
+  /** 32 lowercase hex digits of XXH3-128 (seed 0) of `bytes`. */
+  xxh128(bytes: Uint8Array): string;
   NpyReader: new (path: string) => NativeNpyReader;
   writeNpy(path: string, data: TypedArray, desc: NpyArrayDesc): void;
   /** Process-wide: live npy mappings, and the budget past which mapping() returns null. */

@@ -4,9 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { hashFile, hashFileAsync, hashString } from '../lib/cache/config';
 import { FramesError } from '../lib/errors';
 import { Frames } from '../lib/frames/frames';
 import type { ImageId, Pathinfo } from '../lib/frames/frames';
+import { native } from '../lib/native';
 import { DEFAULT_CHANNEL, SimpleFrames } from '../lib/frames/simple-frames';
 import { makeArray, sameArray, writeImage } from './_frames-util';
 import { expectCode } from './_helpers/errors';
@@ -85,6 +87,34 @@ test('buildFileHashid: 32 hex digits; PATH hashes the suffix only; GIVEN has not
   expectCode(() => Frames.buildFileHashid('', 'a.png', 'GIVEN'), FramesError, 'ERR_HASHID');
   expectCode(() => Frames.buildFileHashid('', 'a.png', 'DVC'), TypeError, 'ERR_INVALID_ARG_TYPE');
   expectCode(() => Frames.buildFileHashid('', path.join(root, 'nope.png'), 'PIXELS'), Error, 'ERR_SOURCE_MISSING');
+});
+
+test('hashes: the digests of xxhash-addon\'s XXHash128 (strings, files across 1 MiB chunks, empty input); junk to the binding throws', async () => {
+  // xxhash-addon is the independent reference here, in the main thread only: its own binding is
+  // not safe in a worker being terminated (native/hash/xxh128.h), so lib/ does not call it.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { XXHash128 } = require('xxhash-addon') as typeof import('xxhash-addon');
+  const ref = (b: Buffer) => XXHash128.hash(b).toString('hex');
+  for (const s of ['', 'a', 'x/y.png', 'é漢字'.repeat(50), 'z'.repeat(100_000)]) assert.is(hashString(s), ref(Buffer.from(s, 'utf8')), s.slice(0, 20));
+  for (const size of [0, 1, 240, (1 << 20) - 1, 1 << 20, 3 * (1 << 20) + 17]) {
+    const bytes = Buffer.alloc(size);
+    for (let i = 0; i < size; i++) bytes[i] = (i * 2654435761) >>> 13;
+    const file = path.join(root, `bytes-${size}.bin`);
+    fs.writeFileSync(file, bytes);
+    assert.is(hashFile(file), ref(bytes), `hashFile ${size}`);
+    assert.is(await hashFileAsync(file), ref(bytes), `hashFileAsync ${size}`);
+  }
+  const h = new native.Xxh128();
+  h.update(Buffer.from('ab'));
+  assert.is(h.digest(), ref(Buffer.from('ab')));
+  h.update(Buffer.from('c'));
+  assert.is(h.digest(), ref(Buffer.from('abc')), 'digest keeps the state');
+  for (const junk of [undefined, 'abc', 3, {}, new Uint16Array(2), new DataView(new ArrayBuffer(2))]) {
+    expectCode(() => native.xxh128(junk as never), TypeError, 'ERR_INVALID_ARG_TYPE');
+    expectCode(() => h.update(junk as never), TypeError, 'ERR_INVALID_ARG_TYPE');
+  }
+  expectCode(() => (native.Xxh128 as unknown as () => void)(), TypeError, 'ERR_INVALID_ARG_TYPE');
+  assert.throws(() => h.digest.call({}), (e: Error) => e instanceof TypeError, 'V8 checks the receiver');
 });
 
 class GivenFrames extends Frames {

@@ -2,7 +2,8 @@
  * Backend configs and hashing: the types a cache is described with (ImageId, ChannelInfo,
  * Pathinfo, BackendConfig), coerceBackendConfig, canonical JSON, and the XXH3-128 hashes that
  * name cache directories and entries. Runs on the calling thread (hashFileAsync reads on the
- * libuv pool).
+ * libuv pool). The hashes are xxhash-addon's XXHash128 digests, computed by the addon
+ * (native/hash/xxh128.h says why that package's own binding is not called).
  */
 import * as fs from 'node:fs';
 import { COG_CONFIG_DEFAULTS } from '../cog-config';
@@ -10,8 +11,7 @@ import { BackendConfigError, FileError, FramesError, fsError } from '../errors';
 import { coerceCogConfig, hasDriver } from '../gdal';
 import * as v from '../validate';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { XXHash128 } = require('xxhash-addon') as typeof import('xxhash-addon');
+import { native } from '../native';
 
 export type ImageId = number | string;
 export type HashidMode = 'PATH' | 'PIXELS' | 'GIVEN';
@@ -139,7 +139,7 @@ export function canonicalJson(value: unknown): string {
 
 /** 32 hex digits of XXH3-128 of a string (UTF-8). */
 export function hashString(s: string): string {
-  return XXHash128.hash(Buffer.from(s, 'utf8')).toString('hex');
+  return native.xxh128(Buffer.from(s, 'utf8'));
 }
 
 const HASH_CHUNK = 1 << 20;
@@ -207,8 +207,7 @@ async function openRegular(file: string): Promise<fs.promises.FileHandle> {
  * files are hashed (ERR_NOT_A_FILE otherwise: /dev/zero never ends, a FIFO blocks).
  */
 export function hashFile(file: string): string {
-  // The seed buffer is required: xxhash-addon 2.1 crashes when constructed without one.
-  const h = new XXHash128(Buffer.alloc(8));
+  const h = new native.Xxh128();
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
   const fd = openRegularSync(file);
   try {
@@ -225,7 +224,7 @@ export function hashFile(file: string): string {
   } finally {
     fs.closeSync(fd);
   }
-  return h.digest().toString('hex');
+  return h.digest();
 }
 
 /**
@@ -233,7 +232,7 @@ export function hashFile(file: string): string {
  * calling thread only hashes each 1 MiB chunk as it arrives), so the event loop keeps turning.
  */
 export async function hashFileAsync(file: string): Promise<string> {
-  const h = new XXHash128(Buffer.alloc(8));
+  const h = new native.Xxh128();
   const buf = Buffer.allocUnsafe(HASH_CHUNK);
   const fh = await openRegular(file);
   try {
@@ -250,7 +249,7 @@ export async function hashFileAsync(file: string): Promise<string> {
   } finally {
     await fh.close();
   }
-  return h.digest().toString('hex');
+  return h.digest();
 }
 
 /** Hashids name files: letters, digits, '_', '-' and '.', at least two characters, no leading '.'. */

@@ -8,6 +8,7 @@
 #include "core/args.h"
 #include "core/errors.h"
 #include "core/file_lock.h"
+#include "hash/xxh128.h"
 #include "npy/npy_reader.h"
 #include "npy/npy_writer.h"
 #include "raster/cog_codecs.h"
@@ -47,7 +48,7 @@ void Export(Napi::Env env, Napi::Object exports, const char* name) {
   exports.Set(name, Napi::Function::New<nds::ShieldedFn<F>>(env, name));
 }
 
-Napi::Object Init(Napi::Env env, Napi::Object exports) {
+void DefineExports(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<nds::AddonData>(new nds::AddonData());  // deleted by node-addon-api at env teardown
   nds::EnsureGdal();
   nds::GetRasterEnv(env);
@@ -58,6 +59,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // cache-entry locks
   Export<nds::LockFileJs>(env, exports, "lockFile");
   Export<nds::UnlockFileJs>(env, exports, "unlockFile");
+  // XXH3-128 of cache keys and files
+  exports.Set("Xxh128", nds::Xxh128::Define(env));
+  Export<nds::Xxh128Js>(env, exports, "xxh128");
   // npy
   Napi::Function npyClass = nds::NpyReader::Define(env);
   nds::GetData(env)->npyReaderClass = Napi::Persistent(npyClass);  // loadBatch checks what it unwraps
@@ -98,7 +102,18 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   Export<nds::CancelBatchJs>(env, exports, "cancelBatch");
   Export<nds::SetThreadPoolSizeJs>(env, exports, "setThreadPoolSize");
   Export<nds::ThreadPoolSizeJs>(env, exports, "threadPoolSize");
-  return exports;
+}
+
+// JS thread, once per environment (main thread or worker). A worker terminated while it loads
+// the addon makes these N-API calls fail; node-addon-api's module wrapper would rethrow that
+// Napi::Error into V8's frames and end the process, so everything runs inside Shielded and a
+// failure leaves a pending JS exception (the require() fails in that worker only).
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  Napi::Value done = nds::Shielded(env, [&] {
+    DefineExports(env, exports);
+    return Napi::Value(exports);
+  });
+  return done.IsEmpty() ? Napi::Object() : exports;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 'use strict';
 // The child side of test/worker-terminate.test.ts (plain JS on the built package, so a worker
 // starts in milliseconds): terminates TOTAL workers at random moments while they run async npy and
-// raster reads (with and without `out`, views), writeCogAsync/convertToNpyAsync and
-// Frames.prepare, two at a time. Prints one JSON line; a crash shows as a signal or exit code.
+// raster reads (with and without `out`, views), writeCogAsync/convertToNpyAsync, Frames.prepare
+// and cache-key hashing, two at a time; every sixth worker is terminated while it is still loading
+// the package (and the addon). Prints one JSON line; a crash shows as a signal or exit code.
 //   node terminate-child.js <dir> <total>
 const path = require('node:path');
 const { Worker } = require('node:worker_threads');
@@ -32,6 +33,11 @@ async function once() {
     r.close();
   } else if (kind === 2) {
     await Promise.all([lib.writeCogAsync(tif, dir + '/w' + i + '.cog.tif'), lib.convertToNpyAsync(tif, dir + '/w' + i + '.npy')]);
+  } else if (kind === 4) {
+    // Cache keys and file stamps: a tight synchronous loop of hashes (xxhash-addon's own binding
+    // returned an uninitialised value here and V8 crashed on it).
+    for (let k = 0; k < 200; k++) lib.Frames.buildFileHashid(dir, 'x/' + k + '.png', 'PATH');
+    lib.Frames.buildFileHashid('', npy, 'PIXELS');
   } else {
     const f = new lib.SimpleFrames({ 1: tif, 2: npy }, { workdir: dir + '/wd' + i + '-' + n, backend: n % 2 ? 'npy' : 'cog' });
     await f.prepare({ useStamp: n % 3 === 0 });
@@ -58,10 +64,12 @@ async function main() {
   let errors = 0;
   const t0 = Date.now();
   async function one(i) {
-    const w = new Worker(WORKER, { eval: true, workerData: { lib: LIB, dir, npy, tif, i, kind: i % 4 } });
+    const kind = i % 6;
+    const w = new Worker(WORKER, { eval: true, workerData: { lib: LIB, dir, npy, tif, i, kind } });
     w.on('error', () => { errors++; });
-    await new Promise((res) => { w.once('message', res); w.once('exit', res); });
-    await new Promise((res) => setTimeout(res, Math.random() * 40));
+    // kind 5: terminated while require() loads the package and the addon (0-20 ms after start).
+    if (kind !== 5) await new Promise((res) => { w.once('message', res); w.once('exit', res); });
+    await new Promise((res) => setTimeout(res, Math.random() * (kind === 5 ? 20 : 40)));
     await w.terminate();
     done++;
   }
