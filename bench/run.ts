@@ -390,19 +390,29 @@ async function benchThroughput(): Promise<void> {
   const norm = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
   const before = nds.threadPoolSize();
   const reqs = (k: number) => batches[k % batches.length].map(([y0, y1, x0, x1]) => ({ imageId: 'img', region: [[y0, y1], [x0, x1]] as Region }));
-  const byThreads = async (frames: InstanceType<typeof nds.SimpleFrames>, opts: Parameters<typeof frames.loadBatch>[1], threads: number) => {
-    nds.setThreadPoolSize(threads);
+  // 1 and 2 pool threads measured in alternating blocks of 5 batches (3 blocks each, the median of
+  // the 15 per thread count), so a slow spell of the shared VM weighs on both sides of the ratio.
+  const byThreads = async (frames: InstanceType<typeof nds.SimpleFrames>, opts: Parameters<typeof frames.loadBatch>[1]) => {
+    const times: Record<1 | 2, number[]> = { 1: [], 2: [] };
     let out: Batch | undefined;
-    return perRunUs(ROUNDS, async (k) => {
-      out = await frames.loadBatch(reqs(k), { ...opts, out });
-    });
+    let k = 0;
+    for (let block = 0; block < 6; block++) {
+      const threads = block % 2 === 0 ? 1 : 2;
+      nds.setThreadPoolSize(threads);
+      out = await frames.loadBatch(reqs(k++), { ...opts, out });  // the threads started
+      for (let r = 0; r < ROUNDS / 3; r++) {
+        const t0 = process.hrtime.bigint();
+        out = await frames.loadBatch(reqs(k++), { ...opts, out });
+        times[threads].push(Number(process.hrtime.bigint() - t0) / 1e3);
+      }
+    }
+    return [median(times[1]), median(times[2])];
   };
 
   // npy -> NCHW float32, normalised.
   const npyFrames = new nds.SimpleFrames({ img: npyFile }, { backend: null, workdir: dataDir });
   const npyOpts = { layout: 'NCHW' as const, dtype: 'float32' as const, normalize: norm };
-  const t1 = await byThreads(npyFrames, npyOpts, 1);
-  const t2 = await byThreads(npyFrames, npyOpts, 2);
+  const [t1, t2] = await byThreads(npyFrames, npyOpts);
   let numpy: number | undefined;
   if (hasNumpy) {
     const r = spawnSync(PY, [path.join(here, 'peers', 'numpy_batch.py')], {
@@ -475,8 +485,7 @@ async function benchThroughput(): Promise<void> {
   // flushed after each peer batch (both sides decode every tile a batch touches; tiles shared by
   // crops of one batch may be decoded once on both sides).
   nds.setTileCacheBudget(0);
-  const c1 = await byThreads(cogFrames, {}, 1);
-  const c2 = await byThreads(cogFrames, {}, 2);
+  const [c1, c2] = await byThreads(cogFrames, {});
   const gCold = await perRunUs(ROUNDS, (k) => gdalBatch(k, true));
   nds.setTileCacheBudget(budget);
   record({ section: 'throughput', case: "COG 'auto' 8192², 64 crops uint8 NHWC, cold, 1 thread", ours: c1,
@@ -546,7 +555,7 @@ async function benchStreaming(nds: typeof import('../dist'), npyFile: string, no
       if (++k === n) break;
     }
   };
-  await stream(20);  // warm-up
+  await stream(300);  // warm-up: V8 compiles the planning code and the pool threads start
   const measure = async (fn: () => Promise<unknown>) => {
     const h = monitorEventLoopDelay({ resolution: 1 });
     const tick = setInterval(() => undefined, 1);

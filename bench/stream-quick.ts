@@ -1,6 +1,9 @@
 // Quick event-loop check (issue 10): a sampler streaming batches of 32 random 224x224 crops of the
 // 8192² npy (NCHW float32 normalised) against an idle loop of the same length, for pool sizes given
-// on the command line. node -r tsx/cjs bench/stream-quick.ts [batches] [threads...]
+// on the command line (a size given twice measures twice in one process: the second run is after
+// the JIT has settled). NDS_NICE=n sets setThreadPoolNice(n) first; WARM=k streams k batches
+// before the first measurement (default 20).
+// node -r tsx/cjs bench/stream-quick.ts [batches] [threads...]
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 
@@ -10,6 +13,7 @@ async function main(): Promise<void> {
   const npyFile = path.join(__dirname, 'data', 'img8192.npy');
   const n = Number(process.argv[2] ?? 1000);
   const pools = process.argv.slice(3).map(Number);
+  if (process.env.NDS_NICE !== undefined) nds.setThreadPoolNice(Number(process.env.NDS_NICE));
   const norm = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
   const ids = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`img${i}`, npyFile]));
   const frames = new nds.SimpleFrames(ids, { backend: null, workdir: path.join(__dirname, 'data') });
@@ -33,7 +37,7 @@ async function main(): Promise<void> {
   };
   for (const t of pools.length ? pools : [nds.threadPoolSize()]) {
     nds.setThreadPoolSize(t);
-    await stream(20);
+    await stream(Number(process.env.WARM ?? 20));
     const busy = await measure(() => stream(n));
     const idle = await measure(() => new Promise((r) => setTimeout(r, busy.ms)));
     console.log(`pool ${t}: ${n} batches ${busy.ms.toFixed(0)} ms; p99 ${busy.p99.toFixed(2)} ms (idle ${idle.p99.toFixed(2)}), max ${busy.max.toFixed(2)} (idle ${idle.max.toFixed(2)})`);

@@ -37,6 +37,6 @@ export { parseChannels, normalizeChannels, CHANNEL_ALIASES, ALL_CHANNELS } from 
 export { affineFromParams } from './frames/coco-warp';
 export { AlignableImageData } from './frames/alignable';
 export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';
-export { setThreadPoolSize, threadPoolSize } from './frames/batch';
+export { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } from './frames/batch';
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
 export type { Sampler, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';

@@ -183,6 +183,9 @@ export interface NativeBinding {
   /** The addon's pool: process-wide, default one thread per core. */
   setThreadPoolSize(n: number): void;
   threadPoolSize(): number;
+  /** How many nice levels (0..19) the pool threads run below the JS thread that starts them. */
+  setThreadPoolNice(n: number): void;
+  threadPoolNice(): number;
   /** VSIStatExL + the HTTP headers of a (remote) VSI path; never throws for a remote failure. */
   statRemote(path: string, fresh: boolean): NativeRemoteStat;
   /** A whole (small) VSI file; ERR_SOURCE_MISSING (404) / ERR_REMOTE / ERR_TOO_LARGE. */

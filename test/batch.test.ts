@@ -3,12 +3,13 @@
 // null, npy and cog backends; onError 'fill', out reuse, many batches in flight on 2 threads,
 // abort, close and worker termination in flight; the invalid-input suite.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { AbortError, ClosedError, FileError, FramesError, NdsamplerError, RegionError } from '../lib/errors';
-import { setThreadPoolSize, threadPoolSize } from '../lib/frames/batch';
+import { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } from '../lib/frames/batch';
 import type { Batch, BatchOptions, BatchRequest } from '../lib/frames/batch';
 import { SimpleFrames } from '../lib/frames/simple-frames';
 import type { DType, NDArray, TypedArray } from '../lib/ndarray';
@@ -376,6 +377,10 @@ test('invalid input: class and code', async () => {
   await bad(() => frames.loadBatch([{ imageId: 'a', extra: 1 } as never]), TypeError, 'ERR_INVALID_ARG_TYPE', 'request key');
   await bad(() => frames.loadBatch([{ imageId: 'nope' }]), FramesError, 'ERR_UNKNOWN_IMAGE', 'unknown image');
   expectCode(() => setThreadPoolSize(0), RangeError, 'ERR_OUT_OF_RANGE', 'pool size');
+  expectCode(() => setThreadPoolNice(20), RangeError, 'ERR_OUT_OF_RANGE', 'nice 20');
+  expectCode(() => setThreadPoolNice(-1), RangeError, 'ERR_OUT_OF_RANGE', 'nice -1');
+  expectCode(() => setThreadPoolNice(1.5), RangeError, 'ERR_OUT_OF_RANGE', 'nice 1.5');
+  expectCode(() => setThreadPoolNice('3' as never), TypeError, 'ERR_INVALID_ARG_TYPE', 'nice type');
   // The raw binding re-checks what it is given: a wrong direct call throws instead of crashing.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { native } = require('../lib/native') as typeof import('../lib/native');
@@ -383,6 +388,82 @@ test('invalid input: class and code', async () => {
   expectCode(() => native.loadBatch({ n: 1, h: 1, w: 1, c: 1, dtype: 'uint8', layout: 'NHWC', normalize: false, scale: 1,
     mean: new Float64Array(1), std: new Float64Array(1), fillOnError: false, sources: [{ not: 'a reader' }] as never,
     items: new Float64Array(12), out: undefined }), TypeError, 'ERR_INVALID_ARG_TYPE', 'raw source');
+  frames.close();
+});
+
+// The nice level of each running pool thread ("nds-pool" in /proc/self/task/*/comm) and of this
+// (the JS) thread, from /proc/<pid>/task/<tid>/stat (field 19).
+function niceLevels(): { js: number; pool: number[] } {
+  const niceOf = (tid: string) => {
+    const stat = fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  };
+  const pool: number[] = [];
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      if (fs.readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim() === 'nds-pool') pool.push(niceOf(tid));
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return { js: niceOf(String(process.pid)), pool };
+}
+
+function setpriorityAllowed(): boolean {
+  try {
+    os.setPriority(os.getPriority());  // this thread's own level again: refused only by a sandbox
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('pool threads run below the JS thread (default 10 levels); setThreadPoolNice replaces them; pixels unchanged', async () => {
+  const frames = framesFor('npy');
+  const before = threadPoolNice();
+  const sizeBefore = threadPoolSize();
+  try {
+    assert.is(before, 10, 'the default');
+    setThreadPoolSize(2);
+    const ref = await frames.loadBatch(CROPS, { dtype: 'float32', layout: 'NCHW' });
+    const data = new Float32Array(ref.data as Float32Array);
+    for (const nice of [10, 3, 0, 19]) {
+      setThreadPoolNice(nice);
+      assert.is(threadPoolNice(), nice);
+      const b = await frames.loadBatch(CROPS, { dtype: 'float32', layout: 'NCHW' });
+      assert.equal(b.data, data, `pixels at nice ${nice}`);
+      if (process.platform !== 'linux') continue;
+      // Replaced threads leave after their current task: wait until only the new ones remain.
+      let levels = niceLevels();
+      for (let k = 0; k < 100 && levels.pool.length !== 2; k++) {
+        await new Promise((r) => setTimeout(r, 10));
+        levels = niceLevels();
+      }
+      // (A sandbox that refuses setpriority leaves the threads at the JS thread's level.)
+      const expected = setpriorityAllowed() ? Math.min(19, levels.js + nice) : levels.js;
+      assert.equal(levels.pool, [expected, expected], `nice ${nice}`);
+    }
+  } finally {
+    setThreadPoolNice(before);
+    setThreadPoolSize(sizeBefore);
+    frames.close();
+  }
+});
+
+test('a batch on already-open readers plans without promises; errors keep their index', async () => {
+  const frames = framesFor('npy');
+  await frames.loadBatch(CROPS);  // opens the readers: the next batches take the synchronous plan
+  const again = await frames.loadBatch(CROPS);
+  for (let i = 0; i < CROPS.length; i++) {
+    const one = frames.loadRegion(CROPS[i].imageId, CROPS[i].region as Region) as NDArray;
+    const slot = (again.data as Uint8Array).subarray(i * one.data.length, (i + 1) * one.data.length);
+    assert.equal(slot, one.data, `crop ${i}`);
+  }
+  // A bad request among good ones: with onError 'fill' it is listed at its index, else it rejects.
+  const mixed = [CROPS[0], { imageId: 'nope', region: CROPS[1].region }, CROPS[2]];
+  const b = await frames.loadBatch(mixed, { onError: 'fill', fill: 7 });
+  assert.equal(b.errors.map((e) => [e.index, e.error.code]), [[1, 'ERR_UNKNOWN_IMAGE']]);
+  await expectCodeAsync(() => frames.loadBatch(mixed), FramesError, 'ERR_UNKNOWN_IMAGE');
   frames.close();
 });
 

@@ -144,6 +144,21 @@ export class CacheOpener implements ChannelOpener {
       if (mode === 'build' && entry !== null) await this.ensureAsync(chan);
       e = this.#openFile(chan, mode);
     }
+    return this.#lease(e);
+  }
+
+  /**
+   * openAsync's lease without a promise when the reader openAsync would return is already open in
+   * the pool (no file is opened, checked or built), else null: loadBatch plans the crops of a
+   * streaming sampler this way, with no per-crop promise.
+   */
+  leaseIfOpen(chan: ChannelInfo, mode: OpenMode): ReaderLease | null {
+    const entry = this.#entry(chan);
+    const e = entry === null || mode === 'source' ? this.pool.get(chan.path) : this.pool.get(entry);
+    return e === undefined ? null : this.#lease(e);
+  }
+
+  #lease(e: PoolEntry): ReaderLease {
     e.inflight++;
     let released = false;
     return {

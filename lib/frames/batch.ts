@@ -172,6 +172,28 @@ function baseReader(r: ImageReader): NpyReader | RasterReader {
   return (r instanceof EntryReader ? r.current() : r) as NpyReader | RasterReader;
 }
 
+/** The plan of a fast-path crop read from the reader `lease` holds. */
+function plannedFrom(lease: ReaderLease, parsed: ParsedRegion | null, c: Checked, leases: ReaderLease[]): Planned {
+  leases.push(lease);
+  const reader = baseReader(lease.reader);
+  const win = resolveRegion(parsed, reader.shape, c.boundless);
+  return { source: reader.nativeHandle(), key: reader, dtype: reader.dtype, win, src: { y0: win.iy0, y1: win.iy1, x0: win.ix0, x1: win.ix1 } };
+}
+
+/**
+ * planItem without a promise, when everything it needs is at hand: the image's state memoised and
+ * its fast-path reader open in the pool (the steady state of a sampler). Null: take planItem.
+ */
+function planItemSync(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: Checked,
+  leases: ReaderLease[]): Planned | null {
+  const state = images.peek(r.imageId);
+  if (state === undefined) return null;
+  const chan = images.fast(state, r.channels !== undefined ? r.channels : c.channels);
+  if (chan === null) return null;
+  const lease = images.opener.leaseIfOpen(chan, !c.boundless && coversImage(parsed) ? 'ifExists' : 'build');
+  return lease === null ? null : plannedFrom(lease, parsed, c, leases);
+}
+
 async function planItem(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: Checked,
   leases: ReaderLease[]): Promise<Planned> {
   const state = await images.getAsync(r.imageId);
@@ -179,11 +201,7 @@ async function planItem(images: ImageTable, r: BatchRequest, parsed: ParsedRegio
   const chan: ChannelInfo | null = images.fast(state, channels);
   if (chan !== null) {
     const whole = !c.boundless && coversImage(parsed);
-    const lease = await images.opener.openAsync(chan, whole ? 'ifExists' : 'build');
-    leases.push(lease);
-    const reader = baseReader(lease.reader);
-    const win = resolveRegion(parsed, reader.shape, c.boundless);
-    return { source: reader.nativeHandle(), key: reader, dtype: reader.dtype, win, src: { y0: win.iy0, y1: win.iy1, x0: win.ix0, x1: win.ix1 } };
+    return plannedFrom(await images.opener.openAsync(chan, whole ? 'ifExists' : 'build'), parsed, c, leases);
   }
   // Several files fused by AlignableImageData: read the in-image part in JS first (slower).
   const al = images.alignable(state);
@@ -224,18 +242,39 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
   c.signal?.addEventListener('abort', onAbort, { once: true });
   const leases: ReaderLease[] = [];
   try {
-    const settled = await Promise.allSettled(reqs.map((r, i) => planItem(images, r, parsed[i], c, leases)));
+    // Every crop planned synchronously where it can be, the others (first use of an image, a
+    // reader to open or an entry to build) concurrently; an error is kept by index, as for
+    // Promise.allSettled.
+    const N = reqs.length;
+    const planned: Array<Planned | null> = new Array(N).fill(null);
+    const reasons: unknown[] = [];
+    const failed = new Uint8Array(N);
+    const pending: Array<Promise<void>> = [];
+    for (let i = 0; i < N; i++) {
+      try {
+        const p = planItemSync(images, reqs[i], parsed[i], c, leases);
+        if (p !== null) planned[i] = p;
+        else {
+          pending.push(planItem(images, reqs[i], parsed[i], c, leases).then((v) => { planned[i] = v; }, (err) => {
+            failed[i] = 1;
+            reasons[i] = err;
+          }));
+        }
+      } catch (err) {
+        failed[i] = 1;
+        reasons[i] = err;
+      }
+    }
+    if (pending.length > 0) await Promise.all(pending);
     if (closed) throw new ClosedError('ERR_CLOSED', 'the Frames object was closed with the batch in flight');
     if (c.signal?.aborted) throw aborted();
     const errors: Batch['errors'] = [];
-    const planned: Array<Planned | null> = settled.map((s, index) => {
-      if (s.status === 'fulfilled') return s.value;
-      if (c.fillOnError && s.reason instanceof NdsamplerError) {
-        errors.push({ index, error: s.reason });
-        return null;
-      }
-      throw s.reason;
-    });
+    for (let index = 0; index < N; index++) {
+      if (!failed[index]) continue;
+      const reason = reasons[index];
+      if (!(c.fillOnError && reason instanceof NdsamplerError)) throw reason;
+      errors.push({ index, error: reason });
+    }
     const first = planned.find((p) => p !== null);
     if (first === undefined) throw errors[0].error;
     // One output size for every crop.
@@ -269,7 +308,6 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
         target.set(arr);
       }
     }
-    const N = reqs.length;
     if (c.out !== undefined) {
       if (dtypeOf(c.out) !== dtype) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}'`, 'options.out', dtypeOf(c.out)));
@@ -360,4 +398,21 @@ export function setThreadPoolSize(n: number): void {
 /** The number of threads of the addon's pool. */
 export function threadPoolSize(): number {
   return native.threadPoolSize();
+}
+
+/**
+ * Sets how many nice levels (0..19, default 10) the addon's pool threads run below the JS thread
+ * that starts them: a JS thread that wakes up takes a core from a decoding thread at once, so the
+ * event loop does not wait behind its own batches; alone on the machine the pool still uses every
+ * core. 0 runs them at the JS thread's level (they then compete with it, and with other processes,
+ * as equals). The running threads are replaced after their current crop. Process-wide. Linux;
+ * elsewhere, and where the system refuses setpriority, the threads keep the caller's level.
+ */
+export function setThreadPoolNice(n: number): void {
+  native.setThreadPoolNice(v.integer(n, 'n', 0, 19));
+}
+
+/** The nice offset of the addon's pool threads (see setThreadPoolNice). */
+export function threadPoolNice(): number {
+  return native.threadPoolNice();
 }

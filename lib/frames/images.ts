@@ -52,6 +52,11 @@ export class ImageTable {
     return this.remember(key, pathinfo);
   }
 
+  /** The memoised state of an image, or undefined before its first get/getAsync (never builds). */
+  peek(imageId: ImageId): ImageState | undefined {
+    return this.#states.get(idKey(imageId));
+  }
+
   /** As get, hashing PIXELS-mode files with asynchronous reads (for prepare). */
   async getAsync(imageId: ImageId): Promise<ImageState> {
     const key = idKey(imageId);

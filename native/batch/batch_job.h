@@ -27,5 +27,8 @@ Napi::Value CancelBatchJs(const Napi::CallbackInfo& info);
 // setThreadPoolSize(n), threadPoolSize(): the process-wide pool (thread_pool.h).
 Napi::Value SetThreadPoolSizeJs(const Napi::CallbackInfo& info);
 Napi::Value ThreadPoolSizeJs(const Napi::CallbackInfo& info);
+// setThreadPoolNice(n), threadPoolNice(): how far below the JS thread the pool threads run.
+Napi::Value SetThreadPoolNiceJs(const Napi::CallbackInfo& info);
+Napi::Value ThreadPoolNiceJs(const Napi::CallbackInfo& info);
 
 }  // namespace nds

@@ -102,6 +102,8 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::CancelBatchJs>(env, exports, "cancelBatch");
   Export<nds::SetThreadPoolSizeJs>(env, exports, "setThreadPoolSize");
   Export<nds::ThreadPoolSizeJs>(env, exports, "threadPoolSize");
+  Export<nds::SetThreadPoolNiceJs>(env, exports, "setThreadPoolNice");
+  Export<nds::ThreadPoolNiceJs>(env, exports, "threadPoolNice");
 }
 
 // JS thread, once per environment (main thread or worker). A worker terminated while it loads
