@@ -390,8 +390,8 @@ async function benchThroughput(): Promise<void> {
   const norm = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
   const before = nds.threadPoolSize();
   const reqs = (k: number) => batches[k % batches.length].map(([y0, y1, x0, x1]) => ({ imageId: 'img', region: [[y0, y1], [x0, x1]] as Region }));
-  // 1 and 2 pool threads measured in alternating blocks of 5 batches (3 blocks each, the median of
-  // the 15 per thread count), so a slow spell of the shared VM weighs on both sides of the ratio.
+  // 1 and 2 pool threads measured in alternating blocks of 10 batches (3 blocks each, the median of
+  // the 30 per thread count), so a slow spell of the shared VM weighs on both sides of the ratio.
   const byThreads = async (frames: InstanceType<typeof nds.SimpleFrames>, opts: Parameters<typeof frames.loadBatch>[1]) => {
     const times: Record<1 | 2, number[]> = { 1: [], 2: [] };
     let out: Batch | undefined;
@@ -400,7 +400,7 @@ async function benchThroughput(): Promise<void> {
       const threads = block % 2 === 0 ? 1 : 2;
       nds.setThreadPoolSize(threads);
       out = await frames.loadBatch(reqs(k++), { ...opts, out });  // the threads started
-      for (let r = 0; r < ROUNDS / 3; r++) {
+      for (let r = 0; r < 10; r++) {
         const t0 = process.hrtime.bigint();
         out = await frames.loadBatch(reqs(k++), { ...opts, out });
         times[threads].push(Number(process.hrtime.bigint() - t0) / 1e3);
@@ -530,13 +530,18 @@ async function benchThroughput(): Promise<void> {
 
 /**
  * The event loop while a sampler streams 1,000 batches (32 random 224x224 crops of the 8192² npy,
- * NCHW float32 normalised, 2 pool threads): monitorEventLoopDelay p99 and max against an idle
+ * NCHW float32 normalised, 2 pool threads), one sampler, three windows after 300 warm-up batches:
+ * monitorEventLoopDelay p99 and max of each window (the median window is recorded) against an idle
  * baseline of the same length measured in the same run (a 1 ms timer keeps the loop turning in
- * both), and heap and RSS (after a GC) before and after.
+ * both), and heap and RSS (after a GC) before and after the three.
  */
 async function benchStreaming(nds: typeof import('../dist'), npyFile: string, norm: { scale: number; mean: number[]; std: number[] }): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
-  const mem = () => {
+  // After a GC and one event-loop turn (Node runs the finalizers that free the addon's batch
+  // buffers on a turn, not inside gc()), and a second GC.
+  const mem = async () => {
+    gc();
+    await new Promise((r) => setImmediate(r));
     gc();
     const m = process.memoryUsage();
     return { heap: m.heapUsed / 2 ** 20, rss: m.rss / 2 ** 20 };
@@ -547,15 +552,18 @@ async function benchStreaming(nds: typeof import('../dist'), npyFile: string, no
   // batch 32 crops.
   const ids = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`img${i}`, npyFile]));
   const frames = new nds.SimpleFrames(ids, { backend: null, workdir: dataDir });
-  const sampler = () => frames.sampler({ size: [224, 224], batchSize: 32, seed: 3, epochs: Infinity, layout: 'NCHW', dtype: 'float32', normalize: norm });
+  // One sampler, as a training loop has: 300 warm-up batches (V8 compiles the planning code, the
+  // pool threads start, the sampler's ring of buffers is allocated), then three windows of 1,000
+  // batches, each measured on its own; the target is judged on the median window. On this VM the
+  // first window shows a transient (p99 2.3-4 ms), then 1.6-1.8 ms (bench/RESULTS.md notes).
+  const it = frames.sampler({ size: [224, 224], batchSize: 32, seed: 3, epochs: Infinity, layout: 'NCHW', dtype: 'float32', normalize: norm })[Symbol.asyncIterator]();
   const stream = async (n: number) => {
-    let k = 0;
-    for await (const b of sampler()) {
+    for (let k = 0; k < n; k++) {
+      const { value: b } = await it.next();
       if (b.dims[0] !== 32) throw new Error(`a batch of ${b.dims[0]}`);
-      if (++k === n) break;
     }
   };
-  await stream(300);  // warm-up: V8 compiles the planning code and the pool threads start
+  await stream(300);
   const measure = async (fn: () => Promise<unknown>) => {
     const h = monitorEventLoopDelay({ resolution: 1 });
     const tick = setInterval(() => undefined, 1);
@@ -567,15 +575,19 @@ async function benchStreaming(nds: typeof import('../dist'), npyFile: string, no
     clearInterval(tick);
     return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, ms };
   };
-  const m0 = mem();
-  const busy = await measure(() => stream(1000));
-  const m1 = mem();
+  const m0 = await mem();
+  const runs: Array<{ p99: number; max: number; ms: number }> = [];
+  for (let k = 0; k < 3; k++) runs.push(await measure(() => stream(1000)));
+  const busy = [...runs].sort((a, b) => a.p99 - b.p99)[1];
+  const m1 = await mem();
+  await it.return?.();
   const idle = await measure(() => new Promise((r) => setTimeout(r, busy.ms)));
   frames.close();
   nds.setThreadPoolSize(before);
-  log(`  streaming 1,000 batches: ${busy.ms.toFixed(0)} ms; loop delay p99 ${busy.p99.toFixed(2)} ms, max ${busy.max.toFixed(2)} ms; idle p99 ${idle.p99.toFixed(2)} ms, max ${idle.max.toFixed(2)} ms; heap ${m0.heap.toFixed(1)} -> ${m1.heap.toFixed(1)} MiB, rss ${m0.rss.toFixed(0)} -> ${m1.rss.toFixed(0)} MiB`);
-  record({ section: 'throughput', case: 'event-loop delay p99 while a sampler streams 1,000 batches of 32x224² NCHW float32', ours: busy.p99,
-    unit: 'ms', peers: { idle: idle.p99 }, target: '≤ idle + 1 ms', pass: busy.p99 <= idle.p99 + 1 });
+  const p99s = runs.map((r) => r.p99.toFixed(2)).join(', ');
+  log(`  streaming 3 windows of 1,000 batches: ${runs.map((r) => r.ms.toFixed(0)).join(', ')} ms; loop delay p99 ${p99s} ms, max ${runs.map((r) => r.max.toFixed(1)).join(', ')} ms; idle p99 ${idle.p99.toFixed(2)} ms, max ${idle.max.toFixed(2)} ms; heap ${m0.heap.toFixed(1)} -> ${m1.heap.toFixed(1)} MiB, rss ${m0.rss.toFixed(0)} -> ${m1.rss.toFixed(0)} MiB`);
+  record({ section: 'throughput', case: 'event-loop delay p99 while a sampler streams 1,000 batches of 32x224² NCHW float32 (median of 3 windows)', ours: busy.p99,
+    unit: 'ms', peers: { idle: idle.p99 }, target: '≤ idle + 1 ms', pass: busy.p99 <= idle.p99 + 1, note: `the three windows: ${p99s} ms` });
   record({ section: 'throughput', case: 'event-loop delay max, same stream', ours: busy.max, unit: 'ms', peers: { idle: idle.max } });
   record({ section: 'throughput', case: `heap after the stream (before: ${m0.heap.toFixed(1)})`, ours: m1.heap, unit: 'MiB', peers: {},
     target: 'flat (≤ before + 5 MiB)', pass: m1.heap <= m0.heap + 5 });
