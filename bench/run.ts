@@ -396,6 +396,10 @@ async function benchThroughput(): Promise<void> {
     const times: Record<1 | 2, number[]> = { 1: [], 2: [] };
     let out: Batch | undefined;
     let k = 0;
+    // Warm-up: V8 compiles loadBatch's planning code on its background threads, which run at the
+    // JS thread's priority, above the pool's (setThreadPoolNice): measured during compilation, the
+    // 2-thread batches lost a core to it.
+    for (let w = 0; w < 100; w++) out = await frames.loadBatch(reqs(k++), { ...opts, out });
     for (let block = 0; block < 6; block++) {
       const threads = block % 2 === 0 ? 1 : 2;
       nds.setThreadPoolSize(threads);
