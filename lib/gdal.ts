@@ -1,5 +1,6 @@
 /**
- * The GDAL helpers: the only module besides lib/readers.ts that calls the binding. writeCog /
+ * The GDAL helpers (the binding's GDAL face; docs/architecture.md lists the modules that call the
+ * binding). writeCog /
  * writeCogAsync (GDAL's COG driver, in process, published by native/core's atomic writer),
  * isCog, conversion of any GDAL-readable source to an npy cache file, writeRaster, the per-env
  * tile-cache and dataset-handle controls, gdalVersion and hasDriver, and remote files (stat with
