@@ -29,7 +29,8 @@ export interface NpyInfo {
 }
 
 export interface NativeNpyReader {
-  info(): NpyInfo;
+  /** The header, and the reader's slot for npyReadInto with its generation. */
+  info(): NpyInfo & { slot: number; slotGen: number };
   /** Copies window req[Y0..C1] into dst per req[DST_*]. */
   readInto(dst: TypedArray, req: Float64Array): void;
   /**
@@ -154,6 +155,11 @@ export interface NativeBinding {
   /** 32 lowercase hex digits of XXH3-128 (seed 0) of `bytes`. */
   xxh128(bytes: Uint8Array): string;
   NpyReader: new (path: string) => NativeNpyReader;
+  /**
+   * readInto of the npy reader whose info() gave (slot, gen), without a receiver to unwrap
+   * (ERR_CLOSED once that reader is closed or collected). Same env only.
+   */
+  npyReadInto(slot: number, gen: number, dst: TypedArray, req: Float64Array): void;
   writeNpy(path: string, data: TypedArray, desc: NpyArrayDesc): void;
   /** Process-wide: live npy mappings, and the budget past which mapping() returns null. */
   mappingStats(): { live: number; budget: number; inlineReads: number; poolReads: number };

@@ -109,6 +109,11 @@ abstract class BaseReader implements ImageReader {
 
   protected abstract nativeReader(): NativeNpyReader | NativeRasterReader;
 
+  /** The synchronous native copy of a planned read (ERR_CLOSED after close()). */
+  protected readIntoNative(dst: TypedArray, req: Float64Array): void {
+    this.nativeReader().readInto(dst, req);
+  }
+
   /** @internal The native reader (ERR_CLOSED after close()), for loadBatch's one native call. */
   nativeHandle(): NativeNpyReader | NativeRasterReader {
     return this.nativeReader();
@@ -208,7 +213,7 @@ abstract class BaseReader implements ImageReader {
     const view = c.copy ? undefined : this.tryView(win, c);
     if (view !== undefined) return view;
     const p = this.plan(win, c, this.req);
-    if (!p.empty) this.nativeReader().readInto(p.out.data, p.req);
+    if (!p.empty) this.readIntoNative(p.out.data, p.req);
     return p.out;
   }
 
@@ -252,15 +257,27 @@ export class NpyReader extends BaseReader {
   readonly info: NpyInfo;
   protected supportsScale = false;
   #native: NativeNpyReader | null;
+  /** The reader's slot in the addon's per-env table, and its generation (native.npyReadInto). */
+  #slot: number;
+  #slotGen: number;
   /** The whole data section as one typed array over the mapping, made on first use. */
   #base: TypedArray | null | undefined;
 
   constructor(file: string) {
     super(file);
     this.#native = new native.NpyReader(file);
-    this.info = this.#native.info();
+    const { slot, slotGen, ...info } = this.#native.info();
+    this.info = info;
+    this.#slot = slot;
+    this.#slotGen = slotGen;
     this.shape = this.info.shape;
     this.dtype = this.info.dtype;
+  }
+
+  // Through the slot: no receiver to unwrap, no JS function per reader (native/npy/npy_slots.h).
+  protected override readIntoNative(dst: TypedArray, req: Float64Array): void {
+    this.checkOpen();
+    native.npyReadInto(this.#slot, this.#slotGen, dst, req);
   }
 
   protected nativeReader(): NativeNpyReader {

@@ -21,8 +21,8 @@ type Ctor = new (file: string, ...rest: unknown[]) => Record<string | symbol, un
 /**
  * Replaces native.<name> with a constructor that records each file opened and returns a stand-in
  * forwarding every property to the real native object, except readInto / readIntoAsync, which
- * also record their window. (The addon's readInto is a non-configurable own property, so the
- * stand-in is a separate object rather than the native one patched.)
+ * also record their window. Synchronous npy reads go through native.npyReadInto (by the reader's
+ * slot), which is wrapped the same way below.
  */
 function watch(name: 'NpyReader' | 'RasterReader'): void {
   const Real = native[name] as unknown as Ctor;
@@ -30,6 +30,10 @@ function watch(name: 'NpyReader' | 'RasterReader'): void {
     construct(target, args: [string, ...unknown[]]) {
       const obj = new target(...args);
       spy.opens.push(args[0]);
+      if (name === 'NpyReader') {
+        const { slot, slotGen } = (obj.info as () => { slot: number; slotGen: number })();
+        slotFiles.set(`${slot}:${slotGen}`, args[0]);
+      }
       const record = (m: 'readInto' | 'readIntoAsync') => (dst: unknown, req: Float64Array) => {
         spy.reads.push({ file: args[0], window: [req[REQ.Y0], req[REQ.Y1], req[REQ.X0], req[REQ.X1], req[REQ.C0], req[REQ.C1]] });
         return (obj[m] as (d: unknown, r: Float64Array) => unknown).call(obj, dst, req);
@@ -45,6 +49,12 @@ function watch(name: 'NpyReader' | 'RasterReader'): void {
     },
   });
 }
+const slotFiles = new Map<string, string>();
+const realNpyReadInto = native.npyReadInto;
+native.npyReadInto = (slot, gen, dst, req) => {
+  spy.reads.push({ file: slotFiles.get(`${slot}:${gen}`) ?? '?', window: [req[REQ.Y0], req[REQ.Y1], req[REQ.X0], req[REQ.X1], req[REQ.C0], req[REQ.C1]] });
+  return realNpyReadInto(slot, gen, dst, req);
+};
 watch('NpyReader');
 watch('RasterReader');
 const realHashid = Frames.buildFileHashid;

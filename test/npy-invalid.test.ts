@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FileError, NdsamplerError, NpyFormatError, RegionError } from '../lib/errors';
+import { ClosedError, FileError, NdsamplerError, NpyFormatError, RegionError } from '../lib/errors';
 import { native } from '../lib/native';
 import type { NpyArrayDesc } from '../lib/native';
 import { allocate } from '../lib/ndarray';
@@ -211,14 +211,26 @@ test('raw binding: readInto and readIntoAsync refuse bad destinations and reques
     ['a stride past 2^53', [ok, req({ 7: 2 ** 60 })], TypeError, 'ERR_INVALID_ARG_TYPE'],
     ['an output size unlike the window', [ok, req({ 10: 1 })], TypeError, 'ERR_INVALID_ARG_TYPE'],
   ];
+  const { slot, slotGen } = (n as unknown as { info(): { slot: number; slotGen: number } }).info();
+  const bySlot = (...args: unknown[]) => (native.npyReadInto as (...a: unknown[]) => void)(slot, slotGen, ...args);
   for (const [what, args, cls, code] of cases) {
     expectCode(() => n.readInto(...args), cls, code, `readInto: ${what}`);
     expectCode(() => n.readIntoAsync(...args), cls, code, `readIntoAsync: ${what}`);
     const proto = Object.getPrototypeOf(n) as RawReader;
     expectCode(() => proto.readInto.call(n, ...args), cls, code, `prototype readInto: ${what}`);
+    expectCode(() => bySlot(...args), cls, code, `npyReadInto: ${what}`);
   }
   assert.equal(Array.from(ok), [0, 1, 2, 3, 4, 5, 48, 49, 50, 51, 52, 53], 'nothing was written by a refused call');
+  // The slot arguments themselves: junk is a TypeError; a pair no open reader holds is ERR_CLOSED.
+  const raw = native.npyReadInto as (...a: unknown[]) => void;
+  for (const [what, s, g] of [['a string slot', '0', 0], ['a negative slot', -1, 0], ['a fractional gen', slot, 0.5],
+    ['a slot past 2^31', 2 ** 31, 0], ['NaN', NaN, slotGen], ['no slot', undefined, undefined]] as Array<[string, unknown, unknown]>) {
+    expectCode(() => raw(s, g, ok, req()), TypeError, 'ERR_INVALID_ARG_TYPE', `npyReadInto: ${what}`);
+  }
+  expectCode(() => raw(slot, slotGen + 1, ok, req()), ClosedError, 'ERR_CLOSED', 'npyReadInto: another generation');
+  expectCode(() => raw(slot + 1000, 0, ok, req()), ClosedError, 'ERR_CLOSED', 'npyReadInto: an unused slot');
   n.close();
+  expectCode(() => raw(slot, slotGen, ok, req()), ClosedError, 'ERR_CLOSED', 'npyReadInto after close');
 });
 
 test('a resizable ArrayBuffer: read and readAsync fill it; a small resident readAsync is done before a shrink', async () => {

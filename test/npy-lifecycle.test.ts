@@ -113,8 +113,18 @@ test('after close(): every raw binding method throws ClosedError ERR_CLOSED', ()
   const dst = new Uint8Array(3);
   const req = new Float64Array([0, 1, 0, 1, 0, 3, 0, 3, 3, 1, 1, 1]);
   n.readInto(dst, req);
+  const { slot, slotGen } = n.info();
+  native.npyReadInto(slot, slotGen, dst, req);
   n.close();
   n.close();
+  expectCode(() => native.npyReadInto(slot, slotGen, dst, req), ClosedError, 'ERR_CLOSED', 'npyReadInto');
+  // The released slot goes to the next reader, under another generation.
+  const m = new native.NpyReader(U8);
+  assert.is(m.info().slot, slot);
+  assert.is.not(m.info().slotGen, slotGen);
+  expectCode(() => native.npyReadInto(slot, slotGen, dst, req), ClosedError, 'ERR_CLOSED', 'the old generation');
+  native.npyReadInto(slot, m.info().slotGen, dst, req);
+  m.close();
   expectCode(() => n.info(), ClosedError, 'ERR_CLOSED', 'info');
   expectCode(() => n.readInto(dst, req), ClosedError, 'ERR_CLOSED', 'readInto');
   expectCode(() => n.readIntoAsync(dst, req), ClosedError, 'ERR_CLOSED', 'readIntoAsync');

@@ -66,6 +66,7 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Napi::Function npyClass = nds::NpyReader::Define(env);
   nds::GetData(env)->npyReaderClass = Napi::Persistent(npyClass);  // loadBatch checks what it unwraps
   exports.Set("NpyReader", npyClass);
+  Export<nds::NpyReadIntoJs>(env, exports, "npyReadInto");
   Export<nds::WriteNpyJs>(env, exports, "writeNpy");
   Export<nds::MappingStatsJs>(env, exports, "mappingStats");
   Export<nds::SetMappingBudgetJs>(env, exports, "setMappingBudget");

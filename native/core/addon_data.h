@@ -22,6 +22,8 @@ struct AddonData {
   Napi::FunctionReference npyReaderClass, rasterReaderClass;
   // Batch state of this env (batch/batch_env.h BatchEnv), shared with the jobs in flight.
   std::shared_ptr<void> batch;
+  // The npy readers' slot table of this env (npy/npy_slots.h NpySlots), shared with the readers.
+  std::shared_ptr<void> npySlots;
   // Descriptors holding cache-entry locks (core/file_lock.h); closed here at env teardown.
   std::set<int> lockFds;
   // Temporary files lib/atomic.ts is writing in this env (trackTemp/untrackTemp): a worker thread

@@ -155,23 +155,24 @@ void CheckOpen(Napi::Env env, const NpyState& st) {
 
 // readInto(dst, req): the synchronous copy, on the main thread. Writing into dst here is safe:
 // no JS runs between ParseRequest reading its pointer and the end of the copy.
-Napi::Value ReadIntoImpl(const Napi::CallbackInfo& info, const NpyState& st) {
-  Napi::Env env = info.Env();
+Napi::Value ReadIntoImpl(Napi::Env env, const Napi::Value& dstVal, const Napi::Value& reqVal, const NpyState& st) {
   CheckOpen(env, st);
-  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes a typed array and a Float64Array");
   const NpyHeader& h = st.header;
   Window win;
   Destination dst;
-  ParseRequest(env, info[0], info[1], h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
+  ParseRequest(env, dstVal, reqVal, h.shape[0], h.shape[1], h.shape[2], h.dtype, &win, &dst, false);
   Guard(env, [&] { CopyOutGuarded(*st.map, st.path, st.layout, h.fortranOrder, win, dst); });
   return env.Undefined();
 }
 
-// The own `readInto` of each reader: its data is a heap shared_ptr<NpyState>, deleted by the
-// function's finalizer.
-Napi::Value BoundReadInto(const Napi::CallbackInfo& info) {
-  return Shielded(info.Env(),
-                  [&] { return ReadIntoImpl(info, **static_cast<std::shared_ptr<NpyState>*>(info.Data())); });
+// A slot argument: a number that is an integer in [0, 2^31) (anything else finds no reader).
+uint32_t SlotArg(Napi::Env env, const Napi::Value& v) {
+  double d = -1;
+  if (v.IsNumber()) d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0 && d < 2147483648.0 && d == static_cast<double>(static_cast<uint32_t>(d)))) {
+    ThrowArg(env, "npyReadInto(slot, gen, dst, req): slot and gen must be integers in [0, 2^31)");
+  }
+  return static_cast<uint32_t>(d);
 }
 
 }  // namespace
@@ -198,16 +199,25 @@ NpyReader::NpyReader(const Napi::CallbackInfo& info) : st_(std::make_shared<NpyS
   NpyStrides(st.header, &sy, &sx, &sc);
   st.layout = SrcLayout{st.map->data() + st.header.dataOffset,   sy, sx, sc, ItemSize(st.header.dtype),
                         st.header.bigEndian != HostIsBigEndian()};
-  auto* hold = new std::shared_ptr<NpyState>(st_);
-  Napi::Function bound;
+  slots_ = NpySlots::Of(env);
+  slot_ = slots_->Take(st_, &gen_);
+}
+
+NpyReader::~NpyReader() {
   try {
-    bound = Napi::Function::New<BoundReadInto>(env, "readInto", hold);
-    bound.AddFinalizer([](Napi::Env, std::shared_ptr<NpyState>* p) { delete p; }, hold);
-  } catch (...) {
-    delete hold;
-    throw;
+    if (slots_ != nullptr) slots_->Release(slot_, gen_);
+  } catch (...) {  // (the free list could not grow: the slot is lost, never reused while stale)
   }
-  info.This().As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value("readInto", bound, napi_default));
+}
+
+Napi::Value NpyReadIntoJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint32_t slot = SlotArg(env, info[0]);
+  const uint32_t gen = SlotArg(env, info[1]);
+  const NpyState* st = NpySlots::Of(env)->Find(slot, gen);
+  if (st == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "the npy reader is closed", "", 0, ""});
+  if (info.Length() < 4) ThrowArg(env, "npyReadInto(slot, gen, dst, req) takes a typed array and a Float64Array");
+  return ReadIntoImpl(env, info[2], info[3], *st);
 }
 
 Napi::Value NpyReader::Info(const Napi::CallbackInfo& info) {
@@ -232,10 +242,17 @@ Napi::Value NpyReader::Info(const Napi::CallbackInfo& info) {
   o.Set("byteSwapped", st.layout.swap);
   o.Set("dataOffset", static_cast<double>(h.dataOffset));
   o.Set("strides", strides);
+  o.Set("slot", static_cast<double>(slot_));
+  o.Set("slotGen", static_cast<double>(gen_));
   return o;
 }
 
-Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) { return ReadIntoImpl(info, *st_); }
+Napi::Value NpyReader::ReadInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  CheckOpen(env, *st_);
+  if (info.Length() < 2) ThrowArg(env, "readInto(dst, req) takes a typed array and a Float64Array");
+  return ReadIntoImpl(env, info[0], info[1], *st_);
+}
 
 namespace {
 
@@ -315,8 +332,8 @@ Napi::Value NpyReader::MappingBuffer(const Napi::CallbackInfo& info) {
   return Napi::Value(env, ab);
 }
 
-// Frees the mapping (unless a view or an async read still holds it), the header and this object
-// now, not at GC: only the small NpyState held by the own readInto waits for its finalizer.
+// Frees the mapping (unless a view or an async read still holds it), the header, the slot and this
+// object now, not at GC.
 Napi::Value NpyReader::Close(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   st_->map.reset();

@@ -15,11 +15,13 @@
 #include "core/js_class.h"
 #include "npy/mapping.h"
 #include "npy/npy_header.h"
+#include "npy/npy_slots.h"
 
 namespace nds {
 
-// Everything a read needs. Shared (shared_ptr) by the JS object and its bound readInto, so either
-// may be collected first. Main thread only, except that a ReadJob copies `layout` and `map`.
+// Everything a read needs. Shared (shared_ptr) by the reader and its slot (npy/npy_slots.h), and
+// held by batches and async reads in flight. JS thread only, except that a ReadJob copies `layout`
+// and `map`.
 struct NpyState {
   std::string path;
   NpyHeader header;
@@ -31,9 +33,13 @@ class NpyReader {
  public:
   static Napi::Function Define(Napi::Env env);
   // new NpyReader(path): maps the file and parses its header (ERR_NPY_HEADER when it is not a
-  // supported 2-D/3-D array). Gives the object an own `readInto` bound to its state: a call then
-  // skips the wrapper lookup (napi_unwrap) that prototype methods pay, a third of an empty read.
+  // supported 2-D/3-D array), and takes a slot in the env's NpySlots: info() reports it, and
+  // npyReadInto(slot, gen, dst, req) reads through it without unwrapping a receiver.
   explicit NpyReader(const Napi::CallbackInfo& info);
+  // Releases the slot (close() or the wrap finalizer, JS thread).
+  ~NpyReader();
+  NpyReader(const NpyReader&) = delete;
+  NpyReader& operator=(const NpyReader&) = delete;
   // JS thread: the reader's state (its `map` is null after close()), for loadBatch.
   std::shared_ptr<NpyState> state() const { return st_; }
 
@@ -46,7 +52,13 @@ class NpyReader {
   Napi::Value Close(const Napi::CallbackInfo& info);
 
   std::shared_ptr<NpyState> st_;  // never null
+  std::shared_ptr<NpySlots> slots_;
+  uint32_t slot_ = 0, gen_ = 0;  // this reader's slot in *slots_, held until the destructor
 };
+
+// npyReadInto(slot, gen, dst, req): readInto of the reader in that slot of this env's NpySlots
+// (ERR_CLOSED when the slot was released). lib/readers.ts's synchronous npy reads call it.
+Napi::Value NpyReadIntoJs(const Napi::CallbackInfo& info);
 
 // How much external memory one zero-copy buffer is reported to V8 as (napi_adjust_external_memory):
 // not its file's size (the pages are the page cache's and mostly untouched), but enough that the
