@@ -178,6 +178,10 @@ test('a published cache is read by a second process with an empty workdir, in pl
   const staged = readInChild({ port: s3.port, prefix: 's3://bkt/cache', workdir: workdir('pub-s'), images, region: REGION, stage: 1 << 30 });
   assert.equal(staged.crops, want);
   assert.is(staged.staged, N);
+  // toJSON carries remoteCache: the revived object (as a worker gets it) reads in place too
+  const revived = readInChild({ port: s3.port, prefix: 's3://bkt/cache', workdir: workdir('pub-j'), images, region: REGION, viaJson: true });
+  assert.equal(revived.crops, want);
+  assert.is(revived.entriesBuilt, 0, 'the revived object builds nothing either');
   const bounded = readInChild({ port: s3.port, prefix: 's3://bkt/cache', workdir: workdir('pub-b'), images, region: REGION, stage: 1 });
   assert.equal(bounded.crops, want);
   assert.is(bounded.staged, 1, 'a 1-byte budget keeps only the last staged entry');

@@ -425,6 +425,7 @@ export abstract class Frames {
       workdir: this.workdir,
       backend: this.backend,
       maxReaders: this.#maxReaders,
+      remoteCache: this.#remote === null ? null : { url: this.#remote.url, stage: this.#remote.stage ?? null },
       state: this.toState(),
       pathinfo: this.#images.pathinfos(),
     };
@@ -434,7 +435,9 @@ export abstract class Frames {
   static fromJSON(json: FramesJSON | string): Frames {
     const j = readFramesJson(json);
     const cls = Frames.#registry.lookup(j.class);
-    const inst = cls.fromState(j.state, { hashidMode: j.hashidMode, workdir: j.workdir, backend: j.backend, maxReaders: j.maxReaders });
+    const inst = cls.fromState(j.state, {
+      hashidMode: j.hashidMode, workdir: j.workdir, backend: j.backend, maxReaders: j.maxReaders, remoteCache: j.remoteCache ?? null,
+    });
     if (!(inst instanceof this)) {
       throw new FramesError('ERR_FRAMES_JSON', `'${j.class}' is not a ${this.name}`);
     }

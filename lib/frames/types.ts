@@ -69,6 +69,8 @@ export interface FramesJSON {
   workdir: string;
   backend: BackendConfig;
   maxReaders: number;
+  /** The published cache the object reads from (its remoteCache option), or null. */
+  remoteCache?: RemoteCacheOptions | null;
   /** The subclass's own state (SimpleFrames: its [id, path] pairs). */
   state: unknown;
   /** Memoised pathinfo, so the receiver need not rebuild it (no rehashing in PIXELS mode). */
