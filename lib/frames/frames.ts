@@ -435,8 +435,11 @@ export abstract class Frames {
   static fromJSON(json: FramesJSON | string): Frames {
     const j = readFramesJson(json);
     const cls = Frames.#registry.lookup(j.class);
+    // remoteCache only when there is one: a subclass that has no published cache (CocoFrames)
+    // does not take the option.
     const inst = cls.fromState(j.state, {
-      hashidMode: j.hashidMode, workdir: j.workdir, backend: j.backend, maxReaders: j.maxReaders, remoteCache: j.remoteCache ?? null,
+      hashidMode: j.hashidMode, workdir: j.workdir, backend: j.backend, maxReaders: j.maxReaders,
+      ...(j.remoteCache != null ? { remoteCache: j.remoteCache } : {}),
     });
     if (!(inst instanceof this)) {
       throw new FramesError('ERR_FRAMES_JSON', `'${j.class}' is not a ${this.name}`);
