@@ -28,8 +28,14 @@ const b = writeImage(path.join(imgs, 'b.tif'), makeArray(16, 8, 1, 'uint16', (y,
 writeImage(path.join(imgs, 'sub', 'c.png'), makeArray(10, 10, 1, 'uint8', (y, x) => y * x));
 fs.writeFileSync(path.join(imgs, 'notes.txt'), 'not an image');
 
-test('the cli file starts with a node shebang (dist/cli.js is the package bin)', () => {
+test('the cli file starts with a node shebang and is executable (dist/cli.js is the package bin)', () => {
   assert.ok(fs.readFileSync(CLI, 'utf8').startsWith('#!/usr/bin/env node\n'));
+  // `npx ndsampler` in a fresh clone runs the built file itself: tsc writes it 0644, build:ts
+  // (run by npm install's prepare) sets 0755.
+  const bin = path.resolve(__dirname, '..', 'dist', 'cli.js');
+  assert.ok(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n'));
+  const mode = fs.statSync(bin).mode & 0o777;
+  assert.ok((mode & 0o111) !== 0, `dist/cli.js mode ${mode.toString(8)}`);
 });
 
 test('usage errors print the usage on stderr and exit 2', () => {
