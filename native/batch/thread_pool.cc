@@ -86,10 +86,11 @@ void ThreadPool::SpawnLocked() {
 }
 
 void ThreadPool::Loop(uint64_t generation, int nice) {
-#if defined(__linux__)
-  pthread_setname_np(pthread_self(), "nds-pool");  // what top -H, ps -L and /proc/<pid>/task/*/comm show
-#endif
   LowerOwnPriority(nice);
+#if defined(__linux__)
+  // What top -H, ps -L and /proc/<pid>/task/*/comm show; named once its priority is final.
+  pthread_setname_np(pthread_self(), "nds-pool");
+#endif
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (generation != generation_) return;  // replaced by SetNice (not counted in alive_)
