@@ -214,7 +214,8 @@ Napi::Value NpyReadIntoJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint32_t slot = SlotArg(env, info[0]);
   const uint32_t gen = SlotArg(env, info[1]);
-  const NpyState* st = NpySlots::Of(env)->Find(slot, gen);
+  const NpySlots* slots = NpySlots::In(env);
+  const NpyState* st = slots == nullptr ? nullptr : slots->Find(slot, gen);
   if (st == nullptr) ThrowJs(env, ErrorInfo{"ERR_CLOSED", "the npy reader is closed", "", 0, ""});
   if (info.Length() < 4) ThrowArg(env, "npyReadInto(slot, gen, dst, req) takes a typed array and a Float64Array");
   return ReadIntoImpl(env, info[2], info[3], *st);

@@ -14,6 +14,8 @@ std::shared_ptr<NpySlots> NpySlots::Of(Napi::Env env) {
   return std::static_pointer_cast<NpySlots>(data->npySlots);
 }
 
+NpySlots* NpySlots::In(Napi::Env env) { return static_cast<NpySlots*>(GetData(env)->npySlots.get()); }
+
 uint32_t NpySlots::Take(std::shared_ptr<NpyState> st, uint32_t* gen) {
   uint32_t i;
   if (!free_.empty()) {
@@ -29,7 +31,7 @@ uint32_t NpySlots::Take(std::shared_ptr<NpyState> st, uint32_t* gen) {
 }
 
 void NpySlots::Release(uint32_t i, uint32_t gen) {
-  if (i >= slots_.size() || slots_[i].gen != gen || slots_[i].st == nullptr) return;
+  if (i >= slots_.size() || slots_[i].gen != gen) return;  // (a release bumps gen: never twice)
   slots_[i].st.reset();
   slots_[i].gen = (gen + 1) & 0x7fffffffu;  // stays an exact JS number and a valid uint32 argument
   free_.push_back(i);                       // (may throw bad_alloc: the slot is then never reused)

@@ -24,6 +24,8 @@ class NpySlots {
  public:
   // The table of `env`, created on first use and held by the env's AddonData.
   static std::shared_ptr<NpySlots> Of(Napi::Env env);
+  // The table of `env` without taking a reference (the read path), or null before any reader.
+  static NpySlots* In(Napi::Env env);
 
   // Puts `st` in a free slot: its index, and its generation in *gen.
   uint32_t Take(std::shared_ptr<NpyState> st, uint32_t* gen);
