@@ -40,3 +40,7 @@ export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel }
 export { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } from './frames/batch';
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
 export type { Sampler, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
+export { CocoSampler } from './labels/coco-sampler';
+export type { CocoSamplerOptions, Box } from './labels/coco-sampler';
+export type { AnnotationId, Category } from './labels/annotations';
+export type { SkippedAnnotation } from './labels/store';
