@@ -51,7 +51,8 @@ export class ClosedError extends NdsamplerError {}
 export class AbortError extends NdsamplerError {}
 /**
  * Image ids, pathinfo, hashid, prepare and serialisation problems in Frames (ERR_UNKNOWN_IMAGE,
- * ERR_HASHID, ...), and malformed annotations of a dataset (ERR_ANNOTATION, with `annotationId`).
+ * ERR_HASHID, ...), and malformed annotations of a dataset (ERR_ANNOTATION, with `annotationId`), and annotation
+ * ids a dataset does not have (ERR_UNKNOWN_ANNOTATION).
  */
 export class FramesError extends NdsamplerError {}
 
@@ -84,6 +85,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_FRAMES_JSON: FramesError,
   ERR_SAMPLER_STATE: FramesError,
   ERR_ANNOTATION: FramesError,
+  ERR_UNKNOWN_ANNOTATION: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
   ERR_TOO_LARGE: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,

@@ -41,6 +41,10 @@ export { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } 
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
 export type { Sampler, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
 export { CocoSampler } from './labels/coco-sampler';
-export type { CocoSamplerOptions, Box } from './labels/coco-sampler';
+export type { CocoSamplerOptions } from './labels/coco-sampler';
+export type { Box } from './labels/checks';
+export type { Target, Augment, WindowDims } from './labels/targets';
+export type { Sample, SampleOptions } from './labels/sample';
+export type { SampleAnnotations } from './labels/geometry';
 export type { AnnotationId, Category } from './labels/annotations';
 export type { SkippedAnnotation } from './labels/store';

@@ -11,7 +11,12 @@ import { CocoFrames } from '../frames/coco-frames';
 import type { CocoDataset, CocoFramesOptions } from '../frames/coco-frames';
 import * as v from '../validate';
 import type { AnnotationId, Category } from './annotations';
+import { checkBox, checkThresh } from './checks';
+import type { Box } from './checks';
+import { loadSample, loadSampleAsync } from './sample';
+import type { Sample, SampleOptions } from './sample';
 import { LabelStore } from './store';
+import type { Target } from './targets';
 import type { SkippedAnnotation } from './store';
 
 export interface CocoSamplerOptions extends CocoFramesOptions {
@@ -19,29 +24,7 @@ export interface CocoSamplerOptions extends CocoFramesOptions {
   onInvalid?: 'throw' | 'skip';
 }
 
-/** An annotation box [x, y, w, h] in pixel-edge coordinates (COCO's bbox). */
-export type Box = [x: number, y: number, w: number, h: number];
-
 const FRAMES_OPTION_KEYS = ['bundleDpath', 'dequantize', 'hashidMode', 'workdir', 'backend', 'maxReaders'] as const;
-
-/** A box argument, checked: four finite numbers, w and h >= 0. */
-export function checkBox(box: unknown, name: string): Box {
-  if (!Array.isArray(box) || box.length !== 4) throw v.typeError('a box [x, y, w, h]', name, box);
-  const b = box.map((x, i) => {
-    const n = v.number(x, `${name}[${i}]`);
-    if (!Number.isFinite(n)) throw v.rangeError('a finite number', `${name}[${i}]`, x);
-    return n;
-  }) as Box;
-  if (b[2] < 0 || b[3] < 0) throw v.rangeError('a box with w, h >= 0', name, box);
-  return b;
-}
-
-export function checkThresh(x: unknown, name: string): number {
-  if (x === undefined) return 0;
-  const t = v.number(x, name);
-  if (!(t >= 0 && t <= 1)) throw v.rangeError('a number in [0, 1]', name, x);
-  return t;
-}
 
 export class CocoSampler {
   readonly frames: CocoFrames;
@@ -102,5 +85,22 @@ export class CocoSampler {
     const o = v.options(opts, 'options', ['visibleThresh'] as const);
     const thresh = checkThresh(o.visibleThresh, 'options.visibleThresh');
     return this.store.overlapping(imageId, x, y, x + w, y + h, thresh).map((a) => a.id);
+  }
+
+  /**
+   * One sample: the target's pixels (HWC, the image's dtype; past the border `fill`), its labels
+   * in sample coordinates and the sample -> image transform (targets.ts, docs/api.md).
+   */
+  loadSample(target: Target, opts?: SampleOptions): Sample {
+    return loadSample(this.store, this.frames, target, opts);
+  }
+
+  /** loadSample with the read on the libuv pool; rejects (never throws). */
+  loadSampleAsync(target: Target, opts?: SampleOptions): Promise<Sample> {
+    try {
+      return loadSampleAsync(this.store, this.frames, target, opts);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 }
