@@ -13,10 +13,11 @@ import * as v from '../validate';
 import type { AnnotationId, Category } from './annotations';
 import { checkBox, checkThresh } from './checks';
 import type { Box } from './checks';
+import { negatives, positives, sampleGrid } from './regions';
 import { loadSample, loadSampleAsync } from './sample';
 import type { Sample, SampleOptions } from './sample';
 import { LabelStore } from './store';
-import type { Target } from './targets';
+import type { Target, WindowDims } from './targets';
 import type { SkippedAnnotation } from './store';
 
 export interface CocoSamplerOptions extends CocoFramesOptions {
@@ -85,6 +86,27 @@ export class CocoSampler {
     const o = v.options(opts, 'options', ['visibleThresh'] as const);
     const thresh = checkThresh(o.visibleThresh, 'options.visibleThresh');
     return this.store.overlapping(imageId, x, y, x + w, y + h, thresh).map((a) => a.id);
+  }
+
+  /**
+   * One target per annotation (dataset order), centred on its box; `jitter` (0..1) moves each
+   * centre by up to jitter x half the window, seeded.
+   */
+  positives(opts?: { windowDims?: WindowDims; jitter?: number; seed?: number }): Target[] {
+    return positives(this.store, opts);
+  }
+
+  /**
+   * `count` random windows of `windowDims` that no annotation box overlaps by more than
+   * `maxOverlap` of the window's area (default 0), seeded; fewer when the free space runs out.
+   */
+  negatives(opts: { count: number; windowDims: [number, number]; seed?: number; maxOverlap?: number }): Target[] {
+    return negatives(this.store, this.frames.imageIds, opts);
+  }
+
+  /** Sliding windows over every image, split into those with annotations and those without. */
+  sampleGrid(opts: { windowDims: [number, number] | [number, number, number]; overlap?: number; task?: 'image' | 'video' }): { positives: Target[]; negatives: Target[] } {
+    return sampleGrid(this.store, this.frames.imageIds, opts);
   }
 
   /**
