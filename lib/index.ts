@@ -46,5 +46,7 @@ export type { Box } from './labels/checks';
 export type { Target, Augment, WindowDims } from './labels/targets';
 export type { Sample, SampleOptions } from './labels/sample';
 export type { SampleAnnotations } from './labels/geometry';
+export type { LabeledBatch, LabeledBatchOptions } from './labels/labeled-batch';
+export type { Masks, MaskMode } from './labels/masks';
 export type { AnnotationId, Category } from './labels/annotations';
 export type { SkippedAnnotation } from './labels/store';

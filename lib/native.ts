@@ -109,9 +109,10 @@ export interface RasterArrayDesc {
 
 /**
  * The one options object of loadBatch (lib/frames/batch.ts builds it; native/batch/batch_job.cc
- * turns it into a struct). `items` holds 12 numbers per crop: source index (-1: nothing to read,
- * the slot is filled), the in-image window iy0, iy1, ix0, ix1, c0, c1, where it lands in the slot
- * oy, ox, ih, iw (output resolution), and the raw fill value.
+ * turns it into a struct). `items` holds 13 numbers per crop: source index (-1: nothing to read,
+ * the slot is filled), the in-image window iy0, iy1, ix0, ix1, c0, c1, where it lands in the
+ * window as read oy, ox, ih, iw (output resolution), the raw fill value, and the orientation code
+ * (native/batch/orient.h; 0: the window as read is the slot).
  */
 export interface NativeBatchOptions {
   n: number; h: number; w: number; c: number;
@@ -125,6 +126,21 @@ export interface NativeBatchOptions {
   sources: Array<NativeNpyReader | NativeRasterReader | (NpyArrayDesc & { data: TypedArray })>;
   items: Float64Array;
   out: TypedArray | undefined;
+}
+
+/**
+ * The one options object of rasterizeMasks (lib/labels/masks.ts builds it; native/labels/
+ * mask_job.cc). `shapes` holds 4 numbers per shape, painted in order into crop `crop`: crop,
+ * value, kind (0 polygon, 1 RLE), offset into `geom`. A polygon at its offset: nParts, then per
+ * part nRings, then per ring nPoints and its x, y pairs (canvas pixel edges; the rings of a part
+ * are filled even-odd). An RLE: imgH, imgW, the affine t0..t5 from canvas pixel centres to image
+ * coordinates, the canvas box c0, r0, c1, r1 to visit, nRuns and the run lengths.
+ */
+export interface NativeMaskOptions {
+  n: number; h: number; w: number;
+  dtype: 'uint8' | 'uint16' | 'int32';
+  shapes: Float64Array;
+  geom: Float64Array;
 }
 
 export interface NativeBatchResult {
@@ -192,6 +208,8 @@ export interface NativeBinding {
   /** How many nice levels (0..19) the pool threads run below the JS thread that starts them. */
   setThreadPoolNice(n: number): void;
   threadPoolNice(): number;
+  /** Paints the masks of a labeled batch on the addon's pool (n * h * w elements of `dtype`). */
+  rasterizeMasks(opts: NativeMaskOptions): Promise<Uint8Array | Uint16Array | Int32Array>;
   /** VSIStatExL + the HTTP headers of a (remote) VSI path; never throws for a remote failure. */
   statRemote(path: string, fresh: boolean): NativeRemoteStat;
   /** A whole (small) VSI file; ERR_SOURCE_MISSING (404) / ERR_REMOTE / ERR_TOO_LARGE. */

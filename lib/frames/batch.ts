@@ -83,7 +83,21 @@ export interface Batch {
 export const BATCH_KEYS = ['layout', 'dtype', 'normalize', 'boundless', 'fill', 'scale', 'channels', 'out', 'onError', 'signal'] as const;
 const REQUEST_KEYS = ['imageId', 'region', 'channels'] as const;
 const NORMALIZE_KEYS = ['scale', 'mean', 'std'] as const;
-const ITEM = 12;
+const ITEM = 13;
+
+/**
+ * Per-crop extras of a labeled batch (lib/labels/labeled-batch.ts; internal): the size S each
+ * window is read at ([rows, cols] per crop, instead of the batch's `scale`: a window may be
+ * reduced or enlarged) and its orientation code (lib/labels/orient.ts), applied by the kernel
+ * by index as it writes the crop (native/batch/orient.h). Every crop's oriented size must agree.
+ */
+export interface BatchExtras {
+  sizes: Int32Array;
+  orient: Uint8Array;
+}
+
+/** The key of Frames' internal loadBatch-with-extras method (not exported by the package). */
+export const LOAD_BATCH_EXTRAS: unique symbol = Symbol('ndsampler.loadBatchExtras');
 
 interface Checked {
   layout: BatchLayout;
@@ -151,6 +165,9 @@ function scaled(n: number, scale: number): number {
   return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
 }
 
+/** The most output pixels `n` source pixels give at `scale`: n when reduced, unbounded when enlarged. */
+const most = (n: number, scale: number): number => (scale <= 1 ? n : Infinity);
+
 type NativeSource = NativeNpyReader | NativeRasterReader | (NpyArrayDesc & { data: TypedArray });
 
 interface Planned {
@@ -215,8 +232,11 @@ async function planItem(images: ImageTable, r: BatchRequest, parsed: ParsedRegio
   return { source, key: source, dtype: arr.dtype, win, src: { y0: 0, y1: arr.shape[0], x0: 0, x1: arr.shape[1] } };
 }
 
-/** Frames.loadBatch (see docs/api.md). `images`: the Frames object's current ImageTable. */
-export async function loadBatch(images: ImageTable, requests: unknown, opts?: unknown): Promise<Batch> {
+/**
+ * Frames.loadBatch (see docs/api.md). `images`: the Frames object's current ImageTable; `extras`:
+ * per-crop sizes and orientations of a labeled batch (internal, see BatchExtras).
+ */
+export async function loadBatch(images: ImageTable, requests: unknown, opts?: unknown, extras?: BatchExtras): Promise<Batch> {
   const c = checkOptions(opts);
   if (!Array.isArray(requests)) throw v.typeError('an array of {imageId, region, channels}', 'requests', requests);
   if (requests.length === 0) throw v.rangeError('a non-empty array', 'requests', requests);
@@ -277,13 +297,17 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     }
     const first = planned.find((p) => p !== null);
     if (first === undefined) throw errors[0].error;
-    // One output size for every crop.
-    const size = (p: Planned): [number, number, number] =>
-      [scaled(p.win.y1 - p.win.y0, c.scale), scaled(p.win.x1 - p.win.x0, c.scale), p.win.c1 - p.win.c0];
-    const [H, W, C] = size(first);
+    // One output size for every crop (S, the window as read, turned by odd quarter turns).
+    const readSize = (p: Planned, i: number): [number, number] => (extras === undefined
+      ? [scaled(p.win.y1 - p.win.y0, c.scale), scaled(p.win.x1 - p.win.x0, c.scale)] : [extras.sizes[2 * i], extras.sizes[2 * i + 1]]);
+    const size = (p: Planned, i: number): [number, number, number] => {
+      const [h, w] = readSize(p, i);
+      return extras !== undefined && (extras.orient[i] >> 2) % 2 === 1 ? [w, h, p.win.c1 - p.win.c0] : [h, w, p.win.c1 - p.win.c0];
+    };
+    const [H, W, C] = size(first, planned.indexOf(first));
     planned.forEach((p, i) => {
       if (p === null) return;
-      const s = size(p);
+      const s = size(p, i);
       if (s[0] !== H || s[1] !== W || s[2] !== C) {
         throw new RegionError('ERR_REGION', v.message(`a crop of size [${H}, ${W}, ${C}] (every crop of a batch has the size of the first)`, `requests[${i}] size`, s));
       }
@@ -347,10 +371,13 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
         index.set(p.key, k);
       }
       const w = p.win;
-      const oy = scaled(w.iy0 - w.y0, c.scale);
-      const ox = scaled(w.ix0 - w.x0, c.scale);
-      let ih = w.iy1 > w.iy0 ? Math.min(Math.max(1, scaled(w.iy1 - w.y0, c.scale) - oy), H - oy, w.iy1 - w.iy0) : 0;
-      let iw = w.ix1 > w.ix0 ? Math.min(Math.max(1, scaled(w.ix1 - w.x0, c.scale) - ox), W - ox, w.ix1 - w.ix0) : 0;
+      const [sh, sw] = readSize(p, i);
+      const ry = extras === undefined ? c.scale : sh / (w.y1 - w.y0);
+      const rx = extras === undefined ? c.scale : sw / (w.x1 - w.x0);
+      const oy = scaled(w.iy0 - w.y0, ry);
+      const ox = scaled(w.ix0 - w.x0, rx);
+      let ih = w.iy1 > w.iy0 ? Math.min(Math.max(1, scaled(w.iy1 - w.y0, ry) - oy), sh - oy, most(w.iy1 - w.iy0, ry)) : 0;
+      let iw = w.ix1 > w.ix0 ? Math.min(Math.max(1, scaled(w.ix1 - w.x0, rx) - ox), sw - ox, most(w.ix1 - w.ix0, rx)) : 0;
       const { y0, x0 } = p.src;
       let { y1, x1 } = p.src;
       if (ih <= 0 || iw <= 0) {
@@ -370,6 +397,7 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
       items[at + 9] = ih;
       items[at + 10] = iw;
       items[at + 11] = raw(p.dtype, c.fill);
+      items[at + 12] = extras === undefined ? 0 : extras.orient[i];
     });
     const nopts: NativeBatchOptions = {
       n: N, h: H, w: W, c: C, dtype, layout: c.layout,

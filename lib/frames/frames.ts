@@ -23,8 +23,8 @@ import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
 import { ImageTable } from './images';
 import type { ImageState } from './images';
-import { BATCH_KEYS, loadBatch } from './batch';
-import type { Batch, BatchOptions, BatchRequest } from './batch';
+import { BATCH_KEYS, LOAD_BATCH_EXTRAS, loadBatch } from './batch';
+import type { Batch, BatchExtras, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
 import { checkCrop, CROP_KEYS, fusedCrop, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
@@ -281,6 +281,11 @@ export abstract class Frames {
    */
   loadBatch(requests: BatchRequest[], opts?: BatchOptions): Promise<Batch> {
     return loadBatch(this.#images, requests, opts);
+  }
+
+  /** @internal loadBatch with per-crop sizes and orientations (labeled batches, lib/labels/). */
+  [LOAD_BATCH_EXTRAS](requests: BatchRequest[], opts: BatchOptions, extras: BatchExtras): Promise<Batch> {
+    return loadBatch(this.#images, requests, opts, extras);
   }
 
   /**

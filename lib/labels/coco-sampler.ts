@@ -13,6 +13,8 @@ import * as v from '../validate';
 import type { AnnotationId, Category } from './annotations';
 import { checkBox, checkThresh } from './checks';
 import type { Box } from './checks';
+import { loadLabeledBatch } from './labeled-batch';
+import type { LabeledBatch, LabeledBatchOptions } from './labeled-batch';
 import { negatives, positives, sampleGrid } from './regions';
 import { loadSample, loadSampleAsync } from './sample';
 import type { Sample, SampleOptions } from './sample';
@@ -115,6 +117,16 @@ export class CocoSampler {
    */
   loadSample(target: Target, opts?: SampleOptions): Sample {
     return loadSample(this.store, this.frames, target, opts);
+  }
+
+  /**
+   * Many targets as one labeled batch: the pixel tensor of Frames.loadBatch (every crop read
+   * boundless at its own scale and orientation; all must come out of one size), the resolved
+   * targets, each crop's annotations and, with `masks`, class or instance masks painted on the
+   * addon's pool. `scale` is the default augment scale of the targets. Rejects, never throws.
+   */
+  loadBatch(targets: Target[], opts?: LabeledBatchOptions): Promise<LabeledBatch> {
+    return loadLabeledBatch(this.store, this.frames, targets, opts);
   }
 
   /** loadSample with the read on the libuv pool; rejects (never throws). */

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "batch/batch_kernel.h"
+#include "batch/orient.h"
 #include "batch/thread_pool.h"
 #include "core/addon_data.h"
 #include "core/args.h"
@@ -49,15 +50,17 @@ struct BatchSource {
   int64_t H = 0, W = 0, C = 0;
 };
 
-// One crop: the in-image source window, where it lands in the slot (oy, ox, ih x iw at output
-// resolution), and the raw fill value. src < 0: nothing to read (an item that already failed).
+// One crop: the in-image source window, where it lands in the window as read (S: oy, ox, ih x iw
+// at output resolution), and the raw fill value. src < 0: nothing to read (an item that already
+// failed). orient: how S is written into the slot (batch/orient.h; 0 = as is, S = the slot).
 struct BatchItem {
   int src = -1;
   int64_t iy0 = 0, iy1 = 0, ix0 = 0, ix1 = 0, c0 = 0, c1 = 0, oy = 0, ox = 0, ih = 0, iw = 0;
   double fill = 0;
+  int orient = 0;
 };
 
-constexpr int kItemLen = 12;
+constexpr int kItemLen = 13;
 
 enum Cancel : int { kNone = 0, kAborted = 1, kClosed = 2, kFailed = 3 };
 
@@ -298,7 +301,9 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   const int osz = ItemSize(job.cv.out);
   int64_t dsy, dsx, dsc;
   job.Strides(&dsy, &dsx, &dsc);
-  const bool partial = it.oy != 0 || it.ox != 0 || it.ih != job.H || it.iw != job.W;
+  int64_t sh = job.H, sw = job.W;  // S, the window as read: the slot transposed for odd quarter turns
+  if (it.orient != 0) OrientedDims(it.orient, job.H, job.W, &sh, &sw);
+  const bool partial = it.oy != 0 || it.ox != 0 || it.ih != sh || it.iw != sw;
   if (partial) {
     std::vector<uint8_t> values(static_cast<size_t>(job.C * osz));
     FillValues(job, it.fill, values.data());
@@ -307,7 +312,12 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   if (it.ih == 0 || it.iw == 0 || it.src < 0) return;
   const BatchSource& s = job.sources[it.src];
   uint8_t* d0 = slot + (it.oy * dsy + it.ox * dsx) * osz;
-  const bool same = s.dtype == job.cv.out && !job.cv.normalize;
+  if (it.orient != 0) {  // S's pixel (y, x) goes to base + y * dsy + x * dsx: the kernel maps by index
+    const OrientMap m = MapOrientation(it.orient, sh, sw, dsy, dsx);
+    d0 = slot + (m.base + it.oy * m.sy + it.ox * m.sx) * osz;
+    dsy = m.sy, dsx = m.sx;
+  }
+  const bool same = s.dtype == job.cv.out && !job.cv.normalize && it.orient == 0;
   const int isz = ItemSize(s.dtype);
   const Window win{it.iy0, it.iy1, it.ix0, it.ix1, it.c0, it.c1};
   thread_local std::vector<int64_t> rows, xoff;
@@ -511,7 +521,7 @@ Napi::Value LoadBatchJs(const Napi::CallbackInfo& info) {
   Napi::Value iv = o.Get("items");
   if (!iv.IsTypedArray() || iv.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
       iv.As<Napi::TypedArray>().ElementLength() != static_cast<size_t>(j.n * kItemLen)) {
-    ThrowArg(env, "loadBatch: options.items must be a Float64Array of n * 12 numbers");
+    ThrowArg(env, "loadBatch: options.items must be a Float64Array of n * 13 numbers");
   }
   const double* r = iv.As<Napi::Float64Array>().Data();
   j.items.resize(static_cast<size_t>(j.n));
@@ -522,13 +532,17 @@ Napi::Value LoadBatchJs(const Napi::CallbackInfo& info) {
     it.src = static_cast<int>(r[0]);
     it.fill = r[11];
     if (std::isnan(it.fill)) ThrowArg(env, "loadBatch: fill must be a number");
+    if (!IntIn(r[12], 0, kOrientCodes - 1)) ThrowArg(env, "loadBatch: bad orientation code");
+    it.orient = static_cast<int>(r[12]);
     if (it.src < 0) continue;
     const BatchSource& s = j.sources[it.src];
+    int64_t sh = j.H, sw = j.W;  // the window as read (S): oy, ox, ih, iw are in it
+    OrientedDims(it.orient, j.H, j.W, &sh, &sw);
+    // ih, iw may exceed the source window (a window read enlarged: nearest sampling).
     const bool okWin = IntIn(r[1], 0, s.H) && IntIn(r[2], r[1], s.H) && IntIn(r[3], 0, s.W) && IntIn(r[4], r[3], s.W) &&
-                       IntIn(r[5], 0, s.C) && IntIn(r[6], r[5], s.C) && r[6] - r[5] == C && IntIn(r[7], 0, H) &&
-                       IntIn(r[8], 0, W) && IntIn(r[9], 0, H - r[7]) && IntIn(r[10], 0, W - r[8]) &&
-                       r[9] <= r[2] - r[1] && r[10] <= r[4] - r[3] && (r[9] == 0) == (r[2] == r[1]) &&
-                       (r[10] == 0) == (r[4] == r[3]);
+                       IntIn(r[5], 0, s.C) && IntIn(r[6], r[5], s.C) && r[6] - r[5] == C && IntIn(r[7], 0, sh) &&
+                       IntIn(r[8], 0, sw) && IntIn(r[9], 0, sh - r[7]) && IntIn(r[10], 0, sw - r[8]) &&
+                       (r[9] == 0) == (r[2] == r[1]) && (r[10] == 0) == (r[4] == r[3]);
     if (!okWin) ThrowJs(env, ErrorInfo{"ERR_REGION", "loadBatch: item window is outside its image or slot", "", 0, ""});
     it.iy0 = static_cast<int64_t>(r[1]), it.iy1 = static_cast<int64_t>(r[2]);
     it.ix0 = static_cast<int64_t>(r[3]), it.ix1 = static_cast<int64_t>(r[4]);

@@ -19,6 +19,7 @@ import {
 } from '../../lib';
 import type { NDArray, ImageId, Pathinfo, FramesOptions, FramesJSON } from '../../lib';
 import { NPY_LIE_NAMES, TW63, tw63Expected, type HostilePaths } from './files';
+import { LABEL_CASES } from './labels-cases';
 
 type Cls = abstract new (...args: never[]) => Error;
 
@@ -421,4 +422,5 @@ export const CASES: HostileCase[] = [
       return 'accepted';
     },
   },
+  ...LABEL_CASES,
 ];
