@@ -47,7 +47,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     store.emplace_back();
     for (int k = 0; k < 2 * n; ++k) store.back().push_back(AnyDouble(in, scale));
   }
-  for (const std::vector<double>& xy : store) rings.push_back(nds::Ring{xy.data(), static_cast<int64_t>(xy.size() / 2)});
+  for (const std::vector<double>& xy : store)
+    rings.push_back(nds::Ring{xy.data(), static_cast<int64_t>(xy.size() / 2)});
   nds::FillPart(canvas, rings, in.ConsumeIntegral<int32_t>());
   // An RLE of a small image sampled through any transform and box.
   nds::RleShape rle;

@@ -5,6 +5,7 @@
  * Joined into CASES by cases.ts.
  */
 import { CocoSampler, FramesError, NdsamplerError } from '../../lib';
+import type { CocoDataset } from '../../lib';
 import { native } from '../../lib/native';
 import type { HostileCase } from './cases';
 import type { HostilePaths } from './files';
@@ -13,10 +14,10 @@ const ANN = { cls: FramesError, code: 'ERR_ANNOTATION' };
 const TYPE = { cls: TypeError, code: 'ERR_INVALID_ARG_TYPE' };
 
 /** A one-image dataset over the good 8x8 png with `annotations`. */
-function dataset(P: HostilePaths, annotations: unknown[], declared = true): Record<string, unknown> {
+function dataset(P: HostilePaths, annotations: unknown[], declared = true): CocoDataset {
   const img: Record<string, unknown> = { id: 1, file_name: P.good.png };
   if (declared) Object.assign(img, { width: 8, height: 8 });
-  return { images: [img], categories: [{ id: 1, name: 'a' }], annotations };
+  return { images: [img as CocoDataset['images'][number]], categories: [{ id: 1, name: 'a' }], annotations };
 }
 
 const ann = (extra: Record<string, unknown>) => ({ id: 7, image_id: 1, category_id: 1, ...extra });
