@@ -48,5 +48,6 @@ export type { Sample, SampleOptions } from './labels/sample';
 export type { SampleAnnotations } from './labels/geometry';
 export type { LabeledBatch, LabeledBatchOptions } from './labels/labeled-batch';
 export type { Masks, MaskMode } from './labels/masks';
+export type { StreamOptions } from './labels/stream';
 export type { AnnotationId, Category } from './labels/annotations';
 export type { SkippedAnnotation } from './labels/store';

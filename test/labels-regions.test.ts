@@ -52,7 +52,8 @@ test('negatives: seeded, inside their image, and no object pixel in any of them'
   assert.equal(S.negatives({ count: 25, windowDims: [12, 16], seed: 4 }), neg);
   for (const t of neg) {
     const s = S.loadSample(t);
-    const [[y0, y1], [x0, x1]] = s.target.region as number[][];
+    const [y0, x0] = [s.transform[5], s.transform[2]];
+    const [y1, x1] = [y0 + 12, x0 + 16];
     const img = P.dataset.images.find((i) => i.id === t.imageId)!;
     assert.ok(y0 >= 0 && x0 >= 0 && y1 <= img.height && x1 <= img.width);
     assert.is(s.annotations[0].ids.length, 0);

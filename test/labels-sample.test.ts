@@ -100,8 +100,9 @@ test('annotation targets: extent, square and pad; the window is centred as ndsam
     const s = S.loadSample({ annotationId: ann.id });
     assert.equal(s.im.shape.slice(0, 2), [Math.ceil(bh), Math.ceil(bw)]);
     assert.is(s.target.imageId, ann.image_id);
-    const y0 = Math.floor(by + bh / 2 - Math.ceil(bh) / 2);
-    assert.equal(s.target.region, [[y0, y0 + Math.ceil(bh)], [Math.floor(bx + bw / 2 - Math.ceil(bw) / 2), Math.floor(bx + bw / 2 - Math.ceil(bw) / 2) + Math.ceil(bw)]]);
+    // ndsampler's centring: rows from floor(cy - h / 2), columns from floor(cx - w / 2)
+    assert.equal([s.transform[5], s.transform[2]], [Math.floor(by + bh / 2 - Math.ceil(bh) / 2), Math.floor(bx + bw / 2 - Math.ceil(bw) / 2)]);
+    assert.equal(S.loadSample(s.target).im, s.im, 'the resolved target gives the same sample');
     assert.ok(s.annotations[0].ids.includes(ann.id));
     checkSample(s, 0);
     checkSample(S.loadSample({ annotationId: ann.id, windowDims: [64, 80], augment: { hflip: ann.id % 2 === 0, rot90: (ann.id % 4) as 0 | 1 | 2 | 3 } }), 0);
@@ -115,6 +116,7 @@ test('annotation targets: extent, square and pad; the window is centred as ndsam
 test('region targets and whole images; channels of the region', () => {
   const s = S.loadSample({ imageId: 1, region: [[-10, 50], [100, 175]] });
   assert.equal(s.im.shape, [60, 75, 3]);
+  assert.equal(s.target.region, [[-10, 50], [100, 175]]);
   checkSample(s, 0);
   const whole = S.loadSample({ imageId: 2 });
   assert.equal(whole.im.shape, [96, 112, 3]);

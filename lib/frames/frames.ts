@@ -28,8 +28,8 @@ import type { Batch, BatchExtras, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
 import { checkCrop, CROP_KEYS, fusedCrop, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
-import { checkPlan, createSampler, SAMPLER_KEYS } from './sampler';
-import type { Sampler, SamplerOptions } from './sampler';
+import { checkPlan, createSampler, frameItems, SAMPLER_KEYS } from './sampler';
+import type { SampleItem, Sampler, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
@@ -293,7 +293,7 @@ export abstract class Frames {
    * at a time, seeded and resumable (`state()`), split across `rank`/`worldSize`, `prefetch`
    * batches in flight, read by loadBatch with the batch options given here.
    */
-  sampler(opts: SamplerOptions): Sampler<Batch> {
+  sampler(opts: SamplerOptions): Sampler<Batch & { targets: Array<{ imageId: ImageId; region: Region }> }> {
     const o = v.options(opts, 'options', [...SAMPLER_KEYS, ...BATCH_KEYS]) as SamplerOptions;
     if (o.out !== undefined) throw v.typeError('no out option (the sampler recycles its own buffers)', 'options.out', o.out);
     const plan = checkPlan(o);
@@ -303,10 +303,14 @@ export abstract class Frames {
     // Crops of images smaller than `size` reach outside them: every batch is read boundless (the
     // same pixels as a plain read wherever a crop lies inside its image).
     batchOpts.boundless = true;
-    return createSampler<Batch>({
-      imageIds: this.imageIds,
-      shape: (id) => this.loadFrame(id).shape,
-      load: (requests, out) => this.loadBatch(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
+    type Labeled = Batch & { targets: Array<{ imageId: ImageId; region: Region }> };
+    return createSampler<Labeled, SampleItem>({
+      epochItems: frameItems(this.imageIds.slice(), (id) => this.loadFrame(id).shape, plan),
+      load: async (items, out) => {
+        const targets = items.map((it) => ({ imageId: it.imageId, region: it.region }));
+        const b = await this.loadBatch(targets, out === undefined ? batchOpts : { ...batchOpts, out });
+        return Object.assign(b, { targets });
+      },
     }, plan, prefetch);
   }
 

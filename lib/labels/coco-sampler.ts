@@ -19,6 +19,9 @@ import { negatives, positives, sampleGrid } from './regions';
 import { loadSample, loadSampleAsync } from './sample';
 import type { Sample, SampleOptions } from './sample';
 import { LabelStore } from './store';
+import { createStream } from './stream';
+import type { StreamOptions } from './stream';
+import type { Sampler } from '../frames/sampler';
 import type { Target, WindowDims } from './targets';
 import type { SkippedAnnotation } from './store';
 
@@ -127,6 +130,15 @@ export class CocoSampler {
    */
   loadBatch(targets: Target[], opts?: LabeledBatchOptions): Promise<LabeledBatch> {
     return loadLabeledBatch(this.store, this.frames, targets, opts);
+  }
+
+  /**
+   * Labeled batches for a training loop (stream.ts): every positive and a share of negatives per
+   * epoch, shuffled, augmented, split across ranks, seeded and resumable (`state()`); `prefetch`
+   * batches in flight, their buffers recycled.
+   */
+  stream(opts: StreamOptions): Sampler<LabeledBatch> {
+    return createStream(this.store, this.frames, opts);
   }
 
   /** loadSample with the read on the libuv pool; rejects (never throws). */

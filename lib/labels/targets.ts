@@ -13,6 +13,10 @@
  *   plus `pad`; read at `scale` (output round(n * scale)) and oriented.
  * - `{imageId}`: the whole image.
  *
+ * The resolved target (Sample.target, LabeledBatch.targets) fills in what was inferred: imageId,
+ * cx, cy, width, height and windowDims of a centred target, the absolute region of a region
+ * target (the whole image's too), pad and augment. Given back, it gives the same sample.
+ *
  * Runs on the calling thread.
  */
 import type { ImageId } from '../cache/config';
@@ -56,7 +60,7 @@ export interface Target {
 
 /** A target resolved into what to read and how its labels map. */
 export interface Resolved {
-  /** The resolved target handed back to the caller (region, windowDims, ... filled in). */
+  /** The resolved target handed back to the caller (centre and windowDims, or region, filled in). */
   target: Target;
   imageId: ImageId;
   /** The image window (absolute; may reach past the image): rows y0..y0+nh, columns x0..x0+nw. */
@@ -180,6 +184,7 @@ export function resolveTarget(store: LabelStore, t: unknown, name: string, defau
     const parsed = parseRegion((o.region ?? null) as Region | null);
     const win = resolveRegion(parsed === null ? null : { ...parsed, cs: null, ce: null }, [H, W, 1], true);
     if (o.region !== undefined && (o.region as Region).length > 2) chans = (o.region as Region)[2];
+    resolved.region = chans === undefined ? [[win.y0, win.y1], [win.x0, win.x1]] : [[win.y0, win.y1], [win.x0, win.x1], chans];
     y0 = win.y0 - ph;
     x0 = win.x0 - pw;
     nh = win.y1 - win.y0 + 2 * ph;
@@ -189,7 +194,6 @@ export function resolveTarget(store: LabelStore, t: unknown, name: string, defau
     sw = Math.max(1, Math.round(nw * aug.scale));
   }
   if (sh > MAX_DIM || sw > MAX_DIM || nh > MAX_DIM || nw > MAX_DIM) throw v.rangeError('a window of at most 2^20 pixels a side', name, [nh, nw]);
-  resolved.region = chans === undefined ? [[y0, y0 + nh], [x0, x0 + nw]] : [[y0, y0 + nh], [x0, x0 + nw], chans];
   if (ph !== 0 || pw !== 0) resolved.pad = [ph, pw];
   if (o.channels !== undefined) resolved.channels = o.channels as string | string[];
   if (orient !== 0 || aug.scale !== 1) {
