@@ -6,12 +6,17 @@
  * labeled batches. Every method runs on the calling thread; pixel and mask work of the async
  * methods runs on the addon's pool.
  */
+import * as path from 'node:path';
 import type { ImageId } from '../cache/config';
+import { NdsamplerError } from '../errors';
+import { defaultWorkdir } from '../frames/pathinfo';
+import type { FramesOptions } from '../frames/types';
 import { CocoFrames } from '../frames/coco-frames';
 import type { CocoDataset, CocoFramesOptions } from '../frames/coco-frames';
 import * as v from '../validate';
 import type { AnnotationId, Category } from './annotations';
 import { checkBox, checkThresh } from './checks';
+import { ensureShapesDemo } from './demo';
 import type { Box } from './checks';
 import { loadLabeledBatch } from './labeled-batch';
 import type { LabeledBatch, LabeledBatchOptions } from './labeled-batch';
@@ -54,6 +59,20 @@ export class CocoSampler {
       this.frames = new CocoFrames(dataset, fo as CocoFramesOptions);
     }
     this.store = new LabelStore(this.frames.dataset, this.frames, onInvalid === 'skip');
+  }
+
+  /**
+   * A CocoSampler over the demo dataset (labels/demo.ts: shapes of known colour and place on
+   * textured images), written on first use into `dpath` (default `<workdir>/demo-shapes/`).
+   * `workdir` defaults to `<per-user cache>/demo`, `backend` to null.
+   */
+  static demo(opts?: { workdir?: string; dpath?: string; backend?: FramesOptions['backend']; kind?: 'shapes' | 'video' }): CocoSampler {
+    const o = v.options(opts, 'options', ['workdir', 'dpath', 'backend', 'kind'] as const);
+    const kind = o.kind === undefined ? 'shapes' : v.oneOf(o.kind, 'options.kind', ['shapes', 'video'] as const);
+    if (kind === 'video') throw new NdsamplerError('ERR_UNSUPPORTED', "the 'video' demo is not available yet (videos are not supported yet)");
+    const workdir = o.workdir === undefined ? path.join(defaultWorkdir(), 'demo') : path.resolve(v.string(o.workdir, 'options.workdir'));
+    const dpath = o.dpath === undefined ? path.join(workdir, 'demo-shapes') : path.resolve(v.string(o.dpath, 'options.dpath'));
+    return new CocoSampler(ensureShapesDemo(dpath), { workdir, backend: o.backend as FramesOptions['backend'] });
   }
 
   /** The dataset's categories [{id, name, supercategory?}], in dataset order. */
