@@ -42,7 +42,7 @@ test("demo: each annotation's instance mask equals the pixels painted in its cat
   const s = CocoSampler.demo({ workdir: path.join(dir, 'a') });
   const targets = s.positives({ windowDims: [80, 80] }).map((t, i) => ({ ...t, augment: { rot90: (i % 4) as 0 | 1 | 2 | 3, vflip: i % 3 === 0 } }));
   const b = await s.loadBatch(targets, { masks: 'instance' });
-  const color = new Map(SHAPES_DEMO_CATEGORIES.map((c) => [c.id, c.color as readonly number[]]));
+  const color = new Map<number, readonly number[]>(SHAPES_DEMO_CATEGORIES.map((c) => [c.id, c.color]));
   b.annotations.forEach(([a], i) => {
     const k = a.ids.indexOf(targets[i].annotationId!);
     const c = color.get(a.categoryIds[k])!;

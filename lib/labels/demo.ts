@@ -157,7 +157,7 @@ export function ensureShapesDemo(dpath: string): string {
   };
   const file = path.join(dpath, SHAPES_DEMO_FILE);
   const text = JSON.stringify(dataset) + '\n';
-  let current: string | null = null;
+  let current: string | null;
   try {
     current = fs.readFileSync(file, 'utf8');
   } catch {
