@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
 import { benchSoak } from './soak';
+import { benchLabels } from './labels';
 import { allocate, openImage, writeNpy } from '../dist';
 import type { Batch, NDArray, Region } from '../dist';
 
@@ -841,6 +842,8 @@ async function main(): Promise<void> {
   if (want('frames')) await benchFrames();
   if (want('throughput')) await benchThroughput();
   if (want('coco')) await benchCoco();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build
+  if (want('labels')) await benchLabels({ nds: require('../dist'), npy: ensureNpy('img8192.npy', 8192, 8192, 3), log, record });
   if (sections.includes('remote')) await benchRemote();  // only when asked: it starts a server and uploads 128 MiB
   if (wantNamed('soak')) await benchSoak(dataDir, syntheticImage, log, record);
   writeResults();

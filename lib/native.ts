@@ -141,6 +141,8 @@ export interface NativeMaskOptions {
   dtype: 'uint8' | 'uint16' | 'int32';
   shapes: Float64Array;
   geom: Float64Array;
+  /** The data of an earlier result of this env to fill again in place (else a new buffer). */
+  out?: Uint8Array | Uint16Array | Int32Array;
 }
 
 export interface NativeBatchResult {

@@ -30,8 +30,8 @@ async function run(opts: Partial<StreamOptions>, take = Infinity): Promise<{ bat
   const s = S.stream({ ...BASE, ...opts });
   const batches: LabeledBatch[] = [];
   for await (const b of s) {
-    // the ring recycles pixel buffers: keep a copy
-    batches.push({ ...b, data: b.data.slice() });
+    // the ring recycles pixel and mask buffers: keep copies
+    batches.push({ ...b, data: b.data.slice(), masks: b.masks && { ...b.masks, data: b.masks.data.slice() } });
     if (batches.length >= take) break;
   }
   return { batches, keys: batches.map(key), state: s.state() };
@@ -129,6 +129,17 @@ function extentInside(b: LabeledBatch, i: number, id: number): boolean {
   const [bx, by, bw, bh] = ann.bbox;
   return x0 >= 0 && y0 >= 0 && x1 <= 56 && y1 <= 40 && bx >= 0 && by >= 0 && bx + bw <= img.width && by + bh <= img.height;
 }
+
+test("the ring recycles the masks' memory with the pixels'", async () => {
+  const seen = new Set<ArrayBufferLike>();
+  let n = 0;
+  for await (const b of S.stream({ ...BASE, epochs: 3, prefetch: 1, dropLast: true })) {
+    seen.add(b.masks!.data.buffer);
+    n++;
+  }
+  assert.ok(n >= 9);
+  assert.ok(seen.size <= 4, `${seen.size} mask buffers for ${n} batches`);
+});
 
 test('resume continues exactly where a stopped stream was', async () => {
   const whole = await run({ masks: false });

@@ -185,19 +185,23 @@ export function parseAnnotation(raw: unknown, index: number, ctx: ParseContext):
   }
   const a = raw as Record<string, unknown>;
   if (!isId(a.id)) throw new FramesError('ERR_ANNOTATION', `annotations[${index}] has no id (a number or a string)`, { annotationId: null });
-  const id = a.id;
-  const fail = (why: string): never => {
-    throw annotationError(id, why);
-  };
-  if (!isId(a.image_id)) fail('its image_id is missing');
-  const imageId = a.image_id as ImageId;
-  if (!ctx.hasImage(imageId)) fail(`its image_id ${JSON.stringify(imageId)} is not an image of the dataset`);
-  if (!finite(a.category_id)) fail('its category_id is missing (a number)');
-  const categoryId = a.category_id as number;
-  if (!ctx.hasCategory(categoryId)) fail(`its category_id ${categoryId} is not one of the dataset's categories`);
+  const out = check(a, ctx);
+  if (typeof out === 'string') throw annotationError(a.id, out);
+  return out;
+}
+
+/** The annotation, or why it is not one (no closure per annotation: 10^6 of them are parsed at once). */
+function check(a: Record<string, unknown>, ctx: ParseContext): Annotation | string {
+  const id = a.id as AnnotationId;
+  const imageId = a.image_id;
+  if (!isId(imageId)) return 'its image_id is missing';
+  if (!ctx.hasImage(imageId)) return `its image_id ${JSON.stringify(imageId)} is not an image of the dataset`;
+  const categoryId = a.category_id;
+  if (!finite(categoryId)) return 'its category_id is missing (a number)';
+  if (!ctx.hasCategory(categoryId)) return `its category_id ${categoryId} is not one of the dataset's categories`;
   const track = a.track_id;
-  if (track !== undefined && track !== null && !isId(track)) fail('its track_id must be a number or a string');
-  const trackId = track === undefined || track === null ? null : track as number | string;
+  if (track !== undefined && track !== null && !isId(track)) return 'its track_id must be a number or a string';
+  const trackId = track === undefined || track === null ? null : track;
 
   let parts: PolygonPart[] | null = null;
   let rle: Rle | null = null;
@@ -205,37 +209,40 @@ export function parseAnnotation(raw: unknown, index: number, ctx: ParseContext):
   if (seg !== undefined && seg !== null && !(Array.isArray(seg) && seg.length === 0)) {
     if (typeof seg === 'object' && !Array.isArray(seg) && 'counts' in seg) {
       const r = parseRle(seg as Record<string, unknown>);
-      if (typeof r === 'string') fail(r);
-      rle = r as Rle;
+      if (typeof r === 'string') return r;
+      rle = r;
       const size = ctx.imageSize(imageId);
       if (size !== null && (size[0] !== rle.height || size[1] !== rle.width)) {
-        fail(`its RLE size [${rle.height}, ${rle.width}] is not the image's [${size[0]}, ${size[1]}]`);
+        return `its RLE size [${rle.height}, ${rle.width}] is not the image's [${size[0]}, ${size[1]}]`;
       }
     } else {
       const p = polygonParts(seg);
-      if (typeof p === 'string') fail(p);
-      parts = p as PolygonPart[];
+      if (typeof p === 'string') return p;
+      parts = p;
     }
   }
   let box: [number, number, number, number];
-  if (a.bbox !== undefined && a.bbox !== null) {
-    const b = a.bbox;
-    if (!Array.isArray(b) || b.length !== 4 || !b.every(finite)) fail('its bbox must be [x, y, w, h] of finite numbers');
-    const [x, y, w, h] = b as number[];
-    if (w < 0 || h < 0) fail(`its bbox has a negative size [${w}, ${h}]`);
+  const b = a.bbox;
+  if (b !== undefined && b !== null) {
+    if (!Array.isArray(b) || b.length !== 4) return 'its bbox must be [x, y, w, h] of finite numbers';
+    const x = b[0] as unknown, y = b[1] as unknown, w = b[2] as unknown, h = b[3] as unknown;
+    if (!finite(x) || !finite(y) || !finite(w) || !finite(h)) return 'its bbox must be [x, y, w, h] of finite numbers';
+    if (w < 0 || h < 0) return `its bbox has a negative size [${w}, ${h}]`;
     box = [x, y, w, h];
   } else if (parts !== null) {
     box = partsBox(parts);
   } else if (rle !== null) {
-    box = rleBox(rle) ?? fail('it has no bbox and its RLE mask is empty');
+    const rb = rleBox(rle);
+    if (rb === null) return 'it has no bbox and its RLE mask is empty';
+    box = rb;
   } else {
-    box = fail('it has no bbox and no segmentation to take one from');
+    return 'it has no bbox and no segmentation to take one from';
   }
   let keypoints: Float64Array | null = null;
   if (a.keypoints !== undefined && a.keypoints !== null) {
     const k = keypointsOf(a.keypoints);
-    if (typeof k === 'string') fail(k);
-    keypoints = k as Float64Array;
+    if (typeof k === 'string') return k;
+    keypoints = k;
   }
   return { id, imageId, categoryId, trackId, box, parts, rle, keypoints, raw: a };
 }

@@ -96,7 +96,8 @@ export async function readLabeled(store: LabelStore, frames: CocoFrames, rs: Res
   if (c.masks !== null) {
     const crops = rs.map((r, i) => ({ r, anns: found[i].anns }));
     const dtype = maskDtype(store, c.masks, crops.map((x) => x.anns));
-    masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype));
+    const prev = (c.batch.out as Partial<LabeledBatch> | undefined)?.masks;
+    masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype), prev);
     masksP.catch(() => { /* awaited below */ });
   }
   const batch = await frames[LOAD_BATCH_EXTRAS](requests, c.batch, { sizes, orient });

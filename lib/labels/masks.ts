@@ -46,26 +46,51 @@ export function maskDtype(store: LabelStore, mode: MaskMode, crops: Annotation[]
   return dtypeFor(Math.min(0, ...ids), Math.max(0, ...ids));
 }
 
+/** A growable Float64Array (the geometry of a batch, without a JS array of boxed numbers). */
+class F64 {
+  a = new Float64Array(4096);
+  n = 0;
+  push(...xs: number[]): void {
+    if (this.n + xs.length > this.a.length) this.grow(xs.length);
+    for (const x of xs) this.a[this.n++] = x;
+  }
+  push1(x: number): void {
+    if (this.n === this.a.length) this.grow(1);
+    this.a[this.n++] = x;
+  }
+  grow(k: number): void {
+    const b = new Float64Array(Math.max(2 * this.a.length, this.n + k));
+    b.set(this.a.subarray(0, this.n));
+    this.a = b;
+  }
+  done(): Float64Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
 /** The native options of the masks of `crops` (each crop's target and annotations). */
 export function maskOptions(store: LabelStore, crops: Array<{ r: Resolved; anns: Annotation[] }>, mode: MaskMode,
   h: number, w: number, dtype: NativeMaskOptions['dtype']): NativeMaskOptions {
-  const shapes: number[] = [];
-  const geom: number[] = [];
+  const shapes = new F64();
+  const geom = new F64();
   let vertices = 0;
   crops.forEach(({ r, anns }, crop) => {
     const [a, b, c, d, e, f] = r.fromImage;
     const ring = (xs: ArrayLike<number>): void => {
-      geom.push(xs.length / 2);
-      for (let k = 0; k < xs.length; k += 2) geom.push(a * xs[k] + b * xs[k + 1] + c, d * xs[k] + e * xs[k + 1] + f);
+      geom.push1(xs.length / 2);
+      for (let k = 0; k < xs.length; k += 2) {
+        geom.push1(a * xs[k] + b * xs[k + 1] + c);
+        geom.push1(d * xs[k] + e * xs[k + 1] + f);
+      }
       vertices += xs.length / 2;
       if (vertices > MAX_MASK_VERTICES) throw new NdsamplerError('ERR_TOO_LARGE', `the masks of this batch have more than ${MAX_MASK_VERTICES} polygon vertices`);
     };
     anns.forEach((ann, k) => {
-      shapes.push(crop, mode === 'instance' ? k + 1 : ann.categoryId, ann.rle !== null && ann.parts === null ? 1 : 0, geom.length);
+      shapes.push(crop, mode === 'instance' ? k + 1 : ann.categoryId, ann.rle !== null && ann.parts === null ? 1 : 0, geom.n);
       if (ann.parts !== null) {
-        geom.push(ann.parts.length);
+        geom.push1(ann.parts.length);
         for (const part of ann.parts) {
-          geom.push(part.length);
+          geom.push1(part.length);
           for (const rg of part) ring(rg);
         }
       } else if (ann.rle !== null) {
@@ -80,7 +105,7 @@ export function maskOptions(store: LabelStore, crops: Array<{ r: Resolved; anns:
         const box = [Math.floor(Math.min(px, qx)) - 1, Math.floor(Math.min(py, qy)) - 1, Math.ceil(Math.max(px, qx)) + 1, Math.ceil(Math.max(py, qy)) + 1]
           .map((v) => Math.min(Math.max(v, -1), Math.max(h, w) + 1));
         geom.push(H, W, ...r.toImage.slice(0, 6), ...box, ann.rle.counts.length);
-        for (let q = 0; q < ann.rle.counts.length; q++) geom.push(ann.rle.counts[q]);
+        for (let q = 0; q < ann.rle.counts.length; q++) geom.push1(ann.rle.counts[q]);
       } else {
         const [bx, by, bw, bh] = ann.box;
         geom.push(1, 1);
@@ -88,11 +113,14 @@ export function maskOptions(store: LabelStore, crops: Array<{ r: Resolved; anns:
       }
     });
   });
-  return { n: crops.length, h, w, dtype, shapes: Float64Array.from(shapes), geom: Float64Array.from(geom) };
+  return { n: crops.length, h, w, dtype, shapes: shapes.done(), geom: geom.done() };
 }
 
-/** Paints the masks on the addon's pool. */
-export async function rasterizeMasks(opts: NativeMaskOptions): Promise<Masks> {
-  const data = await native.rasterizeMasks(opts);
+/**
+ * Paints the masks on the addon's pool. `out`: the masks of an earlier batch, whose (addon) memory
+ * is reused when it has this batch's dtype and size and no job is writing it.
+ */
+export async function rasterizeMasks(opts: NativeMaskOptions, out?: Masks): Promise<Masks> {
+  const data = await native.rasterizeMasks(out === undefined ? opts : { ...opts, out: out.data });
   return { data, dims: [opts.n, opts.h, opts.w], dtype: opts.dtype };
 }

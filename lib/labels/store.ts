@@ -19,14 +19,14 @@ export interface SkippedAnnotation {
   error: FramesError;
 }
 
-const annKey = (id: unknown): string => (typeof id === 'number' ? String(id) : `s:${String(id)}`);
 
 export class LabelStore {
   readonly categories: Category[];
   readonly skipped: SkippedAnnotation[] = [];
   readonly #frames: CocoFrames;
   readonly #cats = new Set<number>();
-  readonly #byId = new Map<string, Annotation>();
+  /** By id as given (a number and a string are different ids). */
+  readonly #byId = new Map<AnnotationId, Annotation>();
   readonly #byImage = new Map<string, Annotation[]>();
   readonly #index = new Map<string, BoxIndex>();
   readonly #sizes = new Map<string, [number, number]>();
@@ -41,8 +41,18 @@ export class LabelStore {
     if (list !== undefined && list !== null && !Array.isArray(list)) {
       throw new FramesError('ERR_ANNOTATION', `${where}: 'annotations' must be a list`, { annotationId: null });
     }
+    // Annotations usually come image by image: the last image's list is kept at hand.
+    let lastImage: unknown;
+    let lastList: Annotation[] | undefined;
+    const listOf = (id: ImageId): Annotation[] | undefined => {
+      if (id !== lastImage) {
+        lastImage = id;
+        lastList = typeof id === 'number' || typeof id === 'string' ? this.#byImage.get(idKey(id)) : undefined;
+      }
+      return lastList;
+    };
     const ctx = {
-      hasImage: (id: ImageId) => this.#byImage.has(idKey(id)),
+      hasImage: (id: ImageId) => listOf(id) !== undefined,
       hasCategory: (id: number) => this.#cats.has(id),
       imageSize: (id: ImageId) => this.#declaredSize(id),
     };
@@ -50,10 +60,9 @@ export class LabelStore {
     for (let i = 0; i < anns.length; i++) {
       try {
         const a = parseAnnotation(anns[i], i, ctx);
-        const key = annKey(a.id);
-        if (this.#byId.has(key)) throw annotationError(a.id, 'its id is given twice');
-        this.#byId.set(key, a);
-        (this.#byImage.get(idKey(a.imageId)) as Annotation[]).push(a);
+        if (this.#byId.has(a.id)) throw annotationError(a.id, 'its id is given twice');
+        this.#byId.set(a.id, a);
+        (listOf(a.imageId) as Annotation[]).push(a);
       } catch (err) {
         if (!skip || !(err instanceof FramesError)) throw err;
         this.skipped.push({ annotationId: (err as FramesError & { annotationId: AnnotationId | null }).annotationId, error: err });
@@ -71,7 +80,7 @@ export class LabelStore {
   }
 
   get(id: AnnotationId): Annotation | undefined {
-    return this.#byId.get(annKey(id));
+    return this.#byId.get(id);
   }
 
   hasCategory(id: number): boolean {
@@ -95,10 +104,13 @@ export class LabelStore {
     if (ix === undefined) {
       const list = this.ofImage(imageId);
       const boxes = new Float64Array(list.length * 4);
-      list.forEach((a, i) => {
-        const [x, y, w, h] = a.box;
-        boxes.set([x, y, x + w, y + h], 4 * i);
-      });
+      for (let i = 0; i < list.length; i++) {
+        const b = list[i].box;
+        boxes[4 * i] = b[0];
+        boxes[4 * i + 1] = b[1];
+        boxes[4 * i + 2] = b[0] + b[2];
+        boxes[4 * i + 3] = b[1] + b[3];
+      }
       ix = new BoxIndex(boxes);
       this.#index.set(key, ix);
     }

@@ -370,8 +370,22 @@ void ReadCrop(BatchJob& job, const BatchItem& it, uint8_t* slot) {
   if (s.dtype == DType::I8 && !job.lut[1].empty()) lut = job.lut[1].data();
   // Out of an npy mapping the read runs armed: a file cut under it is ERR_SOURCE_CHANGED, not SIGBUS.
   auto convert = [&] {
-    ConvertBlock(block, rows.data(), identityX ? nullptr : xoff.data(), it.ih, it.iw, job.C, d0, dsy, dsx, dsc, job.cv,
-                 lut);
+    if (it.orient == 0) {
+      ConvertBlock(block, rows.data(), identityX ? nullptr : xoff.data(), it.ih, it.iw, job.C, d0, dsy, dsx, dsc,
+                   job.cv, lut);
+      return;
+    }
+    // Oriented: in square tiles of S, so the writes of a turned crop (down the slot's columns)
+    // stay within a few cache lines per tile.
+    for (int64_t ty = 0; ty < it.ih; ty += kOrientTile) {
+      for (int64_t tx = 0; tx < it.iw; tx += kOrientTile) {
+        SrcBlock b = block;
+        if (identityX) b.base += tx * block.sx;
+        ConvertBlock(b, rows.data() + ty, identityX ? nullptr : xoff.data() + tx, std::min(kOrientTile, it.ih - ty),
+                     std::min(kOrientTile, it.iw - tx), job.C, d0 + (ty * dsy + tx * dsx) * osz, dsy, dsx, dsc, job.cv,
+                     lut);
+      }
+    }
   };
   if (s.kind == SrcKind::kNpy ? !GuardedCopy(convert) : (convert(), false)) throw Changed(s);
 }

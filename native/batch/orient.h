@@ -11,6 +11,8 @@
 namespace nds {
 
 constexpr int kOrientCodes = 16;
+// The side of the tiles an oriented crop is written in (batch_job.cc ReadCrop).
+constexpr int64_t kOrientTile = 32;
 
 // Where S's pixel (y, x) lands in a slot whose output rows / columns have element strides
 // (dsy, dsx): offset base + y * sy + x * sx (in elements; sy, sx may be negative).

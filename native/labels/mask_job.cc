@@ -1,12 +1,14 @@
 // rasterizeMasks (see mask_job.h for the threads and the memory rule).
 #include "labels/mask_job.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <cstring>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -20,12 +22,21 @@ namespace nds {
 
 namespace {
 
+// The output memory of a mask job: addon memory, handed to JS as an external ArrayBuffer and
+// reusable as the `out` of a later job (never written while JS could read it mid-job: busy).
+struct MaskBuffer {
+  std::unique_ptr<uint8_t[]> bytes;  // not zeroed here: each crop task zeroes its slot
+  size_t size = 0;
+  bool busy = false;  // JS thread only
+};
+
 // Per-env state, shared by AddonData (until env teardown) and by the env's jobs in flight.
 struct LabelsEnv {
   std::mutex mu;
   bool alive = true;  // guarded by mu: tsfn may still be called
   napi_threadsafe_function tsfn = nullptr;
-  int inflight = 0;  // JS thread only
+  int inflight = 0;                                                    // JS thread only
+  std::unordered_map<const void*, std::weak_ptr<MaskBuffer>> buffers;  // JS thread only: by data
 };
 
 struct Shape {
@@ -43,7 +54,8 @@ struct MaskJob {
   std::vector<double> geom;  // a copy of the caller's geometry (never JS memory on the pool)
   std::vector<Shape> shapes;
   std::vector<std::vector<int32_t>> perCrop;  // shape indices of each crop, in painting order
-  std::shared_ptr<std::vector<uint8_t>> out;
+  std::shared_ptr<MaskBuffer> out;
+  napi_ref outRef = nullptr;  // the caller's typed array when `out` reused its buffer (JS thread)
   std::atomic<int64_t> remaining{0};
   std::atomic<bool> failed{false};
   ErrorInfo error;                   // written by the task that set `failed` first
@@ -61,18 +73,35 @@ void Post(const std::shared_ptr<MaskJob>& job) {
   delete hold;
 }
 
-void ReleaseOut(napi_env, void*, void* hint) { delete static_cast<std::shared_ptr<std::vector<uint8_t>>*>(hint); }
+// Finalizer of an ArrayBuffer over a MaskBuffer: drops its share (and its registry entry).
+struct OutHold {
+  std::shared_ptr<MaskBuffer> buf;
+  std::shared_ptr<LabelsEnv> env;
+};
+void ReleaseOut(napi_env, void* data, void* hint) {
+  auto* hold = static_cast<OutHold*>(hint);
+  auto it = hold->env->buffers.find(data);
+  if (it != hold->env->buffers.end() && it->second.lock() == hold->buf) hold->env->buffers.erase(it);
+  delete hold;
+}
 
 // JS thread: the typed array over the job's output.
 napi_value ResultArray(Napi::Env env, MaskJob& job) {
-  const size_t bytes = job.out->size();
+  if (job.outRef != nullptr) {  // the caller's own (addon) buffer, filled in place
+    napi_value v;
+    NAPI_THROW_IF_FAILED(env, napi_get_reference_value(env, job.outRef, &v), nullptr);
+    return v;
+  }
+  const size_t bytes = job.out->size;
   const size_t elems = bytes / static_cast<size_t>(job.bytes);
   AddonData* ad = GetData(env);
   napi_value ab = nullptr;
   if (ad->externalBuffersAllowed && bytes > 0) {
-    auto* hold = new std::shared_ptr<std::vector<uint8_t>>(job.out);
-    const napi_status st = napi_create_external_arraybuffer(env, job.out->data(), bytes, ReleaseOut, hold, &ab);
-    if (st != napi_ok) {
+    auto* hold = new OutHold{job.out, job.env};
+    const napi_status st = napi_create_external_arraybuffer(env, job.out->bytes.get(), bytes, ReleaseOut, hold, &ab);
+    if (st == napi_ok) {
+      job.env->buffers[job.out->bytes.get()] = job.out;
+    } else {
       delete hold;
       ab = nullptr;
       if (st != napi_no_external_buffers_allowed) NAPI_THROW_IF_FAILED(env, st, nullptr);
@@ -82,7 +111,7 @@ napi_value ResultArray(Napi::Env env, MaskJob& job) {
   if (ab == nullptr) {
     void* data = nullptr;
     NAPI_THROW_IF_FAILED(env, napi_create_arraybuffer(env, bytes, &data, &ab), nullptr);
-    if (bytes > 0) std::memcpy(data, job.out->data(), bytes);
+    if (bytes > 0) std::memcpy(data, job.out->bytes.get(), bytes);
   }
   napi_value ta;
   NAPI_THROW_IF_FAILED(env, napi_create_typedarray(env, TypedArrayType(job.dtype), elems, ab, 0, &ta), nullptr);
@@ -96,6 +125,7 @@ void CallJs(napi_env rawEnv, napi_value, void*, void* data) {
   MaskJob& job = **hold;
   Napi::Env env(rawEnv);
   if (--job.env->inflight == 0) napi_unref_threadsafe_function(rawEnv, job.env->tsfn);
+  job.out->busy = false;
   napi_value settled = nullptr;
   bool ok = false;
   try {
@@ -109,6 +139,8 @@ void CallJs(napi_env rawEnv, napi_value, void*, void* data) {
     }
   } catch (...) {
   }
+  if (job.outRef != nullptr) napi_delete_reference(rawEnv, job.outRef);
+  job.outRef = nullptr;
   if (settled == nullptr) {
     napi_value msg;
     if (napi_create_string_utf8(rawEnv, "rasterizeMasks failed", NAPI_AUTO_LENGTH, &msg) != napi_ok ||
@@ -151,7 +183,9 @@ std::shared_ptr<LabelsEnv> GetLabelsEnv(Napi::Env env) {
 void RunCrop(const std::shared_ptr<MaskJob>& jobPtr, int64_t c) {
   MaskJob& job = *jobPtr;
   try {
-    MaskCanvas canvas{job.out->data() + c * job.h * job.w * job.bytes, job.h, job.w, job.bytes};
+    uint8_t* slot = job.out->bytes.get() + c * job.h * job.w * job.bytes;
+    std::memset(slot, 0, static_cast<size_t>(job.h * job.w * job.bytes));
+    MaskCanvas canvas{slot, job.h, job.w, job.bytes};
     for (int32_t k : job.perCrop[c]) {
       const Shape& s = job.shapes[k];
       if (s.kind == 0) {
@@ -279,12 +313,40 @@ Napi::Value RasterizeMasksJs(const Napi::CallbackInfo& info) {
       ParseShape(env, j, s, static_cast<size_t>(at), &vertices);
       j.perCrop[static_cast<size_t>(crop)].push_back(static_cast<int32_t>(k));
     }
-    j.out = std::make_shared<std::vector<uint8_t>>(static_cast<size_t>(total), 0);
   });
   std::shared_ptr<LabelsEnv> le = GetLabelsEnv(env);
   j.env = le;
+  // `out`: the data of an earlier mask result of this env (addon memory, reused in place) of the
+  // same dtype and size; anything else is ignored (a new buffer is made).
+  Napi::Value outVal = o.Get("out");
+  if (outVal.IsTypedArray()) {
+    napi_typedarray_type type;
+    size_t length = 0, byteOffset = 0;
+    void* data = nullptr;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, outVal, &type, &length, &data, &ab, &byteOffset) == napi_ok && data != nullptr &&
+        byteOffset == 0 && type == TypedArrayType(j.dtype) && length * j.bytes == static_cast<size_t>(total)) {
+      auto it = le->buffers.find(data);
+      std::shared_ptr<MaskBuffer> own = it == le->buffers.end() ? nullptr : it->second.lock();
+      if (own && !own->busy && own->size == static_cast<size_t>(total)) {
+        j.out = own;
+        NAPI_THROW_IF_FAILED(env, napi_create_reference(env, outVal, 1, &j.outRef), Napi::Value());
+      }
+    }
+  }
+  if (!j.out) {
+    Guard(env, [&] {
+      j.out = std::make_shared<MaskBuffer>();
+      j.out->bytes.reset(new uint8_t[std::max<size_t>(static_cast<size_t>(total), 1)]);
+      j.out->size = static_cast<size_t>(total);
+    });
+  }
   napi_value promise;
-  NAPI_THROW_IF_FAILED(env, napi_create_promise(env, &j.deferred, &promise), Napi::Value());
+  if (napi_create_promise(env, &j.deferred, &promise) != napi_ok) {
+    if (j.outRef != nullptr) napi_delete_reference(env, j.outRef);
+    ThrowJs(env, ErrorInfo{"ERR_INTERNAL", "cannot create a promise", "", 0, ""});
+  }
+  j.out->busy = true;
   if (le->inflight++ == 0) napi_ref_threadsafe_function(env, le->tsfn);
   j.remaining.store(j.n);
   ThreadPool& pool = ThreadPool::Get();

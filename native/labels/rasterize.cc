@@ -44,7 +44,11 @@ void MaskCanvas::Span(int64_t y, int64_t x0, int64_t x1, int64_t value) {
 void FillPart(MaskCanvas& canvas, const std::vector<Ring>& rings, int64_t value) {
   const int64_t H = canvas.h, W = canvas.w;
   if (H <= 0 || W <= 0) return;
-  std::vector<Edge> edges;
+  thread_local std::vector<Edge> edges;  // reused by this thread's crops
+  thread_local std::vector<const Edge*> active;
+  thread_local std::vector<int64_t> xs;
+  edges.clear();
+  active.clear();
   for (const Ring& r : rings) {
     for (int64_t i = 0; i < r.n; ++i) {
       const int64_t a = i == 0 ? r.n - 1 : i - 1;  // GDAL's ind1 -> ind2: the closing edge first
@@ -58,8 +62,6 @@ void FillPart(MaskCanvas& canvas, const std::vector<Ring>& rings, int64_t value)
     }
   }
   std::sort(edges.begin(), edges.end(), [](const Edge& p, const Edge& q) { return p.first < q.first; });
-  std::vector<const Edge*> active;
-  std::vector<int64_t> xs;
   size_t next = 0;
   for (int64_t y = edges.empty() ? H : edges[0].first; y < H && (next < edges.size() || !active.empty()); ++y) {
     const double dy = static_cast<double>(y) + 0.5;

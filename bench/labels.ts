@@ -1,0 +1,161 @@
+/**
+ * `npm run bench -- labels` (issue 16): labeled batches against the pixel-only loadBatch of the
+ * same windows, measured in the same run, interleaved round by round (so load on the machine hits
+ * every contender alike): 64 positives 224² NCHW float32 normalised out of an 8192² npy with 4,000
+ * polygon annotations, with boxes and polygons, with instance masks, with hflip + rot90. Then
+ * overlapping() over 10^6 boxes (build, median query, against JSON.parse of the same annotations
+ * and a brute-force scan) and the event loop's p99 while a labeled stream runs, against idle.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import type { Row } from './run';
+import { medianUs } from './timing';
+
+type Nds = typeof import('../dist');
+type Ctx = { nds: Nds; npy: string; log: (s: string) => void; record: (r: Row) => void };
+
+const NORM = { scale: 1 / 255, mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] };
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 2 ** 32;
+  };
+}
+
+/** `n` octagon annotations of 30-90 px over an H x W image. */
+function annotations(n: number, H: number, W: number, seed: number, polygons: boolean): object[] {
+  const r = rng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const w = 30 + 60 * r(), h = 30 + 60 * r(), x = r() * (W - w), y = r() * (H - h);
+    const c = 0.25 * Math.min(w, h);
+    const a: Record<string, unknown> = { id: i + 1, image_id: 1, category_id: 1 + (i % 3), bbox: [x, y, w, h] };
+    if (polygons) a.segmentation = [[x + c, y, x + w - c, y, x + w, y + c, x + w, y + h - c, x + w - c, y + h, x + c, y + h, x, y + h - c, x, y + c]];
+    return a;
+  });
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function batches(ctx: Ctx): Promise<void> {
+  const { nds, log, record } = ctx;
+  const ds = { images: [{ id: 1, file_name: ctx.npy, width: 8192, height: 8192 }], categories: [{ id: 1 }, { id: 2 }, { id: 3 }], annotations: annotations(4000, 8192, 8192, 7, true) };
+  const sampler = new nds.CocoSampler(ds);
+  const pos = sampler.positives({ windowDims: [224, 224] });
+  const targets = Array.from({ length: 64 }, (_, k) => pos[(k * 61) % pos.length]);
+  const turned = targets.map((t) => ({ ...t, augment: { hflip: true, rot90: 1 as const } }));
+  // The same windows as plain regions (ndsampler's centring: from floor(c - 112)).
+  const requests = targets.map((t) => {
+    const y = Math.floor((t.cy as number) - 112), x = Math.floor((t.cx as number) - 112);
+    return { imageId: 1, region: [[y, y + 224], [x, x + 224]] as [[number, number], [number, number]] };
+  });
+  const opts = { layout: 'NCHW' as const, dtype: 'float32' as const, normalize: NORM };
+  const outs: Record<string, unknown> = {};
+  const variants: Record<string, () => Promise<{ data: unknown }>> = {
+    pixels: () => sampler.frames.loadBatch(requests, { ...opts, boundless: true, out: outs.pixels as never }),
+    labels: () => sampler.loadBatch(targets, { ...opts, out: outs.labels as never }),
+    masks: () => sampler.loadBatch(targets, { ...opts, masks: 'instance', out: outs.masks as never }),
+    turned: () => sampler.loadBatch(turned, { ...opts, out: outs.turned as never }),
+  };
+  const times: Record<string, number[]> = { pixels: [], labels: [], masks: [], turned: [] };
+  for (let round = 0; round < 45; round++) {
+    for (const [name, fn] of Object.entries(variants)) {
+      const t0 = process.hrtime.bigint();
+      const b = await fn();
+      const us = Number(process.hrtime.bigint() - t0) / 1e3;
+      outs[name] = b;
+      if (round >= 5) times[name].push(us);  // 5 warm-up rounds
+    }
+  }
+  const px = median(times.pixels);
+  log(`  medians (µs): pixels ${px.toFixed(0)}, labels ${median(times.labels).toFixed(0)}, masks ${median(times.masks).toFixed(0)}, hflip+rot90 ${median(times.turned).toFixed(0)}`);
+  const row = (name: string, what: string, limit: number) => {
+    const us = median(times[name]);
+    record({ section: 'labels', case: what, ours: us, peers: { 'pixel-only loadBatch': px, ratio: us / px }, target: `≤ ${limit}x pixel-only`, pass: us <= limit * px });
+  };
+  row('labels', '64 positives 224² NCHW float32 + boxes, polygons (4,000 annotations)', 1.15);
+  row('masks', 'the same + instance masks (painted on the pool)', 1.5);
+  row('turned', 'the same, every crop hflip + rot90 (by index in the kernel)', 1.1);
+  sampler.frames.close();
+}
+
+async function spatial(ctx: Ctx): Promise<void> {
+  const { nds, log, record } = ctx;
+  const n = 1_000_000;
+  const W = 100_000;
+  const anns = annotations(n, W, W, 11, false);
+  const json = JSON.stringify(anns);
+  const parse = median([0, 1, 2].map(() => {
+    const t0 = process.hrtime.bigint();
+    JSON.parse(json);
+    return Number(process.hrtime.bigint() - t0) / 1e9;
+  }));
+  const ds = { images: [{ id: 1, file_name: 'none.png', width: W, height: W }], categories: [{ id: 1 }, { id: 2 }, { id: 3 }], annotations: anns };
+  const builds: number[] = [];
+  let sampler: InstanceType<Nds['CocoSampler']> | undefined;
+  for (let k = 0; k < 3; k++) {
+    sampler = undefined;
+    const t0 = process.hrtime.bigint();
+    sampler = new nds.CocoSampler(ds);
+    sampler.overlapping(1, [0, 0, 1, 1]);  // builds the image's index
+    builds.push(Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+  const build = median(builds);
+  record({ section: 'labels', case: 'overlapping(): parse 10^6 annotations + build the index', unit: 's', ours: build,
+    peers: { 'JSON.parse of the same annotations': parse }, target: '≤ 2 s', pass: build <= 2 });
+  const r = rng(5);
+  const boxes = Array.from({ length: 4096 }, () => [r() * (W - 224), r() * (W - 224), 224, 224] as [number, number, number, number]);
+  let hits = 0;
+  const q = medianUs((i) => { hits += sampler!.overlapping(1, boxes[i & 4095]).length; });
+  const flat = new Float64Array(n * 4);
+  anns.forEach((a, i) => flat.set((a as { bbox: number[] }).bbox, 4 * i));
+  const brute = medianUs((i) => {
+    const [x, y, w, h] = boxes[i & 4095];
+    let c = 0;
+    for (let k = 0; k < n; k++) if (flat[4 * k] < x + w && flat[4 * k] + flat[4 * k + 2] > x && flat[4 * k + 1] < y + h && flat[4 * k + 1] + flat[4 * k + 3] > y) c++;
+    return c;
+  }, 20, 5, 50);
+  log(`  ${(hits / 1).toFixed(0)} hits over the timed queries`);
+  record({ section: 'labels', case: 'overlapping(): median query, 224² window among 10^6 boxes', ours: q,
+    peers: { 'brute-force scan': brute }, target: '≤ 20 µs', pass: q <= 20 });
+}
+
+async function loop(ctx: Ctx): Promise<void> {
+  const { nds, record, log } = ctx;
+  const ds = { images: [{ id: 1, file_name: ctx.npy, width: 8192, height: 8192 }], categories: [{ id: 1 }, { id: 2 }, { id: 3 }], annotations: annotations(4000, 8192, 8192, 7, true) };
+  const sampler = new nds.CocoSampler(ds);
+  const before = nds.threadPoolSize();
+  nds.setThreadPoolSize(2);
+  const it = sampler.stream({ windowDims: [224, 224], batchSize: 32, seed: 1, layout: 'NCHW', dtype: 'float32', normalize: NORM, masks: 'instance',
+    augment: { hflip: 0.5, vflip: 0.5, rot90: true, scale: [0.8, 1.25] } })[Symbol.asyncIterator]();
+  const stream = async (k: number) => {
+    for (let i = 0; i < k; i++) await it.next();
+  };
+  await stream(50);
+  const measure = async (fn: () => Promise<unknown>) => {
+    const h = monitorEventLoopDelay({ resolution: 1 });
+    const tick = setInterval(() => undefined, 1);
+    h.enable();
+    const t0 = process.hrtime.bigint();
+    await fn();
+    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+    h.disable();
+    clearInterval(tick);
+    return { p99: h.percentile(99) / 1e6, ms };
+  };
+  const busy = await measure(() => stream(300));
+  await it.return?.();
+  const idle = await measure(() => new Promise((res) => setTimeout(res, busy.ms)));
+  nds.setThreadPoolSize(before);
+  sampler.frames.close();
+  log(`  stream of 300 labeled batches: ${busy.ms.toFixed(0)} ms, loop p99 ${busy.p99.toFixed(2)} ms (idle ${idle.p99.toFixed(2)} ms)`);
+  record({ section: 'labels', case: 'event-loop p99 while a labeled stream runs (300 batches of 32x224², masks, augmented)', unit: 'ms',
+    ours: busy.p99, peers: { idle: idle.p99 }, target: '≤ idle + 1 ms', pass: busy.p99 <= idle.p99 + 1 });
+}
+
+export async function benchLabels(ctx: Ctx): Promise<void> {
+  ctx.log('\n## labels: labeled batches, the spatial index, the event loop');
+  await batches(ctx);
+  await spatial(ctx);
+  await loop(ctx);
+}
