@@ -16,6 +16,7 @@ import { emptyAnnotations, sampleLabels, visibleAnnotations } from './geometry';
 import type { SampleAnnotations } from './geometry';
 import { maskDtype, maskOptions, rasterizeMasks } from './masks';
 import type { MaskMode, Masks } from './masks';
+import type { Annotation } from './annotations';
 import type { LabelStore } from './store';
 import { resolveTarget } from './targets';
 import type { Resolved, Target } from './targets';
@@ -91,18 +92,28 @@ export async function readLabeled(store: LabelStore, frames: CocoFrames, rs: Res
     sizes[2 * i + 1] = r.sw;
     orient[i] = r.orient;
   });
-  const found = rs.map((r) => visibleAnnotations(store, r, c.thresh));
+  // The pixels first: their crops are queued on the pool before the labels are worked out here.
+  const batchP = frames[LOAD_BATCH_EXTRAS](requests, c.batch, { sizes, orient });
+  batchP.catch(() => { /* awaited below */ });
   let masksP: Promise<Masks> | undefined;
-  if (c.masks !== null) {
-    const crops = rs.map((r, i) => ({ r, anns: found[i].anns }));
-    const dtype = maskDtype(store, c.masks, crops.map((x) => x.anns));
-    const prev = (c.batch.out as Partial<LabeledBatch> | undefined)?.masks;
-    masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype), prev);
-    masksP.catch(() => { /* awaited below */ });
+  let found: Array<{ anns: Annotation[]; vis: number[] }>;
+  let annotations: SampleAnnotations[][];
+  try {
+    found = rs.map((r) => visibleAnnotations(store, r, c.thresh));
+    if (c.masks !== null) {
+      const crops = rs.map((r, i) => ({ r, anns: found[i].anns }));
+      const dtype = maskDtype(store, c.masks, crops.map((x) => x.anns));
+      const prev = (c.batch.out as Partial<LabeledBatch> | undefined)?.masks;
+      masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype), prev);
+      masksP.catch(() => { /* awaited below */ });
+    }
+    annotations = rs.map((r, i) => [sampleLabels(r, found[i].anns, found[i].vis)]);
+  } catch (err) {
+    await batchP.catch(() => undefined);  // the pool no longer writes the caller's buffer
+    throw err;
   }
-  const batch = await frames[LOAD_BATCH_EXTRAS](requests, c.batch, { sizes, orient });
+  const batch = await batchP;
   const masks = masksP === undefined ? undefined : await masksP;
-  const annotations = rs.map((r, i) => [sampleLabels(r, found[i].anns, found[i].vis)]);
   for (const { index } of batch.errors) {
     annotations[index] = [emptyAnnotations()];
     if (masks !== undefined) masks.data.fill(0, index * H * W, (index + 1) * H * W);
