@@ -17,7 +17,7 @@ export interface SampleAnnotations {
   boxes: Float32Array;
   /** Per annotation, the fraction of its box's area inside the window. */
   visibility: Float32Array;
-  /** Per annotation, its rings [x0, y0, x1, y1, ...] in sample coordinates (empty for a box or an RLE). */
+  /** Per annotation, its rings [x0, y0, x1, y1, ...] in sample coordinates (empty for a box or an RLE; views of one array per crop). */
   polygons: Float32Array[][];
   /** Per annotation [x, y, v, ...] in sample coordinates (empty without keypoints). */
   keypoints: Float32Array[];
@@ -34,11 +34,24 @@ export function visibleAnnotations(store: LabelStore, r: Resolved, thresh: numbe
   return { anns, vis };
 }
 
-/** Maps the annotations into `r`'s sample coordinates. */
+const EMPTY = new Float32Array(0);
+
+/**
+ * Maps the annotations into `r`'s sample coordinates. The rings and keypoints of a crop are views
+ * of two Float32Arrays (one allocation each per crop, not one per ring).
+ */
 export function sampleLabels(r: Resolved, anns: Annotation[], vis: number[]): SampleAnnotations {
   const [a, b, c, d, e, f] = r.fromImage;
   const n = anns.length;
   const boxes = new Float32Array(n * 4);
+  let nPoly = 0, nKp = 0;
+  for (const ann of anns) {
+    if (ann.parts !== null) for (const part of ann.parts) for (const ring of part) nPoly += ring.length;
+    if (ann.keypoints !== null) nKp += ann.keypoints.length;
+  }
+  const poly = nPoly === 0 ? EMPTY : new Float32Array(nPoly);
+  const kps = nKp === 0 ? EMPTY : new Float32Array(nKp);
+  let pAt = 0, kAt = 0;
   const out: SampleAnnotations = {
     ids: new Array(n), categoryIds: new Array(n), trackIds: new Array(n), boxes,
     visibility: Float32Array.from(vis), polygons: new Array(n), keypoints: new Array(n),
@@ -59,27 +72,27 @@ export function sampleLabels(r: Resolved, anns: Annotation[], vis: number[]): Sa
     if (ann.parts !== null) {
       for (const part of ann.parts) {
         for (const ring of part) {
-          const t = new Float32Array(ring.length);
           for (let k = 0; k < ring.length; k += 2) {
-            t[k] = a * ring[k] + b * ring[k + 1] + c;
-            t[k + 1] = d * ring[k] + e * ring[k + 1] + f;
+            poly[pAt + k] = a * ring[k] + b * ring[k + 1] + c;
+            poly[pAt + k + 1] = d * ring[k] + e * ring[k + 1] + f;
           }
-          rings.push(t);
+          rings.push(poly.subarray(pAt, pAt + ring.length));
+          pAt += ring.length;
         }
       }
     }
     out.polygons[i] = rings;
     const kp = ann.keypoints;
     if (kp === null) {
-      out.keypoints[i] = new Float32Array(0);
+      out.keypoints[i] = EMPTY;
     } else {
-      const t = new Float32Array(kp.length);
       for (let k = 0; k < kp.length; k += 3) {
-        t[k] = a * kp[k] + b * kp[k + 1] + c;
-        t[k + 1] = d * kp[k] + e * kp[k + 1] + f;
-        t[k + 2] = kp[k + 2];
+        kps[kAt + k] = a * kp[k] + b * kp[k + 1] + c;
+        kps[kAt + k + 1] = d * kp[k] + e * kp[k + 1] + f;
+        kps[kAt + k + 2] = kp[k + 2];
       }
-      out.keypoints[i] = t;
+      out.keypoints[i] = kps.subarray(kAt, kAt + kp.length);
+      kAt += kp.length;
     }
   }
   return out;

@@ -5,7 +5,7 @@
  * a seeded `jitter`) and round(positives x (1 - f) / f) negatives (f = positiveFraction, default
  * 0.5; a dataset without annotations, or f = 0, has one negative per image), shuffled together;
  * item k of the shuffled epoch goes to rank k % worldSize. Negative i of epoch e is a random
- * window of its own generator (seed, e, i): the first of 64 draws no annotation overlaps, else
+ * window of its own generator (seed, e, i): the first of 16 draws no annotation overlaps, else
  * the draw overlapped least. Each item draws its augmentation from (seed, e, i) too: hflip and
  * vflip with their probabilities, a quarter-turn count uniform in 0..3 when `rot90`, a scale
  * uniform in [min, max]. So the batches are the same whatever the thread count, machine or
@@ -111,7 +111,7 @@ export function createStream(store: LabelStore, frames: CocoFrames, opts: unknow
     const rng = new Rng(seed, epoch, n, 0x4e67);
     let best: Target | null = null;
     let bestOverlap = Infinity;
-    for (let t = 0; t < 64 && bestOverlap > 0; t++) {
+    for (let t = 0; t < 16 && bestOverlap > 0; t++) {
       const imageId = ids[rng.below(ids.length)];
       const [H, W] = store.imageSize(imageId);
       const y0 = H > dims[0] ? rng.below(H - dims[0] + 1) : 0;
