@@ -2,7 +2,8 @@
  * `npm run bench -- labels` (issue 16): labeled batches against the pixel-only loadBatch of the
  * same windows, measured in the same run, interleaved round by round (so load on the machine hits
  * every contender alike): 64 positives 224² NCHW float32 normalised out of an 8192² npy with 4,000
- * polygon annotations, with boxes and polygons, with instance masks, with hflip + rot90. Then
+ * polygon annotations, with boxes and polygons, with instance masks, with hflip + rot90 (and, for
+ * comparison, hflip + vflip: no transposition). Then
  * overlapping() over 10^6 boxes (build, median query, against JSON.parse of the same annotations
  * and a brute-force scan) and the event loop's p99 while a labeled stream runs, against idle.
  */
@@ -44,6 +45,7 @@ async function batches(ctx: Ctx): Promise<void> {
   const pos = sampler.positives({ windowDims: [224, 224] });
   const targets = Array.from({ length: 64 }, (_, k) => pos[(k * 61) % pos.length]);
   const turned = targets.map((t) => ({ ...t, augment: { hflip: true, rot90: 1 as const } }));
+  const flipped = targets.map((t) => ({ ...t, augment: { hflip: true, vflip: true } }));
   // The same windows as plain regions (ndsampler's centring: from floor(c - 112)).
   const requests = targets.map((t) => {
     const y = Math.floor((t.cy as number) - 112), x = Math.floor((t.cx as number) - 112);
@@ -56,8 +58,9 @@ async function batches(ctx: Ctx): Promise<void> {
     labels: () => sampler.loadBatch(targets, { ...opts, out: outs.labels as never }),
     masks: () => sampler.loadBatch(targets, { ...opts, masks: 'instance', out: outs.masks as never }),
     turned: () => sampler.loadBatch(turned, { ...opts, out: outs.turned as never }),
+    flipped: () => sampler.loadBatch(flipped, { ...opts, out: outs.flipped as never }),
   };
-  const times: Record<string, number[]> = { pixels: [], labels: [], masks: [], turned: [] };
+  const times: Record<string, number[]> = { pixels: [], labels: [], masks: [], turned: [], flipped: [] };
   for (let round = 0; round < 45; round++) {
     for (const [name, fn] of Object.entries(variants)) {
       const t0 = process.hrtime.bigint();
@@ -76,6 +79,8 @@ async function batches(ctx: Ctx): Promise<void> {
   row('labels', '64 positives 224² NCHW float32 + boxes, polygons (4,000 annotations)', 1.15);
   row('masks', 'the same + instance masks (painted on the pool)', 1.5);
   row('turned', 'the same, every crop hflip + rot90 (by index in the kernel)', 1.1);
+  const fl = median(times.flipped);
+  record({ section: 'labels', case: 'the same, every crop hflip + vflip (no transposition)', ours: fl, peers: { 'pixel-only loadBatch': px, ratio: fl / px } });
   sampler.frames.close();
 }
 
