@@ -15,6 +15,8 @@ import type { LabeledBatch, Target } from '../lib';
 import { makePainted, numpy, objectPixels, PY } from './_labels-fixture';
 import type { Painted } from './_labels-fixture';
 import { expectCodeAsync } from './_helpers/errors';
+import { Worker } from 'node:worker_threads';
+import { nodeArgs } from './_frames-util';
 
 let P: Painted;
 let S: CocoSampler;
@@ -189,6 +191,20 @@ test("onError 'fill': a failed crop has no annotations and an empty mask", async
   assert.is(b.errors[0].index, 1);
   assert.equal(b.annotations[1][0].ids, []);
   assert.ok(b.masks!.data.subarray(400).every((x) => x === 0));
+});
+
+test('worker termination with labeled batches and masks in flight: the process lives on', async () => {
+  const script = path.join(__dirname, '_labels-worker.ts');
+  for (let round = 0; round < 3; round++) {
+    const w = new Worker(script, { workerData: { file: P.file }, execArgv: nodeArgs(script).slice(0, -1) });
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
+    await w.terminate();
+  }
+  const b = await S.loadBatch(S.positives({ windowDims: [48, 48] }), { masks: 'instance' });
+  assert.is(b.masks!.dims[0], P.dataset.annotations.length);
 });
 
 test('bad labeled batches', async () => {
