@@ -25,7 +25,7 @@ export interface Masks {
   dtype: DType;
 }
 
-/** Vertices one batch's masks may hold (native/labels/rasterize.h kMaxMaskVertices). */
+/** Polygon vertices plus RLE runs one batch's masks may hold (native/labels/rasterize.h kMaxMaskVertices). */
 export const MAX_MASK_VERTICES = 1 << 24;
 
 function dtypeFor(lo: number, hi: number): NativeMaskOptions['dtype'] {
@@ -104,6 +104,8 @@ export function maskOptions(store: LabelStore, crops: Array<{ r: Resolved; anns:
         const qx = a * (bx + bw) + b * (by + bh) + c, qy = d * (bx + bw) + e * (by + bh) + f;
         const box = [Math.floor(Math.min(px, qx)) - 1, Math.floor(Math.min(py, qy)) - 1, Math.ceil(Math.max(px, qx)) + 1, Math.ceil(Math.max(py, qy)) + 1]
           .map((v) => Math.min(Math.max(v, -1), Math.max(h, w) + 1));
+        vertices += ann.rle.counts.length;  // runs count against the same budget
+        if (vertices > MAX_MASK_VERTICES) throw new NdsamplerError('ERR_TOO_LARGE', `the masks of this batch have more than ${MAX_MASK_VERTICES} polygon vertices and RLE runs`);
         geom.push(H, W, ...r.toImage.slice(0, 6), ...box, ann.rle.counts.length);
         for (let q = 0; q < ann.rle.counts.length; q++) geom.push1(ann.rle.counts[q]);
       } else {

@@ -4,7 +4,17 @@
  * which is what a dataset's annotations are) behind `overlapping`, plus the visibility of each
  * box in a window. Runs on the calling thread.
  */
-import Flatbush from 'flatbush';
+import type FlatbushClass from 'flatbush';
+
+type Flatbush = FlatbushClass;
+let FlatbushCtor: typeof FlatbushClass | undefined;
+
+/** flatbush, loaded on first use: it is an ES module (require(esm)), which costs a few tens of ms to load, and most users of the package (and every worker thread that loads it) never build an index. */
+function flatbushClass(): typeof FlatbushClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily on purpose
+  FlatbushCtor ??= (require('flatbush') as { default: typeof FlatbushClass }).default;
+  return FlatbushCtor;
+}
 
 /** The fraction of box (x0, y0, x1, y1) inside window (wx0, wy0, wx1, wy1), in [0, 1]. */
 export function visibility(x0: number, y0: number, x1: number, y1: number, wx0: number, wy0: number, wx1: number, wy1: number): number {
@@ -31,7 +41,7 @@ export class BoxIndex {
       this.#tree = null;
       return;
     }
-    const tree = new Flatbush(n);
+    const tree = new (flatbushClass())(n);
     for (let i = 0; i < n; i++) tree.add(boxes[4 * i], boxes[4 * i + 1], boxes[4 * i + 2], boxes[4 * i + 3]);
     tree.finish();
     this.#tree = tree;

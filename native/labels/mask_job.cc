@@ -250,6 +250,11 @@ void ParseShape(Napi::Env env, MaskJob& j, Shape& s, size_t at, int64_t* vertice
     b = static_cast<int64_t>(std::floor(v));
   }
   r.runs = Count(env, g, at, static_cast<double>(kMaxMaskVertices), "RLE run count");
+  *vertices += r.runs;
+  if (*vertices > kMaxMaskVertices) {
+    throw CodedError("ERR_TOO_LARGE", "rasterizeMasks: more than " + std::to_string(kMaxMaskVertices) +
+                                          " vertices and runs in one batch");
+  }
   if (static_cast<double>(g.size() - at) < static_cast<double>(r.runs)) Bad(env, "geometry ends inside an RLE");
   for (int64_t k = 0; k < r.runs; ++k) {
     if (!(g[at + k] >= 0)) Bad(env, "a negative RLE count");

@@ -16,7 +16,8 @@
 
 namespace nds {
 
-// Vertices one mask job may hold in all (lib/labels/masks.ts checks first; ERR_TOO_LARGE).
+// Polygon vertices plus RLE runs one mask job may hold in all (lib/labels/masks.ts checks first;
+// ERR_TOO_LARGE).
 constexpr int64_t kMaxMaskVertices = int64_t{1} << 24;
 
 struct MaskCanvas {

@@ -70,9 +70,12 @@ export const LABEL_CASES: HostileCase[] = [
   { name: 'masks: a polygon at 1e300', okOrCode: true, run: (P) => masks(P, [ann({ segmentation: [[1e300, 1e300, -1e300, 2, 3, -1e300]] })]) },
   { name: 'masks: vertices on every pixel centre and a far spike', okOrCode: true, run: (P) => masks(P, [ann({ segmentation: [[0.5, 0.5, 7.5, 0.5, 1e15, 3.5, 7.5, 7.5, 0.5, 7.5]] })]) },
   {
-    name: 'masks: 20 annotations of 900k vertices in one crop (over the batch limit)', cls: NdsamplerError, code: 'ERR_TOO_LARGE',
+    name: 'masks: 17 annotations of 10^6 vertices in one crop (over the batch limit of 2^24)', cls: NdsamplerError, code: 'ERR_TOO_LARGE',
     maxMs: 15000, timeoutMs: 30000, maxRssMB: 1400, isolate: true,
-    run: (P) => masks(P, Array.from({ length: 20 }, (_, i) => ({ ...ann({ segmentation: [circle(900_000, 3)] }), id: i + 1 }))),
+    run: (P) => {
+      const ring = circle(1_000_000, 3);  // one ring shared by every annotation (parsed into a copy each)
+      return masks(P, Array.from({ length: 17 }, (_, i) => ({ ...ann({ segmentation: [ring] }), id: i + 1 })));
+    },
   },
   {
     name: 'rasterizeMasks called directly with a geometry offset past its end', ...TYPE,
