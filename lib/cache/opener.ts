@@ -21,6 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { FileError, fsError, NdsamplerError } from '../errors';
+import { makeDirs } from '../atomic';
 import { lockAsync, lockPathFor, lockSync } from '../lock';
 import type { EntryLock } from '../lock';
 import { remoteOpenError } from '../gdal';
@@ -351,9 +352,9 @@ export class CacheOpener implements ChannelOpener {
   #lockFile(chan: ChannelInfo): string {
     const entry = chan.cache as string;
     try {
-      fs.mkdirSync(path.dirname(entry), { recursive: true });
+      makeDirs(path.dirname(entry));
     } catch (err) {
-      throw fsError(err, path.dirname(entry), 'mkdir');
+      throw err instanceof NdsamplerError ? err : fsError(err, path.dirname(entry), 'mkdir');
     }
     return lockPathFor(entry);
   }
