@@ -27,6 +27,7 @@ import type { ImageReader, NpyReader, RasterReader } from '../readers';
 import { coversImage, parseRegion, pySlice, resolveRegion } from '../region';
 import type { ParsedRegion, Region, Window } from '../region';
 import * as v from '../validate';
+import { batchTooLarge, emptyCrop, sizeMismatch } from './batch-messages';
 import type { ImageTable } from './images';
 
 export type BatchLayout = 'NHWC' | 'NCHW';
@@ -221,8 +222,12 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
   if (!Array.isArray(requests)) throw v.typeError('an array of {imageId, region, channels}', 'requests', requests);
   if (requests.length === 0) throw v.rangeError('a non-empty array', 'requests', requests);
   const reqs = requests as BatchRequest[];
-  const parsed = reqs.map((r, i) => {
-    if (!v.isPlainObject(r)) throw v.typeError('an object {imageId, region, channels}', `requests[${i}]`, r);
+  // Array.from visits every index: a hole in a sparse array is refused, not skipped.
+  const parsed = Array.from({ length: reqs.length }, (_, i) => {
+    const r = reqs[i];
+    if (!v.isPlainObject(r)) {
+      throw v.typeError(`an object {imageId, region, channels}${i in reqs ? '' : ' (requests is sparse: this index is a hole)'}`, `requests[${i}]`, r);
+    }
     v.options(r, `requests[${i}]`, REQUEST_KEYS);
     return parseRegion(r.region);
   });
@@ -275,8 +280,9 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
       if (!(c.fillOnError && reason instanceof NdsamplerError)) throw reason;
       errors.push({ index, error: reason });
     }
-    const first = planned.find((p) => p !== null);
-    if (first === undefined) throw errors[0].error;
+    const f = planned.findIndex((p) => p !== null);
+    if (f < 0) throw errors[0].error;
+    const first = planned[f] as Planned;
     // One output size for every crop.
     const size = (p: Planned): [number, number, number] =>
       [scaled(p.win.y1 - p.win.y0, c.scale), scaled(p.win.x1 - p.win.x0, c.scale), p.win.c1 - p.win.c0];
@@ -284,20 +290,21 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     planned.forEach((p, i) => {
       if (p === null) return;
       const s = size(p);
-      if (s[0] !== H || s[1] !== W || s[2] !== C) {
-        throw new RegionError('ERR_REGION', v.message(`a crop of size [${H}, ${W}, ${C}] (every crop of a batch has the size of the first)`, `requests[${i}] size`, s));
-      }
+      if (s[0] !== H || s[1] !== W || s[2] !== C) throw sizeMismatch(i, s, parsed[i], p.win, f, [H, W, C], c.boundless);
     });
-    if (H === 0 || W === 0 || C === 0) throw new RegionError('ERR_REGION', v.message('a non-empty crop', 'requests[0] size', [H, W, C]));
+    if (H === 0 || W === 0 || C === 0) throw emptyCrop(f, [H, W, C], parsed[f], first.win, c.boundless);
     const srcDtype = first.dtype;
     let dtype = c.dtype;
     if (dtype === undefined) {
       const other = planned.find((p) => p !== null && p.dtype !== srcDtype);
       if (other) {
-        throw new NdsamplerError('ERR_UNSUPPORTED', `the images of the batch have different dtypes ('${srcDtype}', '${other.dtype}'): pass options.dtype`);
+        throw new NdsamplerError('ERR_UNSUPPORTED', `the images of the batch have different dtypes (requests[${f}] '${srcDtype}', ` +
+          `requests[${planned.indexOf(other)}] '${other.dtype}'): pass options.dtype, the one the batch is converted to`);
       }
       dtype = srcDtype;
     }
+    const huge = batchTooLarge(N, H, W, C, dtype);
+    if (huge !== null) throw huge;
     // Normalisation, checked against C.
     const mean = new Float64Array(C);
     const std = new Float64Array(C).fill(1);
@@ -310,7 +317,7 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     }
     if (c.out !== undefined) {
       if (dtypeOf(c.out) !== dtype) {
-        throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}'`, 'options.out', dtypeOf(c.out)));
+        throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}' (the batch's)`, 'options.out', c.out) + ` (dtype '${dtypeOf(c.out)}')`);
       }
       if (c.out.length !== N * H * W * C) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`${N * H * W * C} elements (N * H * W * C)`, 'options.out length', c.out.length));
