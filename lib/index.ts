@@ -4,7 +4,7 @@ export {
   ClosedError, FramesError, AbortError, ERROR_CODES,
 } from './errors';
 export type { ErrorProps } from './errors';
-export type { DType, NDArray, TypedArray, Shape3 } from './ndarray';
+export type { DType, NDArray, TypedArray, TypedArrayOf, Shape3 } from './ndarray';
 export { allocate, DTYPES } from './ndarray';
 export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';

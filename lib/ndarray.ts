@@ -17,6 +17,12 @@ export interface NDArray {
   dtype: DType;
 }
 
+/** The typed array class of each dtype, as a type: `TypedArrayOf<'float32'>` is Float32Array. */
+export type TypedArrayOf<D extends DType> = {
+  uint8: Uint8Array; int8: Int8Array; uint16: Uint16Array; int16: Int16Array;
+  uint32: Uint32Array; int32: Int32Array; float32: Float32Array; float64: Float64Array;
+}[D];
+
 type TypedArrayCtor = { new (n: number): TypedArray; new (b: ArrayBufferLike, off: number, n: number): TypedArray; BYTES_PER_ELEMENT: number };
 
 export const DTYPES: readonly DType[] = ['uint8', 'int8', 'uint16', 'int16', 'uint32', 'int32', 'float32', 'float64'];

@@ -20,7 +20,7 @@ import type { ChannelInfo, ImageId } from '../cache/config';
 import type { ReaderLease } from '../cache/opener';
 import { EntryReader } from '../cache/entry-reader';
 import { DTYPES, dtypeOf, TYPED_ARRAY } from '../ndarray';
-import type { DType, NDArray, TypedArray } from '../ndarray';
+import type { DType, NDArray, TypedArray, TypedArrayOf } from '../ndarray';
 import { native } from '../native';
 import type { NativeBatchOptions, NativeNpyReader, NativeRasterReader, NpyArrayDesc } from '../native';
 import type { ImageReader, NpyReader, RasterReader } from '../readers';
@@ -48,11 +48,15 @@ export interface BatchNormalize {
   std?: number[];
 }
 
-export interface BatchOptions {
+/**
+ * loadBatch's options. Generic over the dtype: `{ dtype: 'float32' }` makes the batch a
+ * `Batch<'float32'>`, whose `data` is typed Float32Array (without `dtype`, any dtype's array).
+ */
+export interface BatchOptions<D extends DType = DType> {
   /** 'NHWC' (default) or 'NCHW'. */
   layout?: BatchLayout;
   /** Element type of the batch (default: the images' dtype). */
-  dtype?: DType;
+  dtype?: D;
   /** `(x * scale - mean[c]) / std[c]` in float64, then converted to `dtype`. */
   normalize?: BatchNormalize;
   /** Absolute coordinates; what lies outside the image is `fill` (default false). */
@@ -64,19 +68,23 @@ export interface BatchOptions {
   /** Channels for every request that does not name its own. */
   channels?: string | string[];
   /** Reuse this memory: the data of an earlier Batch (no copy) or any typed array (one copy). */
-  out?: Batch | TypedArray;
+  out?: Batch<NoInfer<D>> | TypedArrayOf<NoInfer<D>>;
   /** 'throw' (default): the first failing crop rejects the batch; 'fill': it is filled and listed in errors. */
   onError?: 'throw' | 'fill';
   /** Cancels queued work; the batch then rejects with AbortError ERR_ABORTED. */
   signal?: AbortSignal;
 }
 
-/** `new ort.Tensor(batch.dtype, batch.data, batch.dims)` takes it as is. */
-export interface Batch {
-  data: TypedArray;
+/**
+ * `new ort.Tensor(batch.dtype, batch.data, batch.dims)` takes it as is. `data` is the typed array
+ * of `dtype` (a Float32Array for a `Batch<'float32'>`): addon memory in an external ArrayBuffer,
+ * never a SharedArrayBuffer (docs/api.md, "Batch memory").
+ */
+export interface Batch<D extends DType = DType> {
+  data: TypedArrayOf<D>;
   /** [N, H, W, C] for 'NHWC', [N, C, H, W] for 'NCHW'. */
   dims: number[];
-  dtype: DType;
+  dtype: D;
   layout: BatchLayout;
   errors: Array<{ index: number; error: NdsamplerError }>;
 }
