@@ -29,6 +29,7 @@
  * - rps-huge.tif: a 400x300 uint8 striped TIFF whose RowsPerStrip says 4294967295 (one DEFLATE
  *   strip, the whole image; pixel (y, x) = (3y + 5x) & 255): harmless (a strip is never taller
  *   than the image), it must read.
+ * - latin1/: ok.png and a copy of good.png named with the bytes 'caf\xe9.png' (Latin-1, not UTF-8).
  * - tw63.tif / tw63-deflate.tif: hand-built tiled TIFFs, 100x90 uint8 (one band) with
  *   TileWidth 63 (not a multiple of 16) and TileLength 64, pixel (y, x) = (7y + 13x + 5) & 255,
  *   padding 0xEE; uncompressed and DEFLATE. `tw63Expected` is the ground truth.
@@ -88,6 +89,9 @@ export function hostilePaths(dir: string) {
     tileBomb: { deflate: p('tilebomb-deflate.tif'), jpeg: p('tilebomb-jpeg.tif'), webp: p('tilebomb-webp.tif'), none: p('tilebomb-none.tif') },
     ovBomb: p('ovbomb.tif'),
     rpsHuge: p('rps-huge.tif'),
+    // A folder holding ok.png and a PNG named with the Latin-1 bytes 'caf\xe9.png' (not UTF-8);
+    // `lossy` is that name as Node decodes it from argv or a listing (U+FFFD for the byte).
+    latin1: { dir: p('latin1'), lossy: path.join(p('latin1'), 'caf\uFFFD.png') },
     tw63: { raw: p('tw63.tif'), deflate: p('tw63-deflate.tif') },
   };
 }
@@ -413,6 +417,11 @@ export function makeHostileFiles(dir: string): HostilePaths {
     [256, 4, [400]], [257, 4, [300]], [258, 3, [8]], [259, 3, [8]], [262, 3, [1]], [277, 3, [1]], [284, 3, [1]],
     [273, 4, []], [278, 4, [4294967295]], [279, 4, [stripZ.length]],
   ], [stripZ], 273));
+
+  // A file name that is not UTF-8 (issue 19)
+  fs.mkdirSync(P.latin1.dir);
+  fs.copyFileSync(P.good.png, path.join(P.latin1.dir, 'ok.png'));
+  fs.copyFileSync(P.good.png, Buffer.from(`${P.latin1.dir}/caf\xe9.png`, 'latin1'));
 
   // TileWidth 63
   const tiles = tw63Tiles();
