@@ -19,6 +19,8 @@ export {
   setRemoteOptions, statRemote, clearRemoteCache, REMOTE_DEFAULTS,
 } from './gdal';
 export type { WriteRasterOptions, RemoteStat } from './gdal';
+export { encode, encodeAsync, ENCODE_FORMATS, readVsimem, unlinkVsimem } from './encode';
+export type { EncodeFormat, EncodeOptions } from './encode';
 export { mergeManifests } from './remote/manifest';
 export type { Manifest, ManifestEntry, MergeReport } from './remote/manifest';
 export type { RemoteCacheOptions } from './remote/publish';
