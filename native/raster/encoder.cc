@@ -196,10 +196,18 @@ Napi::Value VsimemUnlinkJs(const Napi::CallbackInfo& info) {
   if (path.rfind("/vsimem/", 0) != 0) ThrowArg(env, "vsimemUnlink: path must start with /vsimem/");
   EnsureGdal();
   GdalErrorScope scope;
-  VSIStatBufL st;
-  if (VSIStatL(path.c_str(), &st) != 0) return Napi::Boolean::New(env, false);
-  const int rc = VSI_ISDIR(st.st_mode) ? VSIRmdirRecursive(path.c_str()) : VSIUnlink(path.c_str());
-  return Napi::Boolean::New(env, rc == 0);
+  // A /vsimem/ directory may exist only through the files under it (no stat of its own).
+  auto exists = [&] {
+    VSIStatBufL st;
+    if (VSIStatL(path.c_str(), &st) == 0) return true;
+    char** names = VSIReadDir(path.c_str());
+    const bool any = names != nullptr && names[0] != nullptr;
+    CSLDestroy(names);
+    return any;
+  };
+  if (!exists()) return Napi::Boolean::New(env, false);
+  if (VSIUnlink(path.c_str()) != 0) VSIRmdirRecursive(path.c_str());
+  return Napi::Boolean::New(env, !exists());
 }
 
 }  // namespace nds
