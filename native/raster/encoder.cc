@@ -130,7 +130,7 @@ std::vector<uint8_t> EncodeImage(const EncodeInput& in, const EncodeOptions& o) 
     if (out != nullptr) GDALClose(out);  // writes the file; errors land in `scope`
     if (out == nullptr || scope.failed()) {
       if (!scope.failed()) scope.Fail(CPLE_AppDefined, "the driver gave no dataset");
-      scope.Throw("ERR_GDAL_WRITE", ("cannot encode as " + o.driver + ":").c_str(), "");
+      scope.Throw("ERR_GDAL_WRITE", ("cannot encode as " + o.driver).c_str(), "");
     }
   }
   vsi_l_offset length = 0;

@@ -28,8 +28,8 @@ struct EncodeInput {
 };
 
 // Pure C++, any thread (the JS thread for encode, a libuv pool thread for encodeAsync). Throws
-// CodedError: ERR_GDAL_UNSUPPORTED (no such driver in this GDAL), ERR_GDAL_WRITE (the driver
-// refused the data), ERR_NO_MEMORY.
+// CodedError: ERR_GDAL_UNSUPPORTED (no such driver in this GDAL, or the driver does not take this
+// data), ERR_GDAL_WRITE (the driver failed), ERR_NO_MEMORY.
 std::vector<uint8_t> EncodeImage(const EncodeInput& in, const EncodeOptions& opts);
 
 // encode(data, desc {shape, strides, offset, dtype}, driver, quality, level) -> Buffer. JS thread.
