@@ -17,7 +17,6 @@
  * Threads: the calling JS thread. Sync paths block the thread while another builder holds the
  * entry's lock; async paths poll the lock.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { FileError, fsError, NdsamplerError } from '../errors';

@@ -104,12 +104,13 @@ std::vector<uint8_t> EncodeImage(const EncodeInput& in, const EncodeOptions& o) 
   const int W = static_cast<int>(in.W), H = static_cast<int>(in.H), C = static_cast<int>(in.C);
   ScopedDataset mem(GDALCreate(GDALGetDriverByName("MEM"), "", W, H, C, gdt, nullptr));
   if (mem.get() == nullptr) scope.Throw("ERR_NO_MEMORY", "cannot allocate an in-memory raster to encode", "");
-  if (GDALDatasetRasterIO(mem.get(), GF_Write, 0, 0, W, H, const_cast<uint8_t*>(in.first), W, H, gdt, C, nullptr,
-                          in.sx, in.sy, in.sc) != CE_None) {
+  if (GDALDatasetRasterIO(mem.get(), GF_Write, 0, 0, W, H, const_cast<uint8_t*>(in.first), W, H, gdt, C, nullptr, in.sx,
+                          in.sy, in.sc) != CE_None) {
     scope.Throw("ERR_GDAL_WRITE", "cannot fill the in-memory raster to encode", "");
   }
   CPLStringList co;
-  if (o.quality >= 0 && (o.driver == "JPEG" || o.driver == "WEBP")) co.SetNameValue("QUALITY", std::to_string(o.quality).c_str());
+  if (o.quality >= 0 && (o.driver == "JPEG" || o.driver == "WEBP"))
+    co.SetNameValue("QUALITY", std::to_string(o.quality).c_str());
   if (o.driver == "GTiff") {
     co.SetNameValue("COMPRESS", "DEFLATE");
     co.SetNameValue("BIGTIFF", "IF_SAFER");
@@ -120,7 +121,8 @@ std::vector<uint8_t> EncodeImage(const EncodeInput& in, const EncodeOptions& o) 
       }
     }
   }
-  if (o.level >= 0 && (o.driver == "PNG" || o.driver == "GTiff")) co.SetNameValue("ZLEVEL", std::to_string(o.level).c_str());
+  if (o.level >= 0 && (o.driver == "PNG" || o.driver == "GTiff"))
+    co.SetNameValue("ZLEVEL", std::to_string(o.level).c_str());
 
   VsimemDir dir;
   const std::string file = dir.path() + "/image." + Extension(o.driver);
