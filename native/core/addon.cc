@@ -14,11 +14,11 @@
 #include "raster/cog_codecs.h"
 #include "raster/cog_detect.h"
 #include "raster/cog_writer.h"
+#include "raster/encoder.h"
 #include "raster/gdal_setup.h"
 #include "raster/npy_conversion.h"
 #include "raster/raster_env.h"
 #include "raster/raster_reader.h"
-#include "raster/encoder.h"
 #include "raster/raster_writer.h"
 #include "raster/remote_io.h"
 
