@@ -174,6 +174,11 @@ export interface NativeBinding {
   cogCompressions(): string[];
   /** Writes an array with any GDAL driver (PNG, GTiff, JPEG, ...) via temp file + rename. */
   writeRaster(path: string, data: TypedArray, desc: RasterArrayDesc, driver: string, creationOptions: string[]): void;
+  /** An HWC array as the bytes of an image file (driver PNG, JPEG, WEBP or GTiff; -1: the driver's default). */
+  encode(data: TypedArray, desc: RasterArrayDesc, driver: string, quality: number, level: number): Buffer;
+  encodeAsync(data: TypedArray, desc: RasterArrayDesc, driver: string, quality: number, level: number): Promise<Buffer>;
+  /** Removes a /vsimem/ file or directory; false when there was none. */
+  vsimemUnlink(path: string): boolean;
   tileCacheStats(): TileCacheStats;
   setTileCacheBudget(bytes: number): void;
   /** Per-env cap on open GDAL dataset handles (idle ones beyond it are closed). */

@@ -401,9 +401,17 @@ export function openImage(file: string, opts?: { kind?: 'npy' | 'raster' }): Npy
   return kind === 'npy' ? new NpyReader(file) : new RasterReader(file);
 }
 
+/** npy files are local files (written and read through mmap): never a GDAL virtual path. */
+export function refuseVirtualNpy(file: string): void {
+  if (file.startsWith('/vsi')) {
+    throw new NdsamplerError('ERR_UNSUPPORTED', `'${file}': .npy files are written and read through mmap, so they are local files, never GDAL virtual paths`, { path: file });
+  }
+}
+
 /** Writes `array` as a numpy-readable .npy file (v1.0, C order), atomically. */
 export function writeNpy(file: string, array: NDArray): void {
   v.string(file, 'path');
+  refuseVirtualNpy(file);
   const a = checkArray(array, 'array');
   native.writeNpy(file, a.data, { shape: a.shape, strides: a.strides, offset: a.offset, dtype: a.dtype, ndim: 3 });
 }

@@ -17,10 +17,10 @@
  * Threads: the calling JS thread. Sync paths block the thread while another builder holds the
  * entry's lock; async paths poll the lock.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { FileError, fsError, NdsamplerError } from '../errors';
+import { makeDirs } from '../atomic';
 import { lockAsync, lockPathFor, lockSync } from '../lock';
 import type { EntryLock } from '../lock';
 import { remoteOpenError } from '../gdal';
@@ -351,9 +351,9 @@ export class CacheOpener implements ChannelOpener {
   #lockFile(chan: ChannelInfo): string {
     const entry = chan.cache as string;
     try {
-      fs.mkdirSync(path.dirname(entry), { recursive: true });
+      makeDirs(path.dirname(entry));
     } catch (err) {
-      throw fsError(err, path.dirname(entry), 'mkdir');
+      throw err instanceof NdsamplerError ? err : fsError(err, path.dirname(entry), 'mkdir');
     }
     return lockPathFor(entry);
   }

@@ -20,13 +20,14 @@ import type { ChannelInfo, ImageId } from '../cache/config';
 import type { ReaderLease } from '../cache/opener';
 import { EntryReader } from '../cache/entry-reader';
 import { DTYPES, dtypeOf, TYPED_ARRAY } from '../ndarray';
-import type { DType, NDArray, TypedArray } from '../ndarray';
+import type { DType, NDArray, TypedArray, TypedArrayOf } from '../ndarray';
 import { native } from '../native';
 import type { NativeBatchOptions, NativeNpyReader, NativeRasterReader, NpyArrayDesc } from '../native';
 import type { ImageReader, NpyReader, RasterReader } from '../readers';
 import { coversImage, parseRegion, pySlice, resolveRegion } from '../region';
 import type { ParsedRegion, Region, Window } from '../region';
 import * as v from '../validate';
+import { batchTooLarge, emptyCrop, sizeMismatch } from './batch-messages';
 import type { ImageTable } from './images';
 
 export type BatchLayout = 'NHWC' | 'NCHW';
@@ -47,11 +48,15 @@ export interface BatchNormalize {
   std?: number[];
 }
 
-export interface BatchOptions {
+/**
+ * loadBatch's options. Generic over the dtype: `{ dtype: 'float32' }` makes the batch a
+ * `Batch<'float32'>`, whose `data` is typed Float32Array (without `dtype`, any dtype's array).
+ */
+export interface BatchOptions<D extends DType = DType> {
   /** 'NHWC' (default) or 'NCHW'. */
   layout?: BatchLayout;
   /** Element type of the batch (default: the images' dtype). */
-  dtype?: DType;
+  dtype?: D;
   /** `(x * scale - mean[c]) / std[c]` in float64, then converted to `dtype`. */
   normalize?: BatchNormalize;
   /** Absolute coordinates; what lies outside the image is `fill` (default false). */
@@ -63,19 +68,23 @@ export interface BatchOptions {
   /** Channels for every request that does not name its own. */
   channels?: string | string[];
   /** Reuse this memory: the data of an earlier Batch (no copy) or any typed array (one copy). */
-  out?: Batch | TypedArray;
+  out?: Batch<NoInfer<D>> | TypedArrayOf<NoInfer<D>>;
   /** 'throw' (default): the first failing crop rejects the batch; 'fill': it is filled and listed in errors. */
   onError?: 'throw' | 'fill';
   /** Cancels queued work; the batch then rejects with AbortError ERR_ABORTED. */
   signal?: AbortSignal;
 }
 
-/** `new ort.Tensor(batch.dtype, batch.data, batch.dims)` takes it as is. */
-export interface Batch {
-  data: TypedArray;
+/**
+ * `new ort.Tensor(batch.dtype, batch.data, batch.dims)` takes it as is. `data` is the typed array
+ * of `dtype` (a Float32Array for a `Batch<'float32'>`): addon memory in an external ArrayBuffer,
+ * never a SharedArrayBuffer (docs/api.md, "Batch memory").
+ */
+export interface Batch<D extends DType = DType> {
+  data: TypedArrayOf<D>;
   /** [N, H, W, C] for 'NHWC', [N, C, H, W] for 'NCHW'. */
   dims: number[];
-  dtype: DType;
+  dtype: D;
   layout: BatchLayout;
   errors: Array<{ index: number; error: NdsamplerError }>;
 }
@@ -221,8 +230,12 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
   if (!Array.isArray(requests)) throw v.typeError('an array of {imageId, region, channels}', 'requests', requests);
   if (requests.length === 0) throw v.rangeError('a non-empty array', 'requests', requests);
   const reqs = requests as BatchRequest[];
-  const parsed = reqs.map((r, i) => {
-    if (!v.isPlainObject(r)) throw v.typeError('an object {imageId, region, channels}', `requests[${i}]`, r);
+  // Array.from visits every index: a hole in a sparse array is refused, not skipped.
+  const parsed = Array.from({ length: reqs.length }, (_, i) => {
+    const r = reqs[i];
+    if (!v.isPlainObject(r)) {
+      throw v.typeError(`an object {imageId, region, channels}${i in reqs ? '' : ' (requests is sparse: this index is a hole)'}`, `requests[${i}]`, r);
+    }
     v.options(r, `requests[${i}]`, REQUEST_KEYS);
     return parseRegion(r.region);
   });
@@ -275,8 +288,9 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
       if (!(c.fillOnError && reason instanceof NdsamplerError)) throw reason;
       errors.push({ index, error: reason });
     }
-    const first = planned.find((p) => p !== null);
-    if (first === undefined) throw errors[0].error;
+    const f = planned.findIndex((p) => p !== null);
+    if (f < 0) throw errors[0].error;
+    const first = planned[f] as Planned;
     // One output size for every crop.
     const size = (p: Planned): [number, number, number] =>
       [scaled(p.win.y1 - p.win.y0, c.scale), scaled(p.win.x1 - p.win.x0, c.scale), p.win.c1 - p.win.c0];
@@ -284,20 +298,21 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     planned.forEach((p, i) => {
       if (p === null) return;
       const s = size(p);
-      if (s[0] !== H || s[1] !== W || s[2] !== C) {
-        throw new RegionError('ERR_REGION', v.message(`a crop of size [${H}, ${W}, ${C}] (every crop of a batch has the size of the first)`, `requests[${i}] size`, s));
-      }
+      if (s[0] !== H || s[1] !== W || s[2] !== C) throw sizeMismatch(i, s, parsed[i], p.win, f, [H, W, C], c.boundless);
     });
-    if (H === 0 || W === 0 || C === 0) throw new RegionError('ERR_REGION', v.message('a non-empty crop', 'requests[0] size', [H, W, C]));
+    if (H === 0 || W === 0 || C === 0) throw emptyCrop(f, [H, W, C], parsed[f], first.win, c.boundless);
     const srcDtype = first.dtype;
     let dtype = c.dtype;
     if (dtype === undefined) {
       const other = planned.find((p) => p !== null && p.dtype !== srcDtype);
       if (other) {
-        throw new NdsamplerError('ERR_UNSUPPORTED', `the images of the batch have different dtypes ('${srcDtype}', '${other.dtype}'): pass options.dtype`);
+        throw new NdsamplerError('ERR_UNSUPPORTED', `the images of the batch have different dtypes (requests[${f}] '${srcDtype}', ` +
+          `requests[${planned.indexOf(other)}] '${other.dtype}'): pass options.dtype, the one the batch is converted to`);
       }
       dtype = srcDtype;
     }
+    const huge = batchTooLarge(N, H, W, C, dtype);
+    if (huge !== null) throw huge;
     // Normalisation, checked against C.
     const mean = new Float64Array(C);
     const std = new Float64Array(C).fill(1);
@@ -310,7 +325,7 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     }
     if (c.out !== undefined) {
       if (dtypeOf(c.out) !== dtype) {
-        throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}'`, 'options.out', dtypeOf(c.out)));
+        throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}' (the batch's)`, 'options.out', c.out) + ` (dtype '${dtypeOf(c.out)}')`);
       }
       if (c.out.length !== N * H * W * C) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`${N * H * W * C} elements (N * H * W * C)`, 'options.out length', c.out.length));

@@ -17,7 +17,7 @@ import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CO
 import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
 import { DEFAULT_MAX_READERS } from '../cache/opener';
 import { FramesError, NdsamplerError } from '../errors';
-import type { NDArray } from '../ndarray';
+import type { DType, NDArray } from '../ndarray';
 import { coversImage, parseRegion, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
@@ -279,8 +279,8 @@ export abstract class Frames {
    * Many crops of one size as one tensor (NHWC or NCHW, any dtype, normalised), read on the
    * addon's thread pool in one native call (lib/frames/batch.ts; docs/api.md).
    */
-  loadBatch(requests: BatchRequest[], opts?: BatchOptions): Promise<Batch> {
-    return loadBatch(this.#images, requests, opts);
+  loadBatch<D extends DType = DType>(requests: BatchRequest[], opts?: BatchOptions<D>): Promise<Batch<D>> {
+    return loadBatch(this.#images, requests, opts) as Promise<Batch<D>>;
   }
 
   /**
@@ -288,20 +288,20 @@ export abstract class Frames {
    * at a time, seeded and resumable (`state()`), split across `rank`/`worldSize`, `prefetch`
    * batches in flight, read by loadBatch with the batch options given here.
    */
-  sampler(opts: SamplerOptions): Sampler<Batch> {
+  sampler<D extends DType = DType>(opts: SamplerOptions<D>): Sampler<Batch<D>> {
     const o = v.options(opts, 'options', [...SAMPLER_KEYS, ...BATCH_KEYS]) as SamplerOptions;
     if (o.out !== undefined) throw v.typeError('no out option (the sampler recycles its own buffers)', 'options.out', o.out);
     const plan = checkPlan(o);
     const prefetch = o.prefetch === undefined ? 2 : v.integer(o.prefetch, 'options.prefetch', 0, 64);
-    const batchOpts: BatchOptions = {};
+    const batchOpts: BatchOptions<D> = {};
     for (const k of BATCH_KEYS) if (k !== 'out' && o[k] !== undefined) (batchOpts as Record<string, unknown>)[k] = o[k];
     // Crops of images smaller than `size` reach outside them: every batch is read boundless (the
     // same pixels as a plain read wherever a crop lies inside its image).
     batchOpts.boundless = true;
-    return createSampler<Batch>({
+    return createSampler<Batch<D>>({
       imageIds: this.imageIds,
       shape: (id) => this.loadFrame(id).shape,
-      load: (requests, out) => this.loadBatch(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
+      load: (requests, out) => this.loadBatch<D>(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
     }, plan, prefetch);
   }
 

@@ -13,7 +13,7 @@
  */
 import type { ImageId } from '../cache/config';
 import { FramesError } from '../errors';
-import type { Shape3 } from '../ndarray';
+import type { DType, Shape3 } from '../ndarray';
 import type { Region } from '../region';
 import type { BatchOptions } from './batch';
 import * as v from '../validate';
@@ -45,7 +45,7 @@ export interface SamplerPlanOptions {
 }
 
 /** frames.sampler's options: the plan, `prefetch`, and the loadBatch options (all but `out`). */
-export interface SamplerOptions extends SamplerPlanOptions, Omit<BatchOptions, 'out'> {
+export interface SamplerOptions<D extends DType = DType> extends SamplerPlanOptions, Omit<BatchOptions<D>, 'out'> {
   /** Batches loaded ahead of the consumer (default 2). */
   prefetch?: number;
   out?: never;

@@ -14,6 +14,7 @@
 #include "raster/cog_codecs.h"
 #include "raster/cog_detect.h"
 #include "raster/cog_writer.h"
+#include "raster/encoder.h"
 #include "raster/gdal_setup.h"
 #include "raster/npy_conversion.h"
 #include "raster/raster_env.h"
@@ -89,6 +90,9 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::IsCogJs>(env, exports, "isCog");
   Export<nds::CogCompressionsJs>(env, exports, "cogCompressions");
   Export<nds::WriteRasterJs>(env, exports, "writeRaster");
+  Export<nds::EncodeJs>(env, exports, "encode");
+  Export<nds::EncodeAsyncJs>(env, exports, "encodeAsync");
+  Export<nds::VsimemUnlinkJs>(env, exports, "vsimemUnlink");
   // remote files (GDAL's VSI layer)
   Export<nds::StatRemoteJs>(env, exports, "statRemote");
   Export<nds::ReadVsiFileJs>(env, exports, "readVsiFile");
