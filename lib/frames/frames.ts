@@ -26,7 +26,7 @@ import type { ImageState } from './images';
 import { BATCH_KEYS, loadBatch } from './batch';
 import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
-import { checkCrop, CROP_KEYS, fusedCrop, PLAIN_CROP, readCrop, readCropAsync } from './crop';
+import { checkCrop, CROP_KEYS, cropOptions, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import { lazyFrame } from './lazy';
 import { checkPlan, createSampler, SAMPLER_KEYS } from './sampler';
 import type { Sampler, SamplerOptions } from './sampler';
@@ -52,7 +52,7 @@ export interface FramesClass {
   fromState(state: unknown, opts: FramesOptions): Frames;
 }
 
-const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', ...CROP_KEYS] as const;
+const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', 'antialias', ...CROP_KEYS] as const;
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn', ...CROP_KEYS] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders', 'remoteCache'] as const;
 
@@ -237,9 +237,8 @@ export abstract class Frames {
       if (crop === PLAIN_CROP) return reader.readWindow(win, o.out === undefined ? undefined : { out: o.out });
       return readCrop(reader, win, crop, o.out);
     }
-    if (o.out !== undefined) throw this.#noOut(state, o.out);
     return this.#images.alignable(state).loadRegion(region, {
-      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
+      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, antialias: o.antialias, out: o.out, ...cropOptions(crop),
     }) as NDArray;
   }
 
@@ -257,9 +256,8 @@ export abstract class Frames {
         lease.release();
       }
     }
-    if (o.out !== undefined) throw this.#noOut(state, o.out);
     return await this.#images.alignable(state).loadRegionAsync(region, {
-      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
+      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, antialias: o.antialias, out: o.out, ...cropOptions(crop),
     }) as NDArray;
   }
 
@@ -329,7 +327,7 @@ export abstract class Frames {
       if (crop !== PLAIN_CROP) return readCrop(reader, resolveRegion(null, reader.shape, crop.boundless), crop);
       return reader.kind === 'npy' ? reader.read(null, { copy: false }) : reader.read();
     }
-    return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache, ...fusedCrop(crop) }) as NDArray;
+    return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache, ...cropOptions(crop) }) as NDArray;
   }
 
   /** A frame that reads nothing until get(region), and then only that region. */
@@ -348,13 +346,6 @@ export abstract class Frames {
   *[Symbol.iterator](): IterableIterator<NDArray> {
     const ids = this.imageIds;
     for (const id of ids) yield this.loadImage(id) as NDArray;
-  }
-
-  /** An `out` option on an image that fuses several channel files (it depends on the image). */
-  #noOut(state: ImageState, out: unknown): NdsamplerError {
-    const n = Object.keys(state.pathinfo.channels).length;
-    return new NdsamplerError('ERR_UNSUPPORTED',
-      v.message(`no out option (image ${String(state.pathinfo.id)} fuses ${n} channel files)`, 'options.out', out));
   }
 
   #dim(x: unknown, name: string): number | undefined {
