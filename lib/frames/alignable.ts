@@ -16,7 +16,7 @@ import type { BackendConfig, BackendSpec, Pathinfo } from '../cache/config';
 import { CacheOpener } from '../cache/opener';
 import type { ChannelOpener, OpenMode, ReaderLease } from '../cache/opener';
 import { ReaderPins } from '../cache/entry-reader';
-import { FramesError, RegionError, withCallSite } from '../errors';
+import { FramesError, RegionError } from '../errors';
 import { allocate, checkArray } from '../ndarray';
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { ImageReader } from '../readers';
@@ -25,8 +25,8 @@ import type { ParsedRegion, Region } from '../region';
 import { checkScale } from '../geometry';
 import * as v from '../validate';
 import { compose, IDENTITY, invert, parseAffine, pathinfoError, to3x3 } from './affine';
-import { runSync, start } from './batch-native';
-import type { FusedCrop, RunOptions } from './batch-native';
+import { runOneAsync, runOneSync } from './batch-native';
+import type { FusedCrop } from './batch-native';
 import { ALL_CHANNELS, parseChannels, tryParseChannels } from './channels';
 import { fusedCrop, fusedDtype, planFused, quantizationOf } from './fused';
 import type { FileRead, FusedOptions, FusedPlan, Group, Interpolation, Selection } from './fused';
@@ -99,16 +99,6 @@ function isOpener(x: unknown): x is ChannelOpener {
   return typeof x === 'object' && x !== null && typeof (x as ChannelOpener).open === 'function'
     && typeof (x as ChannelOpener).openAsync === 'function';
 }
-
-/** A fused read's run options: the fused dtype as it is. */
-const runOptions = (dtype: DType, out?: NDArray): RunOptions => ({
-  dtype, layout: 'NHWC', normalize: null, fillOnError: false,
-  ...(out === undefined ? {} : { out: out.data, view: [out.offset, out.strides[0], out.strides[1], out.strides[2]] }),
-});
-
-/** A new contiguous array over `data`. */
-const contiguous = (data: NDArray['data'], shape: Shape3, dtype: DType): NDArray =>
-  ({ data, shape, strides: [shape[1] * shape[2], shape[2], 1], offset: 0, dtype });
 
 export class AlignableImageData {
   readonly pathinfo: Pathinfo;
@@ -321,9 +311,7 @@ export class AlignableImageData {
     if (empty !== null) return empty;
     const pins = new ReaderPins();
     try {
-      const crop = fusedCrop(plan, o, (r) => pins.base(r));
-      const res = runSync([crop], crop.shape, crop.fill, runOptions(crop.dtype, o.out));
-      return o.out ?? contiguous(res.data, crop.shape, crop.dtype);
+      return runOneSync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
     } finally {
       pins.release();
     }
@@ -355,9 +343,7 @@ export class AlignableImageData {
       }
       const empty = this.#empty(plan, o.out);
       if (empty !== null) return empty;
-      const crop = fusedCrop(plan, o, (r) => pins.base(r));
-      const res = await withCallSite(() => start([crop], crop.shape, crop.fill, runOptions(crop.dtype, o.out)).promise);
-      return o.out ?? contiguous(res.data, crop.shape, crop.dtype);
+      return await runOneAsync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
     } finally {
       pins.release();
       for (const l of leases) l.release();
@@ -401,8 +387,7 @@ export class AlignableImageData {
     if (q !== null) {
       const pins = new ReaderPins();
       try {
-        const crop = q(pins);
-        return contiguous(runSync([crop], crop.shape, 0, runOptions('float32')).data, crop.shape, 'float32');
+        return runOneSync(q(pins));
       } finally {
         pins.release();
       }
@@ -417,9 +402,7 @@ export class AlignableImageData {
     if (q !== null) {
       const pins = new ReaderPins();
       try {
-        const crop = q(pins);
-        const res = await withCallSite(() => start([crop], crop.shape, 0, runOptions('float32')).promise);
-        return contiguous(res.data, crop.shape, 'float32');
+        return await runOneAsync(q(pins));
       } finally {
         pins.release();
       }

@@ -10,8 +10,9 @@
  *
  * Internal (not exported from the package). Runs on the calling JS thread.
  */
-import { TYPED_ARRAY } from '../ndarray';
-import type { DType, Shape3, TypedArray } from '../ndarray';
+import { withCallSite } from '../errors';
+import { allocateResult, TYPED_ARRAY } from '../ndarray';
+import type { DType, NDArray, Shape3, TypedArray } from '../ndarray';
 import { ITEM, ITEM_KIND, native, PART } from '../native';
 import type { NativeBatchOptions, NativeBatchResult, NativeNpyReader, NativeRasterReader } from '../native';
 import type { NpyReader, RasterReader } from '../readers';
@@ -86,6 +87,22 @@ export function rawValue(dtype: DType, x: number): number {
   return t[0];
 }
 
+/**
+ * The work list is written into these, reused across calls (the addon copies it during the call):
+ * a typed array allocated per batch outside V8's heap makes V8 scavenge whenever the previous
+ * batch's (large, external) buffer is still young, several times a batch.
+ */
+const scratch = { items: new Float64Array(64 * ITEM.LENGTH), parts: new Float64Array(64 * PART.LENGTH), bands: new Float64Array(256) };
+function take(key: keyof typeof scratch, n: number): Float64Array {
+  let a = scratch[key];
+  if (a.length < n) {
+    a = new Float64Array(Math.max(n, 2 * a.length));
+    scratch[key] = a;
+  }
+  a.fill(0, 0, n);
+  return a.subarray(0, n);
+}
+
 /** How a linear value is stored in the fused dtype (PART.ROUND). */
 const ROUND: Record<DType, number> = { float64: 0, float32: 1, uint8: 2, int8: 2, uint16: 2, int16: 2, uint32: 2, int32: 2 };
 
@@ -113,9 +130,9 @@ export function encode(crops: ReadonlyArray<CropPlan | null>, [h, w, c]: Shape3,
     nparts += p.parts.length;
     for (const part of p.parts) nbands += part.bands.length;
   }
-  const items = new Float64Array(N * ITEM.LENGTH);
-  const parts = new Float64Array(nparts * PART.LENGTH);
-  const bands = new Float64Array(nbands);
+  const items = take('items', N * ITEM.LENGTH);
+  const parts = take('parts', nparts * PART.LENGTH);
+  const bands = take('bands', nbands);
   let pi = 0;
   let bi = 0;
   for (let i = 0; i < N; i++) {
@@ -203,6 +220,35 @@ export function runSync(crops: ReadonlyArray<CropPlan | null>, shape: Shape3, fa
 /** Queues the crops on the addon's pool; `id` is for cancel(). */
 export function start(crops: ReadonlyArray<CropPlan | null>, shape: Shape3, fallbackFill: number, o: RunOptions): { id: number; promise: Promise<NativeBatchResult> } {
   return native.loadBatch(encode(crops, shape, fallbackFill, o));
+}
+
+/** The run options of one crop of `dtype` as it is, into `out` (laid out by its strides) when given. */
+function oneCrop(dtype: DType, out: NDArray | undefined): RunOptions {
+  const o: RunOptions = { dtype, layout: 'NHWC', normalize: null, fillOnError: false };
+  if (out !== undefined) {
+    o.out = out.data;
+    o.view = [out.offset, out.strides[0], out.strides[1], out.strides[2]];
+  }
+  return o;
+}
+
+/**
+ * One crop (of a non-empty shape) on the calling thread, as an array of its dtype: written straight
+ * into `out` (checked by the caller), or into a new JS array (garbage collected as any other; a
+ * synchronous loop never waits for a finalizer to reuse addon memory).
+ */
+export function runOneSync(crop: CropPlan, out?: NDArray): NDArray {
+  const dst = out ?? allocateResult(crop.shape, crop.dtype);
+  runSync([crop], crop.shape, crop.fill, oneCrop(crop.dtype, dst));
+  return dst;
+}
+
+/** One crop on the addon's pool: into `out` at completion, or a new array over a (recycled) addon buffer. */
+export async function runOneAsync(crop: CropPlan, out?: NDArray): Promise<NDArray> {
+  const res = await withCallSite(() => start([crop], crop.shape, crop.fill, oneCrop(crop.dtype, out)).promise);
+  if (out !== undefined) return out;
+  const [h, w, c] = crop.shape;
+  return { data: res.data, shape: [h, w, c], strides: [w * c, c, 1], offset: 0, dtype: crop.dtype };
 }
 
 /** Cancels a batch in flight (queued crops are skipped; it rejects with `code`). */

@@ -184,7 +184,7 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     const N = reqs.length;
     const planned: Array<CropPlan | null> = new Array(N).fill(null);
     const reasons: unknown[] = [];
-    const failed = new Uint8Array(N);
+    const failed: boolean[] = new Array(N).fill(false);
     const pending: Array<Promise<void>> = [];
     for (let i = 0; i < N; i++) {
       try {
@@ -192,12 +192,12 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
         if (p !== null) planned[i] = p;
         else {
           pending.push(planItem(images, reqs[i], parsed[i], c, holds).then((p) => { planned[i] = p; }, (err) => {
-            failed[i] = 1;
+            failed[i] = true;
             reasons[i] = err;
           }));
         }
       } catch (err) {
-        failed[i] = 1;
+        failed[i] = true;
         reasons[i] = err;
       }
     }

@@ -12,15 +12,15 @@
  * Runs on the calling thread (the async forms sample on the addon's pool).
  */
 import { ReaderPins } from '../cache/entry-reader';
-import { RegionError, withCallSite } from '../errors';
+import { RegionError } from '../errors';
 import { allocate, checkArray } from '../ndarray';
 import type { NDArray } from '../ndarray';
 import type { ImageReader, ReadOptions } from '../readers';
 import type { Window } from '../region';
 import { checkScale, placement, scaledShape } from '../geometry';
 import * as v from '../validate';
-import { rawValue, runSync, start } from './batch-native';
-import type { RunOptions, WindowCrop } from './batch-native';
+import { rawValue, runOneAsync, runOneSync } from './batch-native';
+import type { WindowCrop } from './batch-native';
 
 /** The crop options Frames takes on loadRegion, loadRegionAsync, loadImage and LazyFrame.get. */
 export interface CropOptions {
@@ -59,12 +59,8 @@ function readerOptions(c: CheckedCrop, out: NDArray | undefined): ReadOptions {
   return o;
 }
 
-/**
- * An npy window at a reduced scale: the native window crop, into `out` or a new array. Returns
- * the result when there is nothing to sample, else the crop and its run options.
- */
-function planScaledNpy(reader: ImageReader, win: Window, c: CheckedCrop, out: NDArray | undefined, pins: ReaderPins):
-  NDArray | { crop: WindowCrop; run: RunOptions } {
+/** An npy window at a reduced scale as a native window crop, or the result when there is nothing to sample. */
+function planScaledNpy(reader: ImageReader, win: Window, c: CheckedCrop, out: NDArray | undefined, pins: ReaderPins): NDArray | WindowCrop {
   const shape = scaledShape(win, c.scale);
   const dtype = reader.dtype;
   if (out !== undefined) {
@@ -74,19 +70,8 @@ function planScaledNpy(reader: ImageReader, win: Window, c: CheckedCrop, out: ND
     }
   }
   if (shape[0] === 0 || shape[1] === 0 || shape[2] === 0) return out ?? allocate(shape, dtype, true);
-  const crop: WindowCrop = {
-    kind: 'window', reader: pins.base(reader), dtype, shape, win, place: placement(win, c.scale, shape), fill: rawValue(dtype, c.fill),
-  };
-  const run: RunOptions = { dtype, layout: 'NHWC', normalize: null, fillOnError: false };
-  if (out !== undefined) {
-    run.out = out.data;
-    run.view = [out.offset, out.strides[0], out.strides[1], out.strides[2]];
-  }
-  return { crop, run };
+  return { kind: 'window', reader: pins.base(reader), dtype, shape, win, place: placement(win, c.scale, shape), fill: rawValue(dtype, c.fill) };
 }
-
-const result = (out: NDArray | undefined, crop: WindowCrop, data: NDArray['data']): NDArray =>
-  out ?? { data, shape: crop.shape, strides: [crop.shape[1] * crop.shape[2], crop.shape[2], 1], offset: 0, dtype: crop.dtype };
 
 /** Reads `win` (normalised with c.boundless) per the crop options. */
 export function readCrop(reader: ImageReader, win: Window, c: CheckedCrop, out?: NDArray): NDArray {
@@ -94,8 +79,7 @@ export function readCrop(reader: ImageReader, win: Window, c: CheckedCrop, out?:
   const pins = new ReaderPins();
   try {
     const p = planScaledNpy(reader, win, c, out, pins);
-    if (!('crop' in p)) return p;
-    return result(out, p.crop, runSync([p.crop], p.crop.shape, p.crop.fill, p.run).data);
+    return 'kind' in p ? runOneSync(p, out) : p;
   } finally {
     pins.release();
   }
@@ -107,10 +91,7 @@ export async function readCropAsync(reader: ImageReader, win: Window, c: Checked
   const pins = new ReaderPins();
   try {
     const p = planScaledNpy(reader, win, c, out, pins);
-    if (!('crop' in p)) return p;
-    const run = p.run;
-    const res = await withCallSite(() => start([p.crop], p.crop.shape, p.crop.fill, run).promise);
-    return result(out, p.crop, res.data);
+    return 'kind' in p ? await runOneAsync(p, out) : p;
   } finally {
     pins.release();
   }

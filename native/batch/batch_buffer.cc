@@ -46,9 +46,12 @@ namespace {
 struct BufferHold {
   std::shared_ptr<BatchBuffer> buf;
   std::shared_ptr<BatchEnv> env;
+  int64_t hidden = 0;  // bytes of the buffer not reported to V8 (see BufferPool::Visible)
 };
-void ReleaseBuffer(napi_env, void* data, void* hint) {
+void ReleaseBuffer(napi_env env, void* data, void* hint) {
   std::unique_ptr<BufferHold> hold(static_cast<BufferHold*>(hint));
+  int64_t ignored;
+  if (hold->hidden > 0) napi_adjust_external_memory(env, hold->hidden, &ignored);
   BatchEnv& be = *hold->env;
   auto it = be.buffers.find(data);
   if (it != be.buffers.end() && it->second.lock() == hold->buf) be.buffers.erase(it);
@@ -101,10 +104,13 @@ Napi::Value ResultData(Napi::Env env, BatchJob& job) {
   AddonData* ad = GetData(env);
   napi_value ab;
   if (ad->externalBuffersAllowed && bytes > 0) {
-    auto* hold = new BufferHold{job.buf, job.env};
+    const int64_t size = static_cast<int64_t>(job.buf->size);
+    auto* hold = new BufferHold{job.buf, job.env, size - BufferPool::Visible(size)};
     const napi_status st = napi_create_external_arraybuffer(env, job.base, bytes, ReleaseBuffer, hold, &ab);
     if (st == napi_ok) {
       be.buffers[job.base] = job.buf;
+      int64_t ignored;
+      if (hold->hidden > 0) napi_adjust_external_memory(env, -hold->hidden, &ignored);
       return TypedArrayOver(env, ab, job.cv.out, elems);
     }
     delete hold;

@@ -15,6 +15,7 @@
 #include <napi.h>
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -36,6 +37,18 @@ class BufferPool {
   // At most this many bytes / buffers are kept; beyond, released buffers are freed.
   static constexpr size_t kMaxBytes = size_t{1} << 30;
   static constexpr size_t kMaxBuffers = 16;
+  // What V8 is told a buffer handed to JS keeps alive (napi_adjust_external_memory corrects what
+  // V8 counts by itself): a buffer up to kVisibleMin as it is, a larger one 1/2^kVisibleShift of
+  // its size, at least kVisibleMin. Dropping the ArrayBuffer does not free the memory (it comes
+  // back here), and V8 starts a full collection once the external memory it sees grows by a few
+  // tens of MiB: counting all of a 38 MB batch made it collect after every second batch
+  // (measured: a GC per batch costing as much as the batch), while this share lets about ten
+  // large batches go between collections, which the pool (kMaxBuffers) absorbs.
+  static constexpr int64_t kVisibleMin = int64_t{1} << 20;
+  static constexpr int kVisibleShift = 4;
+  static int64_t Visible(int64_t size) {
+    return size <= kVisibleMin ? size : std::max(kVisibleMin, size >> kVisibleShift);
+  }
 
   // A buffer of exactly `bytes`: a released one of that size when there is one, else a new one
   // (contents unspecified). Throws std::bad_alloc.
