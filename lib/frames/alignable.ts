@@ -84,7 +84,9 @@ export interface Resolved extends FusedOptions {
   channels: string | string[] | undefined;
   /** How the pixels are read. */
   mode: OpenMode;
+  /** options.out, checked (`given`: the object the caller passed, which is returned). */
   out: NDArray | undefined;
+  given?: NDArray;
 }
 
 /** Where a band name is found: its group and band index. */
@@ -307,11 +309,12 @@ export class AlignableImageData {
     for (const g of this.groupsFor(o.channels)) readers.set(g, this.#reader(g, o.mode));
     const plan = this.plan(parsed, o, readers);
     if (!o.fused) return this.#prefused(plan, (r) => this.#readCrop(r));
-    const empty = this.#empty(plan, o.out);
+    const empty = this.#empty(plan, o);
     if (empty !== null) return empty;
     const pins = new ReaderPins();
     try {
-      return runOneSync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
+      const res = runOneSync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
+      return o.given ?? res;
     } finally {
       pins.release();
     }
@@ -341,9 +344,10 @@ export class AlignableImageData {
         const chans = await Promise.all(plan.reads.map((r) => this.#readCropAsync(r)));
         return this.#prefused(plan, (_, i) => chans[i]);
       }
-      const empty = this.#empty(plan, o.out);
+      const empty = this.#empty(plan, o);
       if (empty !== null) return empty;
-      return await runOneAsync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
+      const res = await runOneAsync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
+      return o.given ?? res;
     } finally {
       pins.release();
       for (const l of leases) l.release();
@@ -363,19 +367,20 @@ export class AlignableImageData {
     const out = o.out === undefined ? undefined : checkArray(o.out, 'options.out', true);
     return {
       channels: o.channels, fused, mode: cache ? 'build' : 'source', interpolation, antialias,
-      scale: checkScale(o.scale), boundless, fill, out,
+      scale: checkScale(o.scale), boundless, fill, out, given: o.out,
     };
   }
 
   /** The result of a plan with no pixels (an empty region or channel slice), or null. */
-  #empty(plan: FusedPlan, out: NDArray | undefined): NDArray | null {
+  #empty(plan: FusedPlan, o: Resolved): NDArray | null {
+    const out = o.out;
     if (out !== undefined) {
       if (out.dtype !== plan.dtype || out.shape.some((n, i) => n !== plan.shape[i])) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`an array of shape [${plan.shape}] and dtype '${plan.dtype}' (the region's)`, 'options.out', out));
       }
     }
     if (plan.shape.every((n) => n > 0)) return null;
-    return out ?? allocate(plan.shape, plan.dtype, true);
+    return o.given ?? allocate(plan.shape, plan.dtype, true);
   }
 
   // ---- fused: false ----------------------------------------------------------------------------
