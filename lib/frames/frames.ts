@@ -22,7 +22,6 @@ import { coversImage, parseRegion, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
 import { ImageTable } from './images';
-import type { ImageState } from './images';
 import { BATCH_KEYS, loadBatch } from './batch';
 import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
