@@ -14,8 +14,8 @@
 #pragma once
 #include <napi.h>
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <vector>
