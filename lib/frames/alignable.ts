@@ -20,16 +20,17 @@ import { FramesError, RegionError } from '../errors';
 import { allocate, checkArray } from '../ndarray';
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { ImageReader } from '../readers';
-import { boxWindow, parseRegion } from '../region';
+import { parseRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import { checkScale } from '../geometry';
 import * as v from '../validate';
-import { compose, IDENTITY, invert, parseAffine, pathinfoError, to3x3 } from './affine';
+import { IDENTITY, invert, parseAffine, pathinfoError } from './affine';
 import { runOneAsync, runOneSync } from './batch-native';
 import type { FusedCrop } from './batch-native';
+import { prefused, readCrop, readCropAsync } from './prefused';
 import { ALL_CHANNELS, parseChannels, tryParseChannels } from './channels';
 import { fusedCrop, fusedDtype, planFused, quantizationOf } from './fused';
-import type { FileRead, FusedOptions, FusedPlan, Group, Interpolation, Selection } from './fused';
+import type { FusedOptions, FusedPlan, Group, Interpolation, Selection } from './fused';
 
 export type { Interpolation } from './fused';
 
@@ -308,7 +309,7 @@ export class AlignableImageData {
     const readers = new Map<Group, ImageReader>();
     for (const g of this.groupsFor(o.channels)) readers.set(g, this.#reader(g, o.mode));
     const plan = this.plan(parsed, o, readers);
-    if (!o.fused) return this.#prefused(plan, (r) => this.#readCrop(r));
+    if (!o.fused) return prefused(plan, (r) => readCrop(r));
     const empty = this.#empty(plan, o);
     if (empty !== null) return empty;
     const pins = new ReaderPins();
@@ -341,8 +342,8 @@ export class AlignableImageData {
       }));
       const plan = this.plan(parsed, o, readers);
       if (!o.fused) {
-        const chans = await Promise.all(plan.reads.map((r) => this.#readCropAsync(r)));
-        return this.#prefused(plan, (_, i) => chans[i]);
+        const chans = await Promise.all(plan.reads.map((r) => readCropAsync(r)));
+        return prefused(plan, (_, i) => chans[i]);
       }
       const empty = this.#empty(plan, o);
       if (empty !== null) return empty;
@@ -381,73 +382,5 @@ export class AlignableImageData {
     }
     if (plan.shape.every((n) => n > 0)) return null;
     return o.given ?? allocate(plan.shape, plan.dtype, true);
-  }
-
-  // ---- fused: false ----------------------------------------------------------------------------
-
-  /** A file's crop as read (dequantized when asked: by the addon). */
-  #readCrop(r: FileRead): NDArray {
-    if (r.empty) return this.#emptyCrop(r);
-    const q = this.#dequantCrop(r);
-    if (q !== null) {
-      const pins = new ReaderPins();
-      try {
-        return runOneSync(q(pins));
-      } finally {
-        pins.release();
-      }
-    }
-    const win = boxWindow(r.y0, r.y1, r.x0, r.x1, r.b0, r.b1);
-    return r.readScale < 1 ? r.reader.readWindow(win, { scale: r.readScale }) : r.reader.readWindow(win);
-  }
-
-  async #readCropAsync(r: FileRead): Promise<NDArray> {
-    if (r.empty) return this.#emptyCrop(r);
-    const q = this.#dequantCrop(r);
-    if (q !== null) {
-      const pins = new ReaderPins();
-      try {
-        return await runOneAsync(q(pins));
-      } finally {
-        pins.release();
-      }
-    }
-    const win = boxWindow(r.y0, r.y1, r.x0, r.x1, r.b0, r.b1);
-    return r.readScale < 1 ? r.reader.readWindowAsync(win, { scale: r.readScale }) : r.reader.readWindowAsync(win);
-  }
-
-  /** For a quantized file: the crop of its whole window, every band dequantized (identity sampling). */
-  #dequantCrop(r: FileRead): ((pins: ReaderPins) => FusedCrop) | null {
-    const quant = quantizationOf(r.sel.group.chan);
-    if (quant === null) return null;
-    const nb = r.b1 - r.b0;
-    return (pins) => ({
-      kind: 'fused', dtype: 'float32', shape: [r.readH, r.readW, nb], fill: 0,
-      parts: [{
-        reader: pins.base(r.reader), y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, b0: r.b0, b1: r.b1, readH: r.readH, readW: r.readW,
-        m: IDENTITY, interp: 'nearest', ch0: 0, bands: Array.from({ length: nb }, (_, i) => i), quant, aa: null,
-      }],
-    });
-  }
-
-  #emptyCrop(r: FileRead): NDArray {
-    const dtype = quantizationOf(r.sel.group.chan) !== null ? 'float32' : r.reader.dtype;
-    return allocate([r.y1 - r.y0, r.x1 - r.x0, r.b1 - r.b0], dtype, true);
-  }
-
-  #prefused(plan: FusedPlan, crop: (r: FileRead, i: number) => NDArray): Prefused {
-    const { win } = plan;
-    const imgToOut = invert(plan.outToImg);
-    return {
-      imgRegion: [[win.y0, win.y1], [win.x0, win.x1]],
-      shape: plan.shape,
-      chans: plan.reads.map((r, i) => ({
-        key: r.sel.group.key,
-        bands: r.sel.bands,
-        data: crop(r, i),
-        auxRegion: [[r.y0, r.y1], [r.x0, r.x1]],
-        warpCropToRegion: to3x3(compose(imgToOut, compose(r.sel.group.fwd, r.cropToFile))),
-      })),
-    };
   }
 }
