@@ -19,6 +19,25 @@ void ConvertT(const SrcBlock& s, const int64_t* rows, const int64_t* xoff, int64
               uint8_t* dstBytes, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut,
               int64_t k0) {
   D* dst = reinterpret_cast<D*>(dstBytes);
+  if constexpr (std::is_same_v<S, D>) {
+    // The same values in the same type, each pixel's channels adjacent on both sides: copy pixels.
+    if (!cv.normalize && !s.swap && s.sc == static_cast<int64_t>(sizeof(S)) && dsc == 1) {
+      for (int64_t y = 0; y < h; ++y) {
+        const uint8_t* srow = s.base + rows[y] * s.sy;
+        D* d = dst + y * dsy;
+        if (c == 1) {
+          for (int64_t x = 0; x < w; ++x) std::memcpy(d + x * dsx, srow + xoff[x], sizeof(S));
+        } else {
+          for (int64_t x = 0; x < w; ++x) {
+            const uint8_t* p = srow + xoff[x];
+            D* q = d + x * dsx;
+            for (int64_t k = 0; k < c; ++k) std::memcpy(q + k, p + k * sizeof(S), sizeof(S));
+          }
+        }
+      }
+      return;
+    }
+  }
   for (int64_t y = 0; y < h; ++y) {
     const uint8_t* srow = s.base + rows[y] * s.sy;
     for (int64_t k = 0; k < c; ++k) {
@@ -68,6 +87,12 @@ void FastRowsT(const SrcBlock& s, const int64_t* rows, int64_t h, int64_t w, int
     if (y + kAhead < h) Prefetch(s.base + rows[y + kAhead] * s.sy, rowBytes);
     const S* __restrict src = reinterpret_cast<const S*>(s.base + rows[y] * s.sy);
     D* __restrict d = dst + y * dsy;
+    if constexpr (std::is_same_v<S, D>) {
+      if (!cv.normalize && lut == nullptr && dsc == 1 && dsx == c) {  // the same row: copy it
+        std::memcpy(d, src, static_cast<size_t>(w * c) * sizeof(S));
+        continue;
+      }
+    }
     if (sizeof(S) == 1 && lut != nullptr) {
       const D* __restrict table = reinterpret_cast<const D*>(lut) + k0 * 256;
       const uint8_t* __restrict sb = reinterpret_cast<const uint8_t*>(src);

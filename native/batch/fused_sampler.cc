@@ -51,7 +51,13 @@ struct Ctx {
   bool separable, nearest;
   const Scratch* g;
   int64_t i0, i1, j0, j1;  // the output rows/columns a separable part writes
+  int64_t ra, rb;          // the output rows of this call (a block of the slot)
   SlotView v;
+  bool byKernel;     // nearest, separable, not dequantized: the window kernel samples it
+  bool consecutive;  // byKernel: the columns are consecutive crop columns from colBase
+  int64_t colBase;
+  bool npyMemory;  // the crop is an npy mapping (reads run armed)
+  const BatchSource* src;
 };
 
 template <typename S>
@@ -79,15 +85,16 @@ void SampleT(const Ctx& x) {
   const FusedPart& pt = *x.pt;
   const CropMem& c = x.c;
   const BatchConvert& cv = x.job->cv;
-  const int64_t H = x.job->H, W = x.job->W, nb = pt.nb, ch0 = pt.ch0;
+  const int64_t W = x.job->W, nb = pt.nb, ch0 = pt.ch0;
   const int64_t dsy = x.v.sy * static_cast<int64_t>(sizeof(D)), dsx = x.v.sx * static_cast<int64_t>(sizeof(D));
   const int64_t dsc = x.v.sc * static_cast<int64_t>(sizeof(D));
   uint8_t* const d0 = x.v.base + ch0 * dsc;
   const double* m = pt.m;
   const double cw = static_cast<double>(c.w), chh = static_cast<double>(c.h);
+  const int64_t ra = std::max(x.ra, x.i0), rb = std::min(x.rb, x.i1);  // separable rows of this block
   if (x.nearest) {
     if (x.separable) {
-      for (int64_t i = x.i0; i < x.i1; ++i) {
+      for (int64_t i = ra; i < rb; ++i) {
         const uint8_t* srow = c.base + x.g->rows[i] * c.sy;
         for (int64_t j = x.j0; j < x.j1; ++j) {
           const uint8_t* sp = srow + x.g->cols[j] * c.sx;
@@ -98,7 +105,7 @@ void SampleT(const Ctx& x) {
       }
       return;
     }
-    for (int64_t i = 0; i < H; ++i) {
+    for (int64_t i = x.ra; i < x.rb; ++i) {
       const double yy = static_cast<double>(i) + 0.5;
       for (int64_t j = 0; j < W; ++j) {
         const double xx = static_cast<double>(j) + 0.5;
@@ -128,7 +135,7 @@ void SampleT(const Ctx& x) {
     }
   };
   if (x.separable) {
-    for (int64_t i = x.i0; i < x.i1; ++i) {
+    for (int64_t i = ra; i < rb; ++i) {
       const LinAxis& ry = x.g->rowsL[i];
       const uint8_t* r0 = c.base + ry.a * c.sy;
       const uint8_t* r1 = c.base + ry.b * c.sy;
@@ -136,7 +143,7 @@ void SampleT(const Ctx& x) {
     }
     return;
   }
-  for (int64_t i = 0; i < H; ++i) {
+  for (int64_t i = x.ra; i < x.rb; ++i) {
     const double yy = static_cast<double>(i) + 0.5;
     for (int64_t j = 0; j < W; ++j) {
       const double xx = static_cast<double>(j) + 0.5;
@@ -252,30 +259,35 @@ void SeparableAxes(const FusedPart& pt, const CropMem& c, bool nearest, int64_t 
 }
 
 // Nearest, separable, no dequantization: the window kernel (LUTs, vectorised fast paths) does it,
-// on the run of rows and columns inside the crop.
-void NearestByKernel(const Ctx& x, Scratch& g) {
-  const BatchJob& job = *x.job;
-  const FusedPart& pt = *x.pt;
-  const int64_t h = x.i1 - x.i0, w = x.j1 - x.j0;
-  if (h <= 0 || w <= 0) return;
-  const int osz = ItemSize(job.cv.out);
-  bool consecutive = true;
-  for (int64_t j = x.j0 + 1; j < x.j1 && consecutive; ++j) consecutive = g.cols[j] == g.cols[j - 1] + 1;
-  int64_t colBase = 0;
-  if (consecutive) {
-    colBase = g.cols[x.j0];
+// on the run of rows and columns inside the crop. Before the first block: its column offsets.
+void PrepareKernel(Ctx& x, Scratch& g) {
+  x.consecutive = true;
+  for (int64_t j = x.j0 + 1; j < x.j1 && x.consecutive; ++j) x.consecutive = g.cols[j] == g.cols[j - 1] + 1;
+  x.colBase = 0;
+  if (x.j1 <= x.j0) return;
+  if (x.consecutive) {
+    x.colBase = g.cols[x.j0];
   } else {
     for (int64_t j = x.j0; j < x.j1; ++j) g.cols[j] *= x.c.sx;  // byte offsets for the kernel
   }
+}
+
+void NearestByKernel(const Ctx& x) {
+  const BatchJob& job = *x.job;
+  const FusedPart& pt = *x.pt;
+  const int64_t ra = std::max(x.ra, x.i0), rb = std::min(x.rb, x.i1);
+  const int64_t h = rb - ra, w = x.j1 - x.j0;
+  if (h <= 0 || w <= 0) return;
+  const int osz = ItemSize(job.cv.out);
   const uint8_t* lut = job.Lut(x.c.dtype);
-  const int64_t* rows = g.rows.data() + x.i0;
-  const int64_t* xoff = consecutive ? nullptr : g.cols.data() + x.j0;
-  uint8_t* d = x.v.At(x.i0, x.j0, osz);
+  const int64_t* rows = x.g->rows.data() + ra;
+  const int64_t* xoff = x.consecutive ? nullptr : x.g->cols.data() + x.j0;
+  uint8_t* d = x.v.At(ra, x.j0, osz);
   bool run = true;  // bands b, b + 1, ...: one call for all
   for (int64_t k = 1; k < pt.nb && run; ++k) run = x.boff[k] == x.boff[k - 1] + x.c.sc;
   const int64_t calls = run ? 1 : pt.nb, per = run ? pt.nb : 1;
   for (int64_t k = 0; k < calls; ++k) {
-    const SrcBlock b{x.c.base + colBase * x.c.sx + x.boff[k], x.c.sy, x.c.sx, x.c.sc, x.c.swap, x.c.dtype};
+    const SrcBlock b{x.c.base + x.colBase * x.c.sx + x.boff[k], x.c.sy, x.c.sx, x.c.sc, x.c.swap, x.c.dtype};
     ConvertBlock(b, rows, xoff, h, w, per, d + (pt.ch0 + k) * x.v.sc * osz, x.v.sy, x.v.sx, x.v.sc, job.cv, lut,
                  pt.ch0 + k);
   }
@@ -337,8 +349,72 @@ void Armed(const BatchSource& s, bool npyMemory, F&& fn) {
 
 }  // namespace
 
+namespace {
+
+// Reads part `pt` (a raster window into g.block; an npy window is read in place), blurs it when
+// antialiased, and computes its geometry.
+void PreparePart(const BatchJob& job, const FusedPart& pt, const SlotView& v, Scratch& g, Ctx& x) {
+  const BatchSource& s = job.sources[pt.src];
+  const double* m = pt.m;
+  x = Ctx{};
+  x.job = &job, x.pt = &pt, x.v = v, x.g = &g, x.src = &s;
+  x.separable = m[1] == 0 && m[3] == 0;
+  const bool exact = m[0] == 1 && m[4] == 1 && m[2] == std::floor(m[2]) && m[5] == std::floor(m[5]);
+  x.nearest = pt.interp == kNearest || (x.separable && exact);
+  const int isz = ItemSize(s.dtype);
+  x.c.dtype = s.dtype;
+  x.c.h = pt.readH, x.c.w = pt.readW;
+  if (s.kind == SrcKind::kRaster) {
+    const Window win{pt.y0, pt.y1, pt.x0, pt.x1, pt.b0, pt.b1};
+    const int64_t nbr = pt.b1 - pt.b0;
+    g.block.resize(static_cast<size_t>(pt.readH * pt.readW * nbr * isz));
+    ReadRasterBlock(s, win, pt.readH, pt.readW, g.block.data());
+    x.c.base = g.block.data();
+    x.c.sy = pt.readW * nbr * isz, x.c.sx = nbr * isz, x.c.sc = isz;
+  } else {
+    const SrcLayout& L = s.layout;
+    x.c.base = L.base + pt.y0 * L.sy + pt.x0 * L.sx + pt.b0 * L.sc;
+    x.c.sy = L.sy, x.c.sx = L.sx, x.c.sc = L.sc, x.c.swap = L.swap;
+    x.npyMemory = true;
+  }
+  g.boff.resize(static_cast<size_t>(pt.nb));
+  for (int64_t k = 0; k < pt.nb; ++k) g.boff[k] = job.bands[pt.bandsAt + k] * x.c.sc;
+  x.boff = g.boff.data();
+  x.dequant = pt.dequant != kDequantNone;
+  if (!x.nearest && (pt.aaSigma[0] > 0 || pt.aaSigma[1] > 0)) {
+    // Antialiasing: the written bands as float64 (dequantized), blurred, then sampled.
+    const int64_t n = x.c.h * x.c.w * pt.nb;
+    g.plain.resize(static_cast<size_t>(n));
+    g.blurred.resize(static_cast<size_t>(n));
+    Armed(s, x.npyMemory, [&] { ToDoubles(x.c, x.boff, pt, x.dequant, g.plain.data()); });
+    GaussianBlur(g.plain.data(), x.c.h, x.c.w, pt.nb, pt.aaSigma, pt.aaRadius, g.blurred.data());
+    x.c = CropMem{reinterpret_cast<const uint8_t*>(g.blurred.data()),
+                  x.c.w * pt.nb * 8,
+                  pt.nb * 8,
+                  8,
+                  x.c.h,
+                  x.c.w,
+                  DType::F64,
+                  false};
+    for (int64_t k = 0; k < pt.nb; ++k) g.boff[k] = k * 8;
+    x.dequant = false;
+    x.npyMemory = false;
+  }
+  if (x.separable) SeparableAxes(pt, x.c, x.nearest, job.H, job.W, g, x);
+  x.byKernel = x.nearest && x.separable && !x.dequant;
+  if (x.byKernel) PrepareKernel(x, g);
+}
+
+// Output rows per block: every part writes a block before the next block starts, so the slot's
+// rows are written while they are in cache (a crop of many channels from several files would
+// otherwise stream the whole slot through memory once per file).
+constexpr int64_t kBlockBytes = 128 * 1024;
+
+}  // namespace
+
 void WriteFused(const BatchJob& job, const BatchItem& it, const SlotView& v) {
-  thread_local Scratch g;
+  thread_local std::vector<Scratch> scratch;
+  thread_local std::vector<Ctx> ctxs;
   // The fill where no part writes: skipped when separable parts cover every channel's pixels.
   int64_t covered = 0;
   for (int64_t p = 0; p < it.nparts; ++p) {
@@ -347,65 +423,23 @@ void WriteFused(const BatchJob& job, const BatchItem& it, const SlotView& v) {
     if (separable && Covers(pt, pt.interp == kNearest, job.H, job.W)) covered += pt.nb;
   }
   if (covered < job.C) FillView(job, v, it.fill);
-  for (int64_t p = 0; p < it.nparts; ++p) {
-    const FusedPart& pt = job.parts[it.part0 + p];
-    const BatchSource& s = job.sources[pt.src];
-    const double* m = pt.m;
-    Ctx x{};
-    x.job = &job, x.pt = &pt, x.v = v, x.g = &g;
-    x.separable = m[1] == 0 && m[3] == 0;
-    const bool exact = m[0] == 1 && m[4] == 1 && m[2] == std::floor(m[2]) && m[5] == std::floor(m[5]);
-    x.nearest = pt.interp == kNearest || (x.separable && exact);
-    const int isz = ItemSize(s.dtype);
-    x.c.dtype = s.dtype;
-    x.c.h = pt.readH, x.c.w = pt.readW;
-    bool npyMemory = false;
-    if (s.kind == SrcKind::kRaster) {
-      const Window win{pt.y0, pt.y1, pt.x0, pt.x1, pt.b0, pt.b1};
-      const int64_t nbr = pt.b1 - pt.b0;
-      g.block.resize(static_cast<size_t>(pt.readH * pt.readW * nbr * isz));
-      ReadRasterBlock(s, win, pt.readH, pt.readW, g.block.data());
-      x.c.base = g.block.data();
-      x.c.sy = pt.readW * nbr * isz, x.c.sx = nbr * isz, x.c.sc = isz;
-    } else {
-      const SrcLayout& L = s.layout;
-      x.c.base = L.base + pt.y0 * L.sy + pt.x0 * L.sx + pt.b0 * L.sc;
-      x.c.sy = L.sy, x.c.sx = L.sx, x.c.sc = L.sc, x.c.swap = L.swap;
-      npyMemory = true;
+  if (scratch.size() < static_cast<size_t>(it.nparts)) scratch.resize(static_cast<size_t>(it.nparts));
+  ctxs.resize(static_cast<size_t>(it.nparts));
+  for (int64_t p = 0; p < it.nparts; ++p) PreparePart(job, job.parts[it.part0 + p], v, scratch[p], ctxs[p]);
+  const int64_t rowBytes = std::max<int64_t>(1, job.W * job.C * ItemSize(job.cv.out));
+  const int64_t rows = std::max<int64_t>(1, kBlockBytes / rowBytes);
+  for (int64_t r0 = 0; r0 < job.H; r0 += rows) {
+    for (Ctx& x : ctxs) {
+      x.ra = r0, x.rb = std::min(job.H, r0 + rows);
+      const SampleFn fn = x.byKernel ? nullptr : PickSample(x.c.dtype, job.cv.out);
+      Armed(*x.src, x.npyMemory, [&] {
+        if (x.byKernel) {
+          NearestByKernel(x);
+        } else {
+          fn(x);
+        }
+      });
     }
-    g.boff.resize(static_cast<size_t>(pt.nb));
-    for (int64_t k = 0; k < pt.nb; ++k) g.boff[k] = job.bands[pt.bandsAt + k] * x.c.sc;
-    x.boff = g.boff.data();
-    x.dequant = pt.dequant != kDequantNone;
-    if (!x.nearest && (pt.aaSigma[0] > 0 || pt.aaSigma[1] > 0)) {
-      // Antialiasing: the written bands as float64 (dequantized), blurred, then sampled.
-      const int64_t n = x.c.h * x.c.w * pt.nb;
-      g.plain.resize(static_cast<size_t>(n));
-      g.blurred.resize(static_cast<size_t>(n));
-      Armed(s, npyMemory, [&] { ToDoubles(x.c, x.boff, pt, x.dequant, g.plain.data()); });
-      GaussianBlur(g.plain.data(), x.c.h, x.c.w, pt.nb, pt.aaSigma, pt.aaRadius, g.blurred.data());
-      x.c = CropMem{reinterpret_cast<const uint8_t*>(g.blurred.data()),
-                    x.c.w * pt.nb * 8,
-                    pt.nb * 8,
-                    8,
-                    x.c.h,
-                    x.c.w,
-                    DType::F64,
-                    false};
-      for (int64_t k = 0; k < pt.nb; ++k) g.boff[k] = k * 8;
-      x.dequant = false;
-      npyMemory = false;
-    }
-    if (x.separable) SeparableAxes(pt, x.c, x.nearest, job.H, job.W, g, x);
-    const SampleFn fn = PickSample(x.c.dtype, job.cv.out);
-    const bool byKernel = x.nearest && x.separable && !x.dequant;
-    Armed(s, npyMemory, [&] {
-      if (byKernel) {
-        NearestByKernel(x, g);
-      } else {
-        fn(x);
-      }
-    });
   }
 }
 
