@@ -88,11 +88,16 @@ export function rawValue(dtype: DType, x: number): number {
 }
 
 /**
- * The work list is written into these, reused across calls (the addon copies it during the call):
- * a typed array allocated per batch outside V8's heap makes V8 scavenge whenever the previous
- * batch's (large, external) buffer is still young, several times a batch.
+ * Every typed array handed to the addon is a view of one of these, reused across calls (the addon
+ * copies what it reads during the call). A new one per batch would cost a scavenge per batch
+ * while the previous batch's large external buffer is young: V8 collects the young generation
+ * before allocating a backing store then, and a small typed array (on V8's heap) gets a backing
+ * store allocated the moment the addon asks for its data pointer.
  */
-const scratch = { items: new Float64Array(64 * ITEM.LENGTH), parts: new Float64Array(64 * PART.LENGTH), bands: new Float64Array(256) };
+const scratch = {
+  items: new Float64Array(64 * ITEM.LENGTH), parts: new Float64Array(64 * PART.LENGTH), bands: new Float64Array(256),
+  mean: new Float64Array(64), std: new Float64Array(64), view: new Float64Array(64),
+};
 function take(key: keyof typeof scratch, n: number): Float64Array {
   let a = scratch[key];
   if (a.length < n) {
@@ -199,16 +204,24 @@ export function encode(crops: ReadonlyArray<CropPlan | null>, [h, w, c]: Shape3,
     }
   }
   const n = o.normalize;
+  const mean = take('mean', c);
+  const std = take('std', c).fill(1);
+  if (n !== null) {
+    mean.set(n.mean);
+    std.set(n.std);
+  }
   const opts: NativeBatchOptions = {
-    n: N, h, w, c, dtype: o.dtype, layout: o.layout,
-    normalize: n !== null, scale: n?.scale ?? 1, mean: n?.mean ?? new Float64Array(c), std: n?.std ?? new Float64Array(c).fill(1),
+    n: N, h, w, c, dtype: o.dtype, layout: o.layout, normalize: n !== null, scale: n?.scale ?? 1, mean, std,
     fillOnError: o.fillOnError, sources, items, out: o.out,
   };
   if (nparts > 0) {
     opts.parts = parts;
     opts.bands = bands;
   }
-  if (o.view !== undefined) opts.view = Float64Array.from(o.view);
+  if (o.view !== undefined) {
+    opts.view = take('view', 4);
+    opts.view.set(o.view);
+  }
   return opts;
 }
 
