@@ -123,15 +123,16 @@ export async function benchCoco(host: CocoBenchHost): Promise<void> {
       const stream = async (n: number) => {
         for (let j = 0; j < n; j++) await it.next();
       };
-      await stream(100);
+      // Warm-up: V8 compiles the planning code (its tiering shows as multi-millisecond tasks).
+      await stream(1000);
       const runs: Array<{ p99: number; max: number; ms: number }> = [];
-      for (let r = 0; r < 3; r++) runs.push(await loopDelay(() => stream(300)));
+      for (let r = 0; r < 3; r++) runs.push(await loopDelay(() => stream(500)));
       await it.return?.();
       const busy = [...runs].sort((a, b) => a.p99 - b.p99)[1];
       const idle = await loopDelay(() => new Promise((r) => setTimeout(r, busy.ms)));
       const p99s = runs.map((r) => r.p99.toFixed(2)).join(', ');
       record({
-        section: 'coco', case: "event-loop delay p99 while a sampler streams 300 fused batches (3 x 224² 'r|g|b|nir'; median of 3 windows)",
+        section: 'coco', case: "event-loop delay p99 while a sampler streams 500 fused batches (3 x 224² 'r|g|b|nir'; median of 3 windows)",
         ours: busy.p99, unit: 'ms', peers: { idle: idle.p99 }, target: '≤ idle + 1 ms', pass: busy.p99 <= idle.p99 + 1,
         note: `the three windows: ${p99s} ms`,
       });

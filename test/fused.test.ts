@@ -16,6 +16,7 @@ import { parseAffine } from '../lib/frames/affine';
 import { allocate, TYPED_ARRAY } from '../lib/ndarray';
 import type { NDArray } from '../lib/ndarray';
 import { openImage, writeNpy } from '../lib/readers';
+import { native } from '../lib/native';
 import type { Region } from '../lib/region';
 import { referenceFused } from './_fused-reference';
 import type { RefFile, RefOptions } from './_fused-reference';
@@ -301,6 +302,44 @@ print(json.dumps(res.tolist()))
   }
   assert.ok(maxErr <= 1e-5, `antialiased values within 1e-5 of numpy's (max ${maxErr})`);
   assert.ok(differs > 100, `without antialiasing the values differ (${differs} of 400)`);
+});
+
+test('each file is opened once, in the mode it is read: no source reader beside the entries it reads', async () => {
+  // Every reader opens through the binding's two reader classes: record what they open.
+  const opened: string[] = [];
+  const classes = native as unknown as Record<'NpyReader' | 'RasterReader', new (file: string, ...rest: unknown[]) => unknown>;
+  const originals = { NpyReader: classes.NpyReader, RasterReader: classes.RasterReader };
+  for (const k of ['NpyReader', 'RasterReader'] as const) {
+    const Orig = originals[k];
+    classes[k] = function (file: string, ...rest: unknown[]) {
+      opened.push(file);
+      return new Orig(file, ...rest);
+    } as unknown as typeof Orig;
+  }
+  try {
+    for (const sync of [true, false]) {
+      const workdir = path.join(root, `once-${sync}`);
+      const read = async (f: CocoFrames) => {
+        const region: Region = [[8, 40], [16, 48]];
+        return sync ? f.loadRegion(1, region, { channels: '<all>' }) : await f.loadRegionAsync(1, region, { channels: '<all>' });
+      };
+      // Entries missing: they are built (each checked once after its build), no source is opened by a reader.
+      const f = CocoFrames.demo({ workdir, dpath: path.join(root, 'demo', 'demo-kwcoco'), backend: 'npy' });
+      const entries = Object.values(f.lookupPathinfo(1).channels).map((c) => c.cache as string).sort();
+      opened.length = 0;
+      const first = await read(f);
+      assert.equal([...new Set(opened)].sort(), entries, `${sync ? 'sync' : 'async'}: only the cache entries were opened`);
+      f.close();
+      // Entries there: each is opened exactly once, and its header is the one planned with.
+      const g = CocoFrames.demo({ workdir, dpath: path.join(root, 'demo', 'demo-kwcoco'), backend: 'npy' });
+      opened.length = 0;
+      same(await read(g), first, 'the same pixels');
+      assert.equal([...opened].sort(), entries, `${sync ? 'sync' : 'async'}: each entry opened once`);
+      g.close();
+    }
+  } finally {
+    Object.assign(classes, originals);
+  }
 });
 
 test('an empty region or channel slice gives an empty array without a native call', () => {
