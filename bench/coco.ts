@@ -14,7 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { medianUs, randomCrops } from './timing';
-import type { Row } from './run';
+import type { Row } from './timing';
 import type { Batch, BatchOptions, NDArray, Region } from '../dist';
 
 export interface CocoBenchHost {

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
+import type { Row } from './timing';
 import { benchSoak } from './soak';
 import { benchCoco } from './coco';
 import { allocate, openImage, writeNpy } from '../dist';
@@ -26,17 +27,7 @@ const PY = '/usr/bin/python3';
 const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 const hasGdalPy = spawnSync(PY, ['-c', 'from osgeo import gdal'], { stdio: 'ignore' }).status === 0;
 
-export interface Row {
-  section: string;
-  case: string;
-  ours: number;
-  peers: Record<string, number | undefined>;
-  target?: string;
-  pass?: boolean;
-  note?: string;
-  /** Unit of `ours` and the peers when not µs/op. */
-  unit?: 's' | 'MiB' | 'ms';
-}
+export type { Row } from './timing';
 const rows: Row[] = [];
 const log = (s: string) => process.stdout.write(s + '\n');
 function record(r: Row): void {

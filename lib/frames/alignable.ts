@@ -28,6 +28,9 @@ import { IDENTITY, invert, parseAffine, pathinfoError } from './affine';
 import { runOneAsync, runOneSync } from './batch-native';
 import type { FusedCrop } from './batch-native';
 import { prefused, readCrop, readCropAsync } from './prefused';
+import type { Prefused } from './prefused';
+
+export type { Prefused, PrefusedChannel } from './prefused';
 import { ALL_CHANNELS, parseChannels, tryParseChannels } from './channels';
 import { fusedCrop, fusedDtype, planFused, quantizationOf } from './fused';
 import type { FusedOptions, FusedPlan, Group, Interpolation, Selection } from './fused';
@@ -56,28 +59,6 @@ export interface AlignableRegionOptions {
   fill?: number;
   /** Fused reads: write into this array (the result's shape and dtype) instead of a new one. */
   out?: NDArray;
-}
-
-/** One file's part of a prefused region. */
-export interface PrefusedChannel {
-  /** The channel group (key of pathinfo.channels). */
-  key: string;
-  /** The bands of that file in this result, in order. */
-  bands: number[];
-  /** The file's native-resolution crop covering the region (all of the file's bands in `bands`). */
-  data: NDArray;
-  /** The crop's window in the file's own pixel coordinates, [[y0, y1], [x0, x1]]. */
-  auxRegion: [[number, number], [number, number]];
-  /** 3x3: crop pixel coordinates -> coordinates in the requested region (its top-left is 0, 0). */
-  warpCropToRegion: number[][];
-}
-
-export interface Prefused {
-  /** The requested region in image coordinates, [[y0, y1], [x0, x1]] (normalised). */
-  imgRegion: [[number, number], [number, number]];
-  /** Shape of the fused result: [height, width, channels]. */
-  shape: Shape3;
-  chans: PrefusedChannel[];
 }
 
 /** Checked options of a read. */

@@ -6,14 +6,35 @@
  */
 import { ReaderPins } from '../cache/entry-reader';
 import { allocate } from '../ndarray';
-import type { NDArray } from '../ndarray';
+import type { NDArray, Shape3 } from '../ndarray';
 import { boxWindow } from '../region';
 import { compose, IDENTITY, invert, to3x3 } from './affine';
-import type { Prefused } from './alignable';
 import { runOneAsync, runOneSync } from './batch-native';
 import type { FusedCrop } from './batch-native';
 import { quantizationOf } from './fused';
 import type { FileRead, FusedPlan } from './fused';
+
+/** One file's part of a prefused region. */
+export interface PrefusedChannel {
+  /** The channel group (key of pathinfo.channels). */
+  key: string;
+  /** The bands of that file in this result, in order. */
+  bands: number[];
+  /** The file's native-resolution crop covering the region (all of the file's bands in `bands`). */
+  data: NDArray;
+  /** The crop's window in the file's own pixel coordinates, [[y0, y1], [x0, x1]]. */
+  auxRegion: [[number, number], [number, number]];
+  /** 3x3: crop pixel coordinates -> coordinates in the requested region (its top-left is 0, 0). */
+  warpCropToRegion: number[][];
+}
+
+export interface Prefused {
+  /** The requested region in image coordinates, [[y0, y1], [x0, x1]] (normalised). */
+  imgRegion: [[number, number], [number, number]];
+  /** Shape of the fused result: [height, width, channels]. */
+  shape: Shape3;
+  chans: PrefusedChannel[];
+}
 
 /** For a quantized file: the crop of its whole window, every band dequantized (identity sampling). */
 function dequantCrop(r: FileRead): ((pins: ReaderPins) => FusedCrop) | null {

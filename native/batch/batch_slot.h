@@ -2,7 +2,11 @@
 // for single-file (window) and multi-file (fused) items alike. Every writer of a crop (the window
 // kernel, the fused sampler, the fill) addresses the output only through a SlotView, with signed
 // element strides, so an orientation of the crop (flips, 90-degree rotations) is a different base
-// and different strides here, not a change to any kernel. Pure C++, any thread.
+// and different strides here, not a change to any kernel (one writer needs a look then: a window
+// crop of the batch's own dtype is read by GDAL straight into the slot, batch_crop.cc, and would
+// go through its scratch block when the view is not a plain one). For a fused crop an orientation
+// can equally be folded into each part's affine in TypeScript (lib/frames/fused.ts). Pure C++,
+// any thread.
 #pragma once
 #include <cstdint>
 
