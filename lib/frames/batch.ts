@@ -24,6 +24,7 @@ import { DTYPES, dtypeOf } from '../ndarray';
 import type { DType, TypedArray } from '../ndarray';
 import { checkScale } from '../geometry';
 import { parseRegion } from '../region';
+import type { ParsedRegion } from '../region';
 import * as v from '../validate';
 import { cancel, rawValue, start } from './batch-native';
 import type { CropPlan } from './batch-native';
@@ -87,14 +88,7 @@ export const BATCH_KEYS = ['layout', 'dtype', 'normalize', 'boundless', 'fill', 
 const REQUEST_KEYS = ['imageId', 'region', 'channels'] as const;
 const NORMALIZE_KEYS = ['scale', 'mean', 'std'] as const;
 
-interface Checked extends CropOptions {
-  layout: BatchLayout;
-  dtype: DType | undefined;
-  normalize: { scale: number; mean: number[] | undefined; std: number[] | undefined } | null;
-  out: TypedArray | undefined;
-  fillOnError: boolean;
-  signal: AbortSignal | undefined;
-}
+type Checked = CropOptions & RunBatchOptions;
 
 function numbers(x: unknown, name: string): number[] {
   if (!Array.isArray(x) && !ArrayBuffer.isView(x)) throw v.typeError('an array of numbers', name, x);
@@ -157,13 +151,40 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
   if (!Array.isArray(requests)) throw v.typeError('an array of {imageId, region, channels}', 'requests', requests);
   if (requests.length === 0) throw v.rangeError('a non-empty array', 'requests', requests);
   const reqs = requests as BatchRequest[];
-  const parsed = reqs.map((r, i) => {
+  const crops = reqs.map((r, i): CropRequest => {
     if (!v.isPlainObject(r)) throw v.typeError('an object {imageId, region, channels}', `requests[${i}]`, r);
     v.options(r, `requests[${i}]`, REQUEST_KEYS);
-    return parseRegion(r.region);
+    return { request: r, parsed: parseRegion(r.region), crop: c };
   });
-  if (c.signal?.aborted) throw aborted();
+  return loadCrops(images, crops, c);
+}
 
+/** One crop of loadCrops: the request, its parsed region, and the options it is planned with. */
+export interface CropRequest {
+  request: BatchRequest;
+  parsed: ParsedRegion | null;
+  crop: CropOptions;
+}
+
+/** What a whole batch is run with (checked). */
+export interface RunBatchOptions {
+  layout: BatchLayout;
+  dtype: DType | undefined;
+  normalize: { scale: number; mean: number[] | undefined; std: number[] | undefined } | null;
+  fill: number;
+  out: TypedArray | undefined;
+  fillOnError: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * @internal The batch engine behind loadBatch, for samplers that choose each crop's options
+ * themselves (CocoSampler): every crop planned with its own CropOptions (scale, boundless, fill,
+ * interpolation, channels), read as one batch of `c`'s layout, dtype and normalisation. Checked
+ * input only (lib/frames/batch.ts checkOptions). Resolves as loadBatch.
+ */
+export async function loadCrops(images: ImageTable, crops: CropRequest[], c: RunBatchOptions): Promise<Batch> {
+  if (c.signal?.aborted) throw aborted();
   const opener = images.opener;
   let closed = false;
   let id: number | undefined;
@@ -181,17 +202,18 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     // Every crop planned synchronously where it can be, the others (first use of an image, a
     // reader to open or an entry to build) concurrently; an error is kept by index, as for
     // Promise.allSettled.
-    const N = reqs.length;
+    const N = crops.length;
     const planned: Array<CropPlan | null> = new Array(N).fill(null);
     const reasons: unknown[] = [];
     const failed: boolean[] = new Array(N).fill(false);
     const pending: Array<Promise<void>> = [];
     for (let i = 0; i < N; i++) {
       try {
-        const p = planItemSync(images, reqs[i], parsed[i], c, holds);
+        const { request, parsed, crop } = crops[i];
+        const p = planItemSync(images, request, parsed, crop, holds);
         if (p !== null) planned[i] = p;
         else {
-          pending.push(planItem(images, reqs[i], parsed[i], c, holds).then((p) => { planned[i] = p; }, (err) => {
+          pending.push(planItem(images, request, parsed, crop, holds).then((p) => { planned[i] = p; }, (err) => {
             failed[i] = true;
             reasons[i] = err;
           }));
