@@ -217,9 +217,7 @@ test('loadBatch of fused images equals loadRegion for every option, with convers
     // uint8 out: the fused values converted (rounded, saturated).
     const b8 = await f.loadBatch(reqs3, { ...opts, dtype: 'uint8' });
     const a0 = regions[0];
-    const conv = new Uint8Array(1);
     for (let i = 0; i < 5; i++) {
-      conv[0] = 0;
       const x = at(a0, i, i, 0);
       const want = Number.isNaN(x) ? 0 : Math.min(255, Math.max(0, Math.round(x)));
       assert.is(b8.data[(i * a0.shape[1] + i) * a0.shape[2]], want);
