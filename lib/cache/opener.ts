@@ -140,10 +140,13 @@ export class CacheOpener implements ChannelOpener {
   async openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease> {
     const entry = this.#entry(chan);
     let e = entry === null || mode === 'source' ? undefined : this.pool.get(entry) ?? this.#openPublished(chan);
-    if (e === undefined) {
-      if (mode === 'build' && entry !== null) await this.ensureAsync(chan);
-      e = this.#openFile(chan, mode);
+    if (e === undefined && mode === 'build' && entry !== null) {
+      // Fresh and reading back: opened once (not checked by one open and opened again).
+      const opened = this.#openIfFresh(chan);
+      if (opened !== null) e = this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
+      else await this.ensureAsync(chan);
     }
+    e ??= this.#openFile(chan, mode);
     return this.#lease(e);
   }
 

@@ -28,8 +28,8 @@ function negative(p: ParsedRegion | null): boolean {
 }
 
 /** True when a region with explicit non-negative bounds came out smaller: cut at the border. */
-function clipped(p: ParsedRegion | null, w: Window): boolean {
-  if (p === null) return false;
+function clipped(p: ParsedRegion | null, w: Window | null): boolean {
+  if (p === null || w === null) return false;
   const cut = (s: number | null, e: number | null, got: number) => s !== null && e !== null && s >= 0 && e > s && got < e - s;
   return cut(p.ys, p.ye, w.y1 - w.y0) || cut(p.xs, p.xe, w.x1 - w.x0);
 }
@@ -41,7 +41,7 @@ const BOUNDLESS_HINT = 'Pass `boundless: true` to read every window at its reque
  * Crop `i` (size `si`, region `pi`, window `wi`) differs in size from crop `f`, the first one
  * read (size `sf`).
  */
-export function sizeMismatch(i: number, si: readonly number[], pi: ParsedRegion | null, wi: Window,
+export function sizeMismatch(i: number, si: readonly number[], pi: ParsedRegion | null, wi: Window | null,
   f: number, sf: readonly number[], boundless: boolean): RegionError {
   let why = `requests[${i}] gives a crop of ${size(si)} (H x W x C) but requests[${f}] gives ${size(sf)}: ` +
     'every crop of a batch must have one size.';
@@ -60,18 +60,22 @@ export function sizeMismatch(i: number, si: readonly number[], pi: ParsedRegion 
   return new RegionError('ERR_REGION', why);
 }
 
+/** The rows and columns a window covers, in words (a crop of several files has no one window). */
+const where = (w: Window | null): string =>
+  (w === null ? 'an empty part of the image' : `rows [${w.y0}, ${w.y1}) and columns [${w.x0}, ${w.x1}) of the image`);
+
 /** Crop `i` (the first one read) is empty: `s` has a zero. */
-export function emptyCrop(i: number, s: readonly number[], p: ParsedRegion | null, w: Window, boundless: boolean): RegionError {
+export function emptyCrop(i: number, s: readonly number[], p: ParsedRegion | null, w: Window | null, boundless: boolean): RegionError {
   let why = `requests[${i}] selects an empty crop (${size(s)}, H x W x C) with region ${formatRegion(p)}`;
   if (!boundless && negative(p)) {
     why += `: without \`boundless\`, a negative bound counts from the end of the axis (Python slices), so it resolves ` +
-      `to rows [${w.y0}, ${w.y1}) and columns [${w.x0}, ${w.x1}) of the image, which hold nothing. ` +
+      `to ${where(w)}, which hold nothing. ` +
       'To read a window that starts before the image\'s top or left edge, pass `boundless: true` ' +
       '(absolute coordinates; what lies outside the image is `fill`).';
   } else if (s[2] === 0) {
     why += ': its channel slice selects no channel.';
   } else {
-    why += `: it resolves to rows [${w.y0}, ${w.y1}) and columns [${w.x0}, ${w.x1}) of the image` +
+    why += `: it resolves to ${where(w)}` +
       (boundless ? ' (a stop at or before its start).' : ' (a stop at or before its start, or a start past the image\'s end).');
   }
   return new RegionError('ERR_REGION', why);

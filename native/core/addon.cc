@@ -3,7 +3,9 @@
 // environment that loads the addon (the main thread or a worker thread), once per environment.
 #include <napi.h>
 
+#include "batch/batch_buffer.h"
 #include "batch/batch_job.h"
+#include "batch/pool_js.h"
 #include "core/addon_data.h"
 #include "core/args.h"
 #include "core/errors.h"
@@ -104,7 +106,9 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::ClearRemoteCacheJs>(env, exports, "clearRemoteCache");
   // batches on the addon's thread pool
   Export<nds::LoadBatchJs>(env, exports, "loadBatch");
+  Export<nds::LoadBatchSyncJs>(env, exports, "loadBatchSync");
   Export<nds::CancelBatchJs>(env, exports, "cancelBatch");
+  Export<nds::BatchMemoryStatsJs>(env, exports, "batchMemoryStats");
   Export<nds::SetThreadPoolSizeJs>(env, exports, "setThreadPoolSize");
   Export<nds::ThreadPoolSizeJs>(env, exports, "threadPoolSize");
   Export<nds::SetThreadPoolNiceJs>(env, exports, "setThreadPoolNice");
