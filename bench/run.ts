@@ -10,8 +10,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
+import type { Row } from './timing';
 import { benchSoak } from './soak';
 import { benchLabels } from './labels';
+import { benchCoco } from './coco';
 import { allocate, openImage, writeNpy } from '../dist';
 import type { Batch, NDArray, Region } from '../dist';
 
@@ -26,17 +28,7 @@ const PY = '/usr/bin/python3';
 const hasNumpy = spawnSync(PY, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0;
 const hasGdalPy = spawnSync(PY, ['-c', 'from osgeo import gdal'], { stdio: 'ignore' }).status === 0;
 
-export interface Row {
-  section: string;
-  case: string;
-  ours: number;
-  peers: Record<string, number | undefined>;
-  target?: string;
-  pass?: boolean;
-  note?: string;
-  /** Unit of `ours` and the peers when not µs/op. */
-  unit?: 's' | 'MiB' | 'ms';
-}
+export type { Row } from './timing';
 const rows: Row[] = [];
 const log = (s: string) => process.stdout.write(s + '\n');
 function record(r: Row): void {
@@ -600,97 +592,6 @@ async function benchStreaming(nds: typeof import('../dist'), npyFile: string, no
     target: 'flat (≤ before + 10%)', pass: m1.rss <= m0.rss * 1.1 });
 }
 
-/**
- * coco: CocoFrames.demo's images (rgb 1x, nir|swir 1/2, mask 1/4, feat:8 1/8) on the cog backend:
- * a fused 224x224 crop of all four assets against reading the four native windows without
- * alignment; a scale 0.25 read (from the COG overviews) against a full-resolution read resampled
- * afterwards (nearest, in TypeScript).
- */
-async function benchCoco(): Promise<void> {
-  log('\n## coco: kwcoco assets aligned onto the image grid (CocoFrames.demo, cog backend)');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { CocoFrames } = require('../dist') as typeof import('../dist');
-  for (const backend of ['cog', 'npy'] as const) {
-    const frames = CocoFrames.demo({ backend, workdir: path.join(dataDir, 'coco-workdir') });
-    await frames.prepare();
-    const chans = frames.lookupPathinfo(1).channels;
-    const keys = ['r|g|b', 'nir|swir', 'mask', 'feat:8'];
-    const factor = [1, 2, 4, 8];
-    const readers = keys.map((k) => openImage(chans[k].cache as string));
-    const crops = randomCrops(512, 512, 224, 224, 64, 5);
-    const fused = medianUs((i) => {
-      const [y, x] = crops[i % crops.length];
-      return frames.loadRegion(1, [[y, y + 224], [x, x + 224]], { channels: '<all>' });
-    });
-    const native = medianUs((i) => {
-      const [y, x] = crops[i % crops.length];
-      return readers.map((r, k) => {
-        const f = factor[k];
-        const y0 = Math.floor(y / f);
-        const x0 = Math.floor(x / f);
-        return r.read([[y0, Math.ceil((y + 224) / f)], [x0, Math.ceil((x + 224) / f)]]);
-      });
-    });
-    record({
-      section: 'coco', case: `${backend}: fused 224x224 crop of 4 assets (14 bands)`, ours: fused,
-      peers: { 'the 4 native windows, unaligned': native, 'alignment overhead': fused - native },
-    });
-    if (backend === 'cog') {
-      const full: Region = [[0, 512], [0, 512]];
-      const over = medianUs(() => frames.loadRegion(1, full, { channels: 'rgb', scale: 0.25 }));
-      const resampled = medianUs(() => {
-        const a = frames.loadRegion(1, full, { channels: 'rgb' });
-        const out = allocate([128, 128, 3], 'uint8');
-        for (let i = 0; i < 128; i++) {
-          for (let j = 0; j < 128; j++) {
-            const src = ((i * 4 + 2) * a.strides[0]) + (j * 4 + 2) * a.strides[1] + a.offset;
-            for (let c = 0; c < 3; c++) out.data[(i * 128 + j) * 3 + c] = a.data[src + c];
-          }
-        }
-        return out;
-      });
-      record({
-        section: 'coco', case: 'cog: rgb 512x512 at scale 0.25 (from the overview)', ours: over,
-        peers: { 'full resolution + nearest resampling': resampled },
-        note: 'a small image: its full-resolution tiles are hot in the tile cache',
-      });
-      // Where overviews matter: random 2048x2048 windows of the 8192² 'auto' COG (made by the cog
-      // section) at scale 0.25 (512x512 out), against reading full resolution and resampling.
-      const big = path.join(dataDir, 'img8192.auto.cog.tif');
-      if (fs.existsSync(big)) {
-        const r = openImage(big);
-        const wins = randomCrops(8192, 8192, 2048, 2048, 16, 9);
-        const win = (i: number): Region => {
-          const [y, x] = wins[i % wins.length];
-          return [[y, y + 2048], [x, x + 2048]];
-        };
-        const fromOverview = medianUs((i) => r.read(win(i), { scale: 0.25 }), 8, 4);
-        const fullThenResample = medianUs((i) => {
-          const a = r.read(win(i));
-          const out = allocate([512, 512, 3], 'uint8');
-          for (let y = 0; y < 512; y++) {
-            for (let x = 0; x < 512; x++) {
-              const s = a.offset + (y * 4 + 2) * a.strides[0] + (x * 4 + 2) * a.strides[1];
-              for (let c = 0; c < 3; c++) out.data[(y * 512 + x) * 3 + c] = a.data[s + c];
-            }
-          }
-          return out;
-        }, 8, 4);
-        r.close();
-        record({
-          section: 'coco', case: 'cog 8192²: random 2048² window at scale 0.25 (overview read)', ours: fromOverview,
-          peers: { 'full resolution + nearest resampling': fullThenResample },
-          target: 'faster than full resolution + resampling', pass: fromOverview < fullThenResample,
-        });
-      } else {
-        log('  (run the cog section first for the 8192² overview row)');
-      }
-    }
-    for (const r of readers) r.close();
-    frames.close();
-  }
-}
-
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown cpu';
   return `${os.cpus().length} x ${cpu}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${os.type()} ${os.release()}`;
@@ -841,7 +742,7 @@ async function main(): Promise<void> {
   if (want('cog')) benchCog();
   if (want('frames')) await benchFrames();
   if (want('throughput')) await benchThroughput();
-  if (want('coco')) await benchCoco();
+  if (want('coco')) await benchCoco({ dataDir, log, record, ensureNpy });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build
   if (want('labels')) await benchLabels({ nds: require('../dist'), npy: ensureNpy('img8192.npy', 8192, 8192, 3), log, record });
   if (sections.includes('remote')) await benchRemote();  // only when asked: it starts a server and uploads 128 MiB

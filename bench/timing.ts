@@ -1,4 +1,17 @@
-/** Timing helpers for the benchmark: medians of calibrated batches, deterministic crops. */
+/** Timing helpers for the benchmark: medians of calibrated batches, deterministic crops; a result row. */
+
+/** One result of the benchmark (bench/run.ts writes them to results.json and RESULTS.md). */
+export interface Row {
+  section: string;
+  case: string;
+  ours: number;
+  peers: Record<string, number | undefined>;
+  target?: string;
+  pass?: boolean;
+  note?: string;
+  /** Unit of `ours` and the peers when not µs/op. */
+  unit?: 's' | 'MiB' | 'ms';
+}
 
 /** Median µs/op of `fn(i)` over 15 samples, each a batch long enough to take ~`sampleMs`. */
 export function medianUs(fn: (i: number) => unknown, sampleMs = 4, samples = 15, warmupMs = 100): number {

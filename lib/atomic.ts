@@ -19,7 +19,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fsError } from './errors';
+import { FileError, fsError } from './errors';
 
 /** The temp name for publishing `file`: `.<basename>.<pid>-<16 hex>.tmp` in file's directory. */
 export function tempPath(file: string): string {
@@ -113,4 +113,46 @@ export function symlinkAtomic(target: string, file: string): void {
       throw fsError(err, file, 'symlink');
     }
   });
+}
+
+/**
+ * `mkdir -p dir` without Node's recursive mkdirSync, which loops forever where mkdir of a missing
+ * directory says ENOENT under a parent that exists (/proc, /sys): finds the nearest existing
+ * ancestor, checks it is a directory, then creates each missing level once. Throws a coded
+ * FileError: ERR_NOT_A_FILE when a level is a file, ERR_IO (with errno, syscall 'mkdir') when the
+ * file system refuses a level, naming the directory it could not create. Runs on the calling thread.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fsError(err, at, 'stat');
+    }
+    if (st !== undefined) {
+      if (!st.isDirectory()) {
+        throw new FileError('ERR_NOT_A_FILE', `cannot create directory '${dir}': '${at}' is a file, not a directory`, { path: at, errno: 20, syscall: 'mkdir' });
+      }
+      break;
+    }
+    missing.push(at);
+    const up = path.dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      fs.mkdirSync(missing[i]);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code === 'EEXIST' && fs.statSync(missing[i], { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw new FileError('ERR_IO', `cannot create directory '${missing[i]}'${missing[i] === path.resolve(dir) ? '' : ` (for '${dir}')`}: ${e.message}` +
+        (e.code === 'ENOENT' ? ' (its parent exists: this file system does not take new directories there)' : ''),
+        { path: missing[i], errno: typeof e.errno === 'number' ? e.errno : undefined, syscall: 'mkdir', cause: err });
+    }
+  }
 }

@@ -15,6 +15,7 @@ import type { CogConfig } from './cog-config';
 import { checkArray } from './ndarray';
 import type { NDArray } from './ndarray';
 import { native } from './native';
+import { refuseVirtualNpy } from './readers';
 import type { DatasetStats, NativeRemoteStat, TileCacheStats } from './native';
 import { isRemote, toGdalPath } from './remote/url';
 import * as v from './validate';
@@ -75,6 +76,7 @@ export function isCog(file: string): boolean {
 export function convertToNpy(src: string, dst: string): void {
   v.string(src, 'src');
   v.string(dst, 'dst');
+  refuseVirtualNpy(dst);
   native.convertToNpy(gdalSource(src), dst);
 }
 
@@ -83,6 +85,7 @@ export function convertToNpyAsync(src: string, dst: string): Promise<void> {
   try {
     v.string(src, 'src');
     v.string(dst, 'dst');
+    refuseVirtualNpy(dst);
     return withCallSite(() => native.convertToNpyAsync(gdalSource(src), dst));
   } catch (err) {
     return Promise.reject(err);

@@ -4,7 +4,7 @@ export {
   ClosedError, FramesError, AbortError, ERROR_CODES,
 } from './errors';
 export type { ErrorProps } from './errors';
-export type { DType, NDArray, TypedArray, Shape3 } from './ndarray';
+export type { DType, NDArray, TypedArray, TypedArrayOf, Shape3 } from './ndarray';
 export { allocate, DTYPES } from './ndarray';
 export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';
@@ -19,6 +19,8 @@ export {
   setRemoteOptions, statRemote, clearRemoteCache, REMOTE_DEFAULTS,
 } from './gdal';
 export type { WriteRasterOptions, RemoteStat } from './gdal';
+export { encode, encodeAsync, ENCODE_FORMATS, readVsimem, unlinkVsimem } from './encode';
+export type { EncodeFormat, EncodeOptions } from './encode';
 export { mergeManifests } from './remote/manifest';
 export type { Manifest, ManifestEntry, MergeReport } from './remote/manifest';
 export type { RemoteCacheOptions } from './remote/publish';

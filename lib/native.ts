@@ -108,11 +108,41 @@ export interface RasterArrayDesc {
 }
 
 /**
- * The one options object of loadBatch (lib/frames/batch.ts builds it; native/batch/batch_job.cc
- * turns it into a struct). `items` holds 13 numbers per crop: source index (-1: nothing to read,
- * the slot is filled), the in-image window iy0, iy1, ix0, ix1, c0, c1, where it lands in the
- * window as read oy, ox, ih, iw (output resolution), the raw fill value, and the orientation code
- * (native/batch/orient.h; 0: the window as read is the slot).
+ * Layout of one crop in loadBatch's `items` (native/batch/batch_layout.h `Item`): KIND (ITEM_KIND);
+ * a WINDOW item reads source SRC's in-image window Y0..C1 and lands it at OY, OX with size IH x IW
+ * (output resolution) in its slot; a FUSED item samples parts PART0 .. PART0 + NPARTS; FILL is the
+ * raw fill value of every item.
+ */
+export const ITEM = {
+  KIND: 0, SRC: 1, Y0: 2, Y1: 3, X0: 4, X1: 5, C0: 6, C1: 7, OY: 8, OX: 9, IH: 10, IW: 11, FILL: 12,
+  PART0: 13, NPARTS: 14,
+  LENGTH: 15,
+} as const;
+export const ITEM_KIND = { NONE: -1, WINDOW: 0, FUSED: 1 } as const;
+
+/**
+ * Layout of one file of a fused item in loadBatch's `parts` (native/batch/batch_layout.h `Part`):
+ * source SRC's window Y0..X1, bands B0..B1, read at READ_H x READ_W; M0..M5 the affine from output
+ * pixel coordinates to crop coordinates; INTERP 0 nearest / 1 linear; ROUND how a linear value is
+ * stored in the fused dtype (0 as is, 1 float32, 2 Math.round); it writes crop bands
+ * bands[BANDS_AT .. BANDS_AT + NB) into channels CH0..; DEQUANT 0 none, 1 (x - QMIN) * QSCALE + OMIN,
+ * 2 the same with NODATA -> NaN; AA_* the antialiasing prefilter (sigma, radius per axis; 0: none).
+ */
+export const PART = {
+  SRC: 0, Y0: 1, Y1: 2, X0: 3, X1: 4, B0: 5, B1: 6, READ_H: 7, READ_W: 8,
+  M0: 9, M1: 10, M2: 11, M3: 12, M4: 13, M5: 14,
+  INTERP: 15, ROUND: 16, CH0: 17, NB: 18, BANDS_AT: 19,
+  DEQUANT: 20, QMIN: 21, QSCALE: 22, OMIN: 23, NODATA: 24,
+  AA_SIGMA_X: 25, AA_SIGMA_Y: 26, AA_RADIUS_X: 27, AA_RADIUS_Y: 28,
+  LENGTH: 29,
+} as const;
+
+/**
+ * The one options object of loadBatch / loadBatchSync (lib/frames/batch-items.ts builds the work
+ * list; native/batch/batch_job.cc turns it into a struct): n crops of h x w x c of `dtype`, laid
+ * out `layout`, converted (normalize: (x * scale - mean[k]) / std[k]); `items` (ITEM), `parts`
+ * (PART) and `bands` describe the work over `sources`. `view` ([offset, sy, sx, sc], one crop only)
+ * lays the crop out in `out` by those element strides.
  */
 export interface NativeBatchOptions {
   n: number; h: number; w: number; c: number;
@@ -123,9 +153,12 @@ export interface NativeBatchOptions {
   mean: Float64Array;
   std: Float64Array;
   fillOnError: boolean;
-  sources: Array<NativeNpyReader | NativeRasterReader | (NpyArrayDesc & { data: TypedArray })>;
+  sources: Array<NativeNpyReader | NativeRasterReader>;
   items: Float64Array;
+  parts?: Float64Array;
+  bands?: Float64Array;
   out: TypedArray | undefined;
+  view?: Float64Array;
 }
 
 /**
@@ -192,6 +225,11 @@ export interface NativeBinding {
   cogCompressions(): string[];
   /** Writes an array with any GDAL driver (PNG, GTiff, JPEG, ...) via temp file + rename. */
   writeRaster(path: string, data: TypedArray, desc: RasterArrayDesc, driver: string, creationOptions: string[]): void;
+  /** An HWC array as the bytes of an image file (driver PNG, JPEG, WEBP or GTiff; -1: the driver's default). */
+  encode(data: TypedArray, desc: RasterArrayDesc, driver: string, quality: number, level: number): Buffer;
+  encodeAsync(data: TypedArray, desc: RasterArrayDesc, driver: string, quality: number, level: number): Promise<Buffer>;
+  /** Removes a /vsimem/ file or directory; false when there was none. */
+  vsimemUnlink(path: string): boolean;
   tileCacheStats(): TileCacheStats;
   setTileCacheBudget(bytes: number): void;
   /** Per-env cap on open GDAL dataset handles (idle ones beyond it are closed). */
@@ -202,6 +240,13 @@ export interface NativeBinding {
   hasDriver(name: string): boolean;
   /** Queues a batch on the addon's thread pool; `id` is for cancelBatch. */
   loadBatch(opts: NativeBatchOptions): { id: number; promise: Promise<NativeBatchResult> };
+  /**
+   * The same crops on the calling thread (the JS thread waits): with `out` they are written
+   * straight into it and `data` is `out`; the first failing crop throws unless fillOnError.
+   */
+  loadBatchSync(opts: NativeBatchOptions): NativeBatchResult;
+  /** This thread's pool of released batch buffers, and how many batches reused one or took new memory. */
+  batchMemoryStats(): { pooled: number; pooledBytes: number; reused: number; allocated: number };
   /** Cancels a batch in flight: queued crops are skipped and it rejects with `code`. */
   cancelBatch(id: number, code: 'ERR_ABORTED' | 'ERR_CLOSED'): void;
   /** The addon's pool: process-wide, default one thread per core. */

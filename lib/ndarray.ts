@@ -1,4 +1,5 @@
 /** HWC arrays: the NDArray type, dtypes and allocation. */
+import { constants as bufferConstants } from 'node:buffer';
 import { markAsUntransferable } from 'node:worker_threads';
 import { NdsamplerError, RegionError } from './errors';
 import * as v from './validate';
@@ -15,6 +16,12 @@ export interface NDArray {
   offset: number;     // in elements, into data
   dtype: DType;
 }
+
+/** The typed array class of each dtype, as a type: `TypedArrayOf<'float32'>` is Float32Array. */
+export type TypedArrayOf<D extends DType> = {
+  uint8: Uint8Array; int8: Int8Array; uint16: Uint16Array; int16: Int16Array;
+  uint32: Uint32Array; int32: Int32Array; float32: Float32Array; float64: Float64Array;
+}[D];
 
 type TypedArrayCtor = { new (n: number): TypedArray; new (b: ArrayBufferLike, off: number, n: number): TypedArray; BYTES_PER_ELEMENT: number };
 
@@ -33,6 +40,9 @@ export function dtypeOf(data: unknown): DType | undefined {
   return undefined;
 }
 
+/** The most elements one typed array can hold in this runtime (2^32 in Node 20 and 22). */
+export const MAX_ELEMENTS: number = bufferConstants.MAX_LENGTH;
+
 /** Above this many bytes a new array is allocated without zero-filling: every byte is written by the read. */
 const UNSAFE_ALLOC_BYTES = 64 * 1024;
 
@@ -43,11 +53,20 @@ export function allocate(shape: Shape3, dtype: DType, zero = false): NDArray {
   const Ctor = TYPED_ARRAY[dtype];
   let data: TypedArray;
   const bytes = n * Ctor.BYTES_PER_ELEMENT;
-  if (!zero && bytes >= UNSAFE_ALLOC_BYTES) {
-    const buf = Buffer.allocUnsafeSlow(bytes);
-    data = new Ctor(buf.buffer, buf.byteOffset, n);
-  } else {
-    data = new Ctor(n);
+  if (!(n <= MAX_ELEMENTS)) {
+    throw new NdsamplerError('ERR_TOO_LARGE', `cannot allocate an array of shape [${h}, ${w}, ${c}] ${dtype}: ${n} elements ` +
+      `(${bytes} bytes), more than the ${MAX_ELEMENTS} a typed array can hold (an image or region that declares a huge size?)`);
+  }
+  try {
+    if (!zero && bytes >= UNSAFE_ALLOC_BYTES) {
+      const buf = Buffer.allocUnsafeSlow(bytes);
+      data = new Ctor(buf.buffer, buf.byteOffset, n);
+    } else {
+      data = new Ctor(n);
+    }
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    throw new NdsamplerError('ERR_NO_MEMORY', `cannot allocate an array of shape [${h}, ${w}, ${c}] ${dtype} (${bytes} bytes): ${err.message}`, { cause: err });
   }
   return { data, shape: [h, w, c], strides: [w * c, c, 1], offset: 0, dtype };
 }

@@ -10,6 +10,7 @@ import { allocate, allocateResult, checkArray, fill, ITEMSIZE, TYPED_ARRAY } fro
 import type { DType, NDArray, Shape3, TypedArray } from './ndarray';
 import { native, REQ } from './native';
 import type { NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
+import { checkScale, placement, scaledShape } from './geometry';
 import { isPartial, normalizeRegion } from './region';
 import type { Region, Window } from './region';
 import { isRemote, toGdalPath } from './remote/url';
@@ -51,11 +52,6 @@ export interface ImageReader {
   readWindowAsync(win: Window, opts?: ReadOptions): Promise<NDArray>;
   close(): void;
   readonly closed: boolean;
-}
-
-/** A length of `n` source pixels at `scale` (at least 1 when n > 0). */
-function scaled(n: number, scale: number): number {
-  return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
 }
 
 /** Read options after validation. */
@@ -125,8 +121,7 @@ abstract class BaseReader implements ImageReader {
     const copy = o.copy === undefined ? true : v.boolean(o.copy, 'options.copy');
     const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
     const fillValue = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
-    const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
-    if (!(scale > 0 && scale <= 1)) throw v.rangeError('a number in (0, 1]', 'options.scale', scale);
+    const scale = checkScale(o.scale);
     if (scale !== 1 && !this.supportsScale) {
       throw new NdsamplerError('ERR_UNSUPPORTED', `scaled reads need a raster reader; '${this.path}' is an npy file`, { path: this.path });
     }
@@ -144,7 +139,7 @@ abstract class BaseReader implements ImageReader {
    */
   protected plan(win: Window, c: Checked, req: Float64Array, fresh = false): Plan {
     const { scale } = c;
-    const shape: Shape3 = [scaled(win.y1 - win.y0, scale), scaled(win.x1 - win.x0, scale), win.c1 - win.c0];
+    const shape: Shape3 = scaledShape(win, scale);
     const partial = isPartial(win);
     let out: NDArray;
     if (c.out !== undefined) {
@@ -165,19 +160,16 @@ abstract class BaseReader implements ImageReader {
     }
     if (partial && (c.out !== undefined || c.fillValue !== 0)) fill(out, c.fillValue);
     // The in-image part of the window, and where it lands in `out`.
-    const oy = scaled(win.iy0 - win.y0, scale);
-    const ox = scaled(win.ix0 - win.x0, scale);
-    const ih = win.iy1 > win.iy0 ? Math.max(1, scaled(win.iy1 - win.y0, scale) - oy) : 0;
-    const iw = win.ix1 > win.ix0 ? Math.max(1, scaled(win.ix1 - win.x0, scale) - ox) : 0;
+    const { oy, ox, ih, iw } = placement(win, scale, shape);
     const [sy, sx, sch] = out.strides;
     req[REQ.Y0] = win.iy0; req[REQ.Y1] = win.iy1;
     req[REQ.X0] = win.ix0; req[REQ.X1] = win.ix1;
     req[REQ.C0] = win.c0; req[REQ.C1] = win.c1;
     req[REQ.DST_OFFSET] = out.offset + oy * sy + ox * sx;
     req[REQ.DST_SY] = sy; req[REQ.DST_SX] = sx; req[REQ.DST_SC] = sch;
-    req[REQ.OUT_H] = Math.max(0, Math.min(ih, shape[0] - oy)); req[REQ.OUT_W] = Math.max(0, Math.min(iw, shape[1] - ox));
+    req[REQ.OUT_H] = ih; req[REQ.OUT_W] = iw;
     // Empty once clamped: at a small scale the inside part can round away entirely.
-    const empty = req[REQ.OUT_H] === 0 || req[REQ.OUT_W] === 0 || win.c1 === win.c0;
+    const empty = ih === 0 || iw === 0 || win.c1 === win.c0;
     return { win, out, req, empty };
   }
 
@@ -401,9 +393,17 @@ export function openImage(file: string, opts?: { kind?: 'npy' | 'raster' }): Npy
   return kind === 'npy' ? new NpyReader(file) : new RasterReader(file);
 }
 
+/** npy files are local files (written and read through mmap): never a GDAL virtual path. */
+export function refuseVirtualNpy(file: string): void {
+  if (file.startsWith('/vsi')) {
+    throw new NdsamplerError('ERR_UNSUPPORTED', `'${file}': .npy files are written and read through mmap, so they are local files, never GDAL virtual paths`, { path: file });
+  }
+}
+
 /** Writes `array` as a numpy-readable .npy file (v1.0, C order), atomically. */
 export function writeNpy(file: string, array: NDArray): void {
   v.string(file, 'path');
+  refuseVirtualNpy(file);
   const a = checkArray(array, 'array');
   native.writeNpy(file, a.data, { shape: a.shape, strides: a.strides, offset: a.offset, dtype: a.dtype, ndim: 3 });
 }

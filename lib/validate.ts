@@ -11,7 +11,11 @@ export function describe(value: unknown): string {
     return `${typeof value} ${String(value)}`;
   }
   if (typeof value === 'function') return 'function';
-  if (Array.isArray(value)) return `array of length ${value.length}`;
+  if (Array.isArray(value)) {
+    // Short arrays of numbers (shapes, sizes, bounds) are shown: "array [224, 224, 4]".
+    const short = value.length <= 8 && value.every((x) => x === null || typeof x === 'number');
+    return short ? `array [${value.map((x) => String(x)).join(', ')}]` : `array of length ${value.length}`;
+  }
   if (ArrayBuffer.isView(value)) return value.constructor.name;
   return `${(value as object).constructor?.name ?? 'object'}`;
 }

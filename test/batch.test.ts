@@ -418,6 +418,42 @@ function setpriorityAllowed(): boolean {
   }
 }
 
+test('messages say what happened and what to pass: channels, boundless, sparse requests, too large (issue 19)', async () => {
+  const rgba = writeImage(path.join(root, 'rgba.png'), makeArray(H, W, 4, 'uint8', (y, x, c) => (y + x + c) % 256));
+  const frames = new SimpleFrames({ ...files, rgba }, { workdir: path.join(root, 'messages'), backend: 'npy' });
+  try {
+    const region: Region = [[0, 24], [0, 32]];
+    const mixed = await expectCodeAsync(() => frames.loadBatch([{ imageId: 'a', region }, { imageId: 'a', region }, { imageId: 'rgba', region }]),
+      RegionError, 'ERR_REGION', '3 and 4 channels');
+    assert.match(mixed.message, /requests\[2\] gives a crop of 24 x 32 x 4 .* requests\[0\] gives 24 x 32 x 3/);
+    assert.match(mixed.message, /4 channels where the first gives 3: pass `channels`/);
+    assert.match(mixed.message, /or a channel slice in the region \(e\.g\. \[\[y0, y1\], \[x0, x1\], \[0, 3\]\]\)/);
+    // The fix it names works (these images have no channel names: the slice).
+    const fixed = await frames.loadBatch([{ imageId: 'a', region }, { imageId: 'rgba', region: [[0, 24], [0, 32], [0, 3]] }]);
+    assert.equal(fixed.dims, [2, 24, 32, 3]);
+    const neg = await expectCodeAsync(() => frames.loadBatch([{ imageId: 'a', region: [[-10, 14], [0, 32]] }]), RegionError, 'ERR_REGION', 'negative start');
+    assert.match(neg.message, /requests\[0\] selects an empty crop \(0 x 32 x 3, H x W x C\) with region \[\[-10, 14\], \[0, 32\]\]/);
+    assert.match(neg.message, /negative bound counts from the end .* pass `boundless: true`/);
+    const ok = await frames.loadBatch([{ imageId: 'a', region: [[-10, 14], [0, 32]] }], { boundless: true });
+    assert.equal(ok.dims, [1, 24, 32, 3], 'with boundless: true the window is read padded');
+    const cut = await expectCodeAsync(() => frames.loadBatch([{ imageId: 'a', region }, { imageId: 'a', region: [[50, 74], [0, 32]] }]),
+      RegionError, 'ERR_REGION', 'cut at the border');
+    assert.match(cut.message, /requests\[1\] gives a crop of 11 x 32 x 3 .* region \[\[50, 74\], \[0, 32\]\] was cut at the image's border.*`boundless: true`/);
+    const sparse: BatchRequest[] = new Array(3);
+    sparse[0] = { imageId: 'a', region };
+    sparse[2] = { imageId: 'a', region };
+    const hole = await expectCodeAsync(() => frames.loadBatch(sparse), TypeError, 'ERR_INVALID_ARG_TYPE', 'sparse requests');
+    assert.match(hole.message, /^Expected an object \{imageId, region, channels\} \(requests is sparse: this index is a hole\) for requests\[1\] but received no value$/);
+    const big = await expectCodeAsync(() => frames.loadBatch([{ imageId: 'a', region: [[0, 100000], [0, 100000]] }], { boundless: true }),
+      NdsamplerError, 'ERR_TOO_LARGE', 'a batch over one typed array');
+    assert.match(big.message, /1 crops of 100000 x 100000 x 3 uint8: 30000000000 elements, more than the 4294967296/);
+    const dt = await expectCodeAsync(() => frames.loadBatch([{ imageId: 'a', region }], { out: new Float32Array(24 * 32 * 3) }), RegionError, 'ERR_OUT_BUFFER', 'out dtype');
+    assert.match(dt.message, /dtype 'uint8' \(the batch's\) for options.out but received Float32Array \(dtype 'float32'\)/);
+  } finally {
+    frames.close();
+  }
+});
+
 test('pool threads run below the JS thread (default 10 levels); setThreadPoolNice replaces them; pixels unchanged', async () => {
   const frames = framesFor('npy');
   const before = threadPoolNice();

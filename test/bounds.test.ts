@@ -73,4 +73,34 @@ test('setPixelLimit: sources over it are ERR_TOO_LARGE everywhere; returns the p
   expectCode(() => setPixelLimit('1' as never), TypeError, 'ERR_INVALID_ARG_TYPE');
 });
 
+test('blocks (issue 19): tiles larger than a small image but under 64 MiB read; setPixelLimit bounds one block too', () => {
+  // 300x400 RGB with 2048x2048 tiles: one tile is 12 MiB for 0.36 MiB of image (under the floor).
+  const file = path.join(dir, 'big-tiles.tif');
+  const ds = gdal.open(file, 'w', 'GTiff', 400, 300, 3, gdal.GDT_Byte, { TILED: 'YES', BLOCKXSIZE: '2048', BLOCKYSIZE: '2048', COMPRESS: 'DEFLATE' });
+  const px = new Uint8Array(400 * 300);
+  for (let k = 1; k <= 3; k++) {
+    for (let i = 0; i < px.length; i++) px[i] = (i * k) & 255;
+    ds.bands.get(k).pixels.write(0, 0, 400, 300, px);
+  }
+  ds.close();
+  const r = openImage(file);
+  const a = r.read([[299, 300], [399, 400]]);
+  const i = 299 * 400 + 399;
+  assert.equal([...a.data], [i & 255, (i * 2) & 255, (i * 3) & 255]);
+  r.close();
+  // A 4096x4096 uint8 one-band block (16 Mi pixels) on a 100x100 image: under the floor, but over a
+  // pixel limit of 10^6 even though the image (10^4 pixels) is not.
+  const small = path.join(dir, 'small-big-tiles.tif');
+  gdal.open(small, 'w', 'GTiff', 100, 100, 1, gdal.GDT_Byte, { TILED: 'YES', BLOCKXSIZE: '4096', BLOCKYSIZE: '4096', SPARSE_OK: 'TRUE' }).close();
+  assert.equal(openImage(small).shape, [100, 100, 1]);
+  setPixelLimit(1_000_000);
+  try {
+    const e = expectCode(() => openImage(small), NdsamplerError, 'ERR_TOO_LARGE', 'one block over the pixel limit');
+    assert.match(e.message, /blocks \(tiles or strips\) are 4096x4096 pixels for an image of 100x100, over the pixel limit of 1000000/);
+    expectCode(() => writeCog(small, path.join(dir, 'o2.tif')), NdsamplerError, 'ERR_TOO_LARGE', 'writeCog');
+  } finally {
+    setPixelLimit(DEFAULT_PIXEL_LIMIT);
+  }
+});
+
 test.run();

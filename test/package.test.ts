@@ -9,13 +9,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { ensureBuilt } from './_helpers/built';
 
 const root = path.resolve(__dirname, '..');
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 const entry = pkg.exports['.'];
 
 /** The runtime names of the public API contract (shared/API.md) that this version implements. */
-const API_NAMES = ['openImage', 'writeNpy', 'writeCog', 'Frames', 'SimpleFrames', 'AlignableImageData', 'NdsamplerError'];
+const API_NAMES = ['openImage', 'writeNpy', 'writeCog', 'Frames', 'SimpleFrames', 'AlignableImageData', 'NdsamplerError', 'encode', 'encodeAsync'];
 /** Static members the contract names, as `Class.member`. */
 const API_STATICS = ['Frames.coerceBackendConfig', 'Frames.buildFileHashid', 'Frames.fromJSON', 'Frames.DEFAULT_NPY_CONFIG',
   'Frames.DEFAULT_COG_CONFIG', 'SimpleFrames.demo'];
@@ -54,23 +55,11 @@ function run(file: string): Record<string, unknown> {
   return JSON.parse(r.stdout);
 }
 
-function newestMtime(d: string): number {
-  let t = 0;
-  for (const f of fs.readdirSync(d, { recursive: true }).map(String)) {
-    if (f.endsWith('.ts')) t = Math.max(t, fs.statSync(path.join(d, f)).mtimeMs);
-  }
-  return t;
-}
-
 let cjs: Record<string, unknown>;
 let esm: Record<string, unknown>;
 
 test.before(() => {
-  const built = [entry.require, entry.import, entry.types].every((f: string) => fs.existsSync(path.join(root, f)));
-  if (!built || fs.statSync(path.join(root, entry.require)).mtimeMs < newestMtime(path.join(root, 'lib'))) {
-    const b = spawnSync('npm', ['run', 'build:ts'], { cwd: root, encoding: 'utf8' });
-    assert.is(b.status, 0, `npm run build:ts failed:\n${b.stdout}${b.stderr}`);
-  }
+  ensureBuilt([entry.require, entry.import, entry.types]);
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'self.cjs'), CJS);
   fs.writeFileSync(path.join(dir, 'self.mjs'), MJS);

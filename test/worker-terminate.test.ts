@@ -16,13 +16,14 @@ const CHILD = path.join(__dirname, '_mem', 'terminate-child.js');
 const TOTAL = 300;
 
 test(`${TOTAL} worker terminations at random moments: the process survives, no temporary files remain`, () => {
-  const r = spawnSync(process.execPath, [CHILD, dir, String(TOTAL)], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [CHILD, dir, String(TOTAL)], { encoding: 'utf8', timeout: 150_000 });
   const out = (r.stdout || '') + (r.stderr || '');
   assert.is(r.signal, null, `the child died of ${r.signal}\n${out.slice(-2000)}`);
   assert.is(r.status, 0, `exit ${r.status}\n${out.slice(-2000)}`);
   const res = JSON.parse((r.stdout || '').trim().split('\n').pop() || '{}') as { done: number; ms: number };
   assert.is(res.done, TOTAL, out);
-  assert.ok(res.ms < 30_000, `took ${res.ms} ms`);
+  // A hang guard, not a speed target (~20 s on an idle 2-core machine; several times that under load).
+  assert.ok(res.ms < 120_000, `took ${res.ms} ms`);
   assert.equal(leftoverTemps(dir), []);
 });
 

@@ -10,12 +10,18 @@
  *   retried once; a second failure is ERR_CACHE_CORRUPT.
  * Every retry happens at most once per call, so a call never loops.
  *
+ * Pins: a native read that outlives the call that started it (a batch, a fused read on the pool)
+ * reads the underlying reader directly, so it pins it (pin(), ReaderPins): a reader replaced while
+ * pinned is closed only at its last unpin, and the crops in flight go on reading the file they
+ * started with (the old file stays valid after an atomic replace: its mapping or handles are
+ * kept).
+ *
  * Threads: the calling JS thread (async reads do their copying on the libuv pool, as the reader
  * underneath does).
  */
 import { NdsamplerError } from '../errors';
 import type { DType, NDArray, Shape3 } from '../ndarray';
-import type { ImageReader, ReadOptions } from '../readers';
+import type { ImageReader, NpyReader, RasterReader, ReadOptions } from '../readers';
 import type { Region, Window } from '../region';
 import { fileStamp, sameStamp } from './entry';
 import type { FileStamp } from './entry';
@@ -49,6 +55,9 @@ export class EntryReader implements ImageReader {
   #checkedAt: number;
   #host: EntryHost;
   #closed = false;
+  /** Pin counts of the readers handed out by pin(), and the replaced ones to close at their last unpin. */
+  #pins = new Map<ImageReader, number>();
+  #retired = new Set<ImageReader>();
 
   constructor(path: string, opened: OpenedEntry, host: EntryHost) {
     this.path = path;
@@ -104,6 +113,36 @@ export class EntryReader implements ImageReader {
     return this.#inner;
   }
 
+  /**
+   * @internal current(), pinned until unpin(): replaced meanwhile (a rebuild), it is closed only
+   * at its last unpin, so a native read in flight on it never meets ERR_CLOSED.
+   */
+  pin(): PinnedReader {
+    const r = this.current();
+    this.#pins.set(r, (this.#pins.get(r) ?? 0) + 1);
+    let done = false;
+    return {
+      reader: r as NpyReader | RasterReader,
+      unpin: () => {
+        if (done) return;
+        done = true;
+        const n = (this.#pins.get(r) ?? 1) - 1;
+        if (n > 0) {
+          this.#pins.set(r, n);
+          return;
+        }
+        this.#pins.delete(r);
+        if (this.#retired.delete(r)) r.close();
+      },
+    };
+  }
+
+  /** Closes `r` now, or at its last unpin when it is pinned. */
+  #closeReader(r: ImageReader): void {
+    if (this.#pins.has(r)) this.#retired.add(r);
+    else r.close();
+  }
+
   /** Makes the next read compare the file's identity with the one opened (see RECHECK_MS). */
   recheckNow(): void {
     this.#checkedAt = -Infinity;
@@ -112,7 +151,7 @@ export class EntryReader implements ImageReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#inner.close();
+    this.#closeReader(this.#inner);
   }
 
   /** Is `err` from `used` worth one retry on a reopened entry? */
@@ -134,7 +173,7 @@ export class EntryReader implements ImageReader {
       opened.reader.close();
       return;
     }
-    old.close();  // reads in flight on it finish; queued ones reject with ERR_CLOSED and retry
+    this.#closeReader(old);  // reads in flight on it finish; queued ones reject with ERR_CLOSED and retry
     this.#inner = opened.reader;
     this.#stamp = opened.stamp;
     this.#checkedAt = Date.now();
@@ -178,5 +217,33 @@ export class EntryReader implements ImageReader {
       }
       return await fn(this.#inner);
     }
+  }
+}
+
+/** A base reader pinned open (EntryReader.pin), until unpin(). */
+export interface PinnedReader {
+  reader: NpyReader | RasterReader;
+  unpin(): void;
+}
+
+/** The base reader of `r` (the entry file's reader for an EntryReader), pinned when it is an entry's. */
+export function pinReader(r: ImageReader): PinnedReader {
+  if (r instanceof EntryReader) return r.pin();
+  return { reader: r as NpyReader | RasterReader, unpin: () => undefined };
+}
+
+/** The pins of one native call: base() pins a reader, release() drops them all (once the call settled). */
+export class ReaderPins {
+  #pins: PinnedReader[] = [];
+
+  base(r: ImageReader): NpyReader | RasterReader {
+    const p = pinReader(r);
+    this.#pins.push(p);
+    return p.reader;
+  }
+
+  release(): void {
+    for (const p of this.#pins) p.unpin();
+    this.#pins = [];
   }
 }

@@ -24,8 +24,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
-import { symlinkAtomic, writeFileAtomic } from '../atomic';
-import { FileError, FramesError, fsError } from '../errors';
+import { makeDirs, symlinkAtomic, writeFileAtomic } from '../atomic';
+import { FileError, FramesError, fsError, NdsamplerError } from '../errors';
 import { convertToNpy, convertToNpyAsync, isCog, statRemote, writeCog, writeCogAsync } from '../gdal';
 import { isVirtual } from '../remote/url';
 import type { BackendConfig, BackendType, ChannelInfo } from './config';
@@ -199,9 +199,9 @@ function startEntry(chan: ChannelInfo): SourceStamp {
   if (typeof chan.cache !== 'string') throw new FramesError('ERR_PATHINFO', `channel '${chan.path}' has no cache entry to build`);
   const stamp = statSource(chan.path);
   try {
-    fs.mkdirSync(path.dirname(chan.cache), { recursive: true });
+    makeDirs(path.dirname(chan.cache));
   } catch (err) {
-    throw fsError(err, path.dirname(chan.cache), 'mkdir');
+    throw err instanceof NdsamplerError ? err : fsError(err, path.dirname(chan.cache), 'mkdir');
   }
   return stamp;
 }

@@ -17,10 +17,10 @@
  * Threads: the calling JS thread. Sync paths block the thread while another builder holds the
  * entry's lock; async paths poll the lock.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { FileError, fsError, NdsamplerError } from '../errors';
+import { makeDirs } from '../atomic';
 import { lockAsync, lockPathFor, lockSync } from '../lock';
 import type { EntryLock } from '../lock';
 import { remoteOpenError } from '../gdal';
@@ -140,10 +140,13 @@ export class CacheOpener implements ChannelOpener {
   async openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease> {
     const entry = this.#entry(chan);
     let e = entry === null || mode === 'source' ? undefined : this.pool.get(entry) ?? this.#openPublished(chan);
-    if (e === undefined) {
-      if (mode === 'build' && entry !== null) await this.ensureAsync(chan);
-      e = this.#openFile(chan, mode);
+    if (e === undefined && mode === 'build' && entry !== null) {
+      // Fresh and reading back: opened once (not checked by one open and opened again).
+      const opened = this.#openIfFresh(chan);
+      if (opened !== null) e = this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
+      else await this.ensureAsync(chan);
     }
+    e ??= this.#openFile(chan, mode);
     return this.#lease(e);
   }
 
@@ -351,9 +354,9 @@ export class CacheOpener implements ChannelOpener {
   #lockFile(chan: ChannelInfo): string {
     const entry = chan.cache as string;
     try {
-      fs.mkdirSync(path.dirname(entry), { recursive: true });
+      makeDirs(path.dirname(entry));
     } catch (err) {
-      throw fsError(err, path.dirname(entry), 'mkdir');
+      throw err instanceof NdsamplerError ? err : fsError(err, path.dirname(entry), 'mkdir');
     }
     return lockPathFor(entry);
   }

@@ -3,10 +3,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ParseArgsConfig } from 'node:util';
-import { NdsamplerError } from '../errors';
+import { makeDirs } from '../atomic';
+import { FileError, NdsamplerError } from '../errors';
 import type { BackendSpec, ImageId } from '../frames/frames';
 import { defaultWorkdir } from '../frames/pathinfo';
 import { isVirtual } from '../remote/url';
+
+/** The most shards a run may have (as prepare's `shard` option: lib/remote/shard.ts). */
+export const MAX_SHARDS = 1_000_000;
 
 export const USAGE = `Usage: ndsampler <command> [options]
 
@@ -21,7 +25,7 @@ Commands:
       --workers N                   conversions at once (default: 2)
       --hashid-mode PATH|PIXELS     how cache entries are named (default: PATH)
       --recursive                   also take images in sub-folders
-      --shard I/N                   prepare shard I of N only (0 <= I < N) and write its
+      --shard I/N                   prepare shard I of N only (0 <= I < N <= ${MAX_SHARDS}) and write its
                                     manifest fragment; default: from JOB_COMPLETION_INDEX +
                                     JOB_COMPLETIONS or SLURM_ARRAY_TASK_ID + SLURM_ARRAY_TASK_COUNT
       --publish PREFIX              upload the cog entries to PREFIX (s3://bucket/prefix, ...)
@@ -30,7 +34,8 @@ Commands:
   manifest merge <prefix> [--shards N]
                                     join the shards' manifest fragments under PREFIX (an
                                     object-store prefix or a workdir's _cache/frames) into
-                                    PREFIX/manifest.json
+                                    PREFIX/manifest.json (N: the run's shard count, at most
+                                    ${MAX_SHARDS}; default: the largest found)
   info <image> [--workdir DIR]      shape, dtype, bands, whether it is a COG, and its cache entries
                                     (a .kwcoco.json / COCO .json: its images, assets, channels, caches;
                                     prepare takes one too and prepares every asset)
@@ -75,19 +80,34 @@ export function backendArg(s: string | boolean | undefined): BackendSpec {
   return b;
 }
 
-export function intArg(s: string | boolean | undefined, name: string, dflt: number, min: number): number {
+export function intArg(s: string | boolean | undefined, name: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (s === undefined) return dflt;
-  const n = Number(s);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${name} must be an integer >= ${min}; received '${String(s)}'`);
+  const n = s === '' ? NaN : Number(s);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new UsageError(`${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`}; received '${String(s)}'`);
+  }
   return n;
+}
+
+/**
+ * `--workdir DIR` as an absolute path (the default when absent). An empty value is a usage error
+ * (it would otherwise mean the current directory). With `create`, the directory is made now, one
+ * level at a time (lib/atomic.ts makeDirs: never Node's recursive mkdirSync, which loops forever
+ * under /proc), so a place that cannot hold it fails at once with a coded FileError.
+ */
+export function workdirArg(s: string | boolean | undefined, dflt: string, create: boolean): string {
+  if (s === '' || s === true) throw new UsageError('--workdir needs a directory; received an empty value');
+  const dir = path.resolve(s === undefined || s === false ? dflt : s);
+  if (create) makeDirs(dir);
+  return dir;
 }
 
 /** `--shard I/N` -> [I, N]; undefined when not given. */
 export function shardArg(s: string | boolean | undefined): [number, number] | undefined {
   if (s === undefined) return undefined;
-  const m = /^(\d+)\/(\d+)$/.exec(String(s));
-  if (m === null || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2])) {
-    throw new UsageError(`--shard must be I/N with 0 <= I < N; received '${String(s)}'`);
+  const m = /^(\d{1,16})\/(\d{1,16})$/.exec(String(s));
+  if (m === null || Number(m[2]) < 1 || Number(m[1]) >= Number(m[2]) || Number(m[2]) > MAX_SHARDS) {
+    throw new UsageError(`--shard must be I/N with 0 <= I < N <= ${MAX_SHARDS}; received '${String(s)}'`);
   }
   return [Number(m[1]), Number(m[2])];
 }
@@ -102,21 +122,71 @@ export function help(): number {
   return 0;
 }
 
-function listImages(dir: string, recursive: boolean): string[] {
+/** True when `name` (a file name's bytes) is not valid UTF-8: no JS string can name that file. */
+function notUtf8(name: Buffer): boolean {
+  return !Buffer.from(name.toString('utf8'), 'utf8').equals(name);
+}
+
+/** A file name's bytes as text: ASCII as is, every other byte as \xNN. */
+function escapeName(name: Buffer): string {
+  let s = '';
+  for (const b of name) s += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return s;
+}
+
+function badName(dir: string, name: Buffer): FileError {
+  const shown = path.join(dir, escapeName(name));
+  return new FileError('ERR_PATH_ENCODING',
+    `'${shown}' exists, but its name is not valid UTF-8, so no JavaScript string (and no ndsampler path) can name it: ` +
+    'rename it to UTF-8 (e.g. `convmv -f latin1 -t utf-8 --notest FILE`) or give it a UTF-8 link (`ln -s`)', { path: shown });
+}
+
+/**
+ * For a path that does not exist: the coded error to give instead of ERR_SOURCE_MISSING when it
+ * is the (lossy, U+FFFD) decoding of a file name that exists but is not valid UTF-8 (a shell
+ * argument or a directory listing decoded by Node); null otherwise.
+ */
+export function pathEncodingError(p: string): FileError | null {
+  if (!p.includes('\uFFFD') || fs.existsSync(p)) return null;
+  const dir = path.dirname(path.resolve(p));
+  const base = path.basename(p);
+  let names: Buffer[];
+  try {
+    names = fs.readdirSync(dir, { encoding: 'buffer' });
+  } catch {
+    return null;
+  }
+  const hit = names.find((n) => notUtf8(n) && n.toString('utf8') === base);
+  return hit === undefined ? null : badName(dir, hit);
+}
+
+function listImages(dir: string, recursive: boolean, problems: FileError[]): string[] {
   const found: string[] = [];
-  for (const ent of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const p = path.join(dir, ent.name);
+  const ents = fs.readdirSync(dir, { withFileTypes: true, encoding: 'buffer' }).sort((a, b) => Buffer.compare(a.name, b.name));
+  for (const ent of ents) {
+    const text = ent.name.toString('utf8');
+    const isImage = IMAGE_EXTS.has(path.extname(text).toLowerCase()) && !text.endsWith('.aux.xml');
+    if (notUtf8(ent.name)) {
+      if ((ent.isDirectory() && recursive) || isImage) problems.push(badName(dir, ent.name));
+      continue;
+    }
+    const p = path.join(dir, text);
     if (ent.isDirectory()) {
-      if (recursive && !ent.name.startsWith('.')) found.push(...listImages(p, true));
-    } else if (IMAGE_EXTS.has(path.extname(ent.name).toLowerCase()) && !ent.name.endsWith('.aux.xml')) {
+      if (recursive && !text.startsWith('.')) found.push(...listImages(p, true, problems));
+    } else if (isImage) {
       found.push(p);
     }
   }
   return found;
 }
 
-/** Inputs -> id -> absolute path (ids 1..N in order, or the keys of a .json object). */
-export function collectInputs(inputs: string[], recursive: boolean): Map<ImageId, string> {
+/**
+ * Inputs -> id -> absolute path (ids 1..N in order, or the keys of a .json object). Files whose
+ * names are not valid UTF-8 cannot be named by a path string: each is a FileError
+ * ERR_PATH_ENCODING, pushed onto `problems` when given, thrown otherwise.
+ */
+export function collectInputs(inputs: string[], recursive: boolean, problems?: FileError[]): Map<ImageId, string> {
+  const bad: FileError[] = problems ?? [];
   const result = new Map<ImageId, string>();
   const seen = new Set<string>();
   let next = 1;
@@ -138,7 +208,7 @@ export function collectInputs(inputs: string[], recursive: boolean): Map<ImageId
       st = undefined;
     }
     if (st?.isDirectory()) {
-      for (const p of listImages(input, recursive)) add(p);
+      for (const p of listImages(input, recursive, bad)) add(p);
     } else if (st?.isFile() && path.extname(input).toLowerCase() === '.json') {
       let list: unknown;
       try {
@@ -156,9 +226,12 @@ export function collectInputs(inputs: string[], recursive: boolean): Map<ImageId
         throw new UsageError(`${input}: expected a JSON array of paths or an object of id -> path`);
       }
     } else {
-      add(input);  // a file, or a missing one: prepare reports it as failed
+      const enc = st === undefined ? pathEncodingError(input) : null;
+      if (enc !== null) bad.push(enc);
+      else add(input);  // a file, or a missing one: prepare reports it as failed
     }
   }
+  if (problems === undefined && bad.length > 0) throw bad[0];
   return result;
 }
 

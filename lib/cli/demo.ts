@@ -8,7 +8,7 @@ import type { NDArray } from '../ndarray';
 import { toContiguous } from '../ndarray';
 import { cocoDemo } from './coco';
 import { labeledDemo } from './show';
-import { describeError, err, help, out, parse } from './args';
+import { describeError, err, help, out, parse, workdirArg } from './args';
 
 /** A small deterministic PRNG (mulberry32). */
 function rng(seed: number): () => number {
@@ -73,7 +73,7 @@ const fmtUs = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${
 export async function cmdDemo(args: string[]): Promise<number> {
   const { values } = parse(args, { workdir: { type: 'string' } }, [0, 0]);
   if (values.help) return help();
-  const workdir = path.resolve((values.workdir as string | undefined) ?? path.join(defaultWorkdir(), 'demo'));
+  const workdir = workdirArg(values.workdir, path.join(defaultWorkdir(), 'demo'), true);
   const base = SimpleFrames.demo({ workdir });
   const ids = base.imageIds;
   out(`demo images (${ids.length}): ${path.dirname(base.lookupPathinfo(ids[0]).channels[DEFAULT_CHANNEL].path)}`);

@@ -7,7 +7,10 @@ import { DEFAULT_CHANNEL, SimpleFrames } from '../frames/simple-frames';
 import { hasDriver } from '../gdal';
 import { openImage } from '../readers';
 import { cocoInfo, cocoPrepare, isCocoDataset } from './coco';
-import { backendArg, collectInputs, describeError, err, help, intArg, out, parse, shardArg, UsageError } from './args';
+import { backendArg, collectInputs, describeError, err, help, intArg, MAX_SHARDS, out, parse, pathEncodingError, shardArg, UsageError, workdirArg } from './args';
+import type { FileError } from '../errors';
+import { remoteOpenError } from '../gdal';
+import { isVirtual } from '../remote/url';
 import { mergeManifests } from '../remote/manifest';
 import { shardFromEnv } from '../remote/shard';
 
@@ -37,7 +40,7 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   const workers = intArg(values.workers, '--workers', 2, 0);
   const mode = (values['hashid-mode'] ?? 'PATH') as string;
   if (mode !== 'PATH' && mode !== 'PIXELS') throw new UsageError(`--hashid-mode must be PATH or PIXELS; received '${mode}'`);
-  const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  const workdir = workdirArg(values.workdir, defaultWorkdir(), true);
   if (positionals.length === 1 && isCocoDataset(positionals[0])) {
     if (values.shard !== undefined || values.publish !== undefined) {
       throw new UsageError('--shard and --publish take image files or folders, not a kwcoco dataset (yet)');
@@ -46,9 +49,11 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   }
   const shard = shardArg(values.shard) ?? shardFromEnv() ?? undefined;
   const publish = values.publish as string | undefined;
-  const images = collectInputs(positionals, values.recursive === true);
+  const unnamable: FileError[] = [];
+  const images = collectInputs(positionals, values.recursive === true, unnamable);
+  for (const e of unnamable) out(`failed: ${e.path as string}: ${describeError(e)}`);
   if (images.size === 0) {
-    err(`ndsampler prepare: no images found in ${positionals.join(', ')}`);
+    err(`ndsampler prepare: no ${unnamable.length > 0 ? 'readable ' : ''}images found in ${positionals.join(', ')}`);
     return 1;
   }
   const frames = new SimpleFrames(images, { workdir, backend, hashidMode: mode as HashidMode });
@@ -69,14 +74,14 @@ export async function cmdPrepare(args: string[]): Promise<number> {
   for (const f of report.failed) {
     out(`failed: ${images.get(f.imageId) ?? String(f.imageId)}: ${describeError(f.error)}`);
   }
-  return report.failed.length > 0 ? 1 : 0;
+  return report.failed.length > 0 || unnamable.length > 0 ? 1 : 0;
 }
 
 export function cmdManifest(args: string[]): number {
   const { values, positionals } = parse(args, { shards: { type: 'string' } }, [2, 2]);
   if (values.help) return help();
   if (positionals[0] !== 'merge') throw new UsageError(`unknown manifest command '${positionals[0]}' (expected merge)`);
-  const count = values.shards === undefined ? undefined : intArg(values.shards, '--shards', 1, 1);
+  const count = values.shards === undefined ? undefined : intArg(values.shards, '--shards', 1, 1, MAX_SHARDS);
   const r = mergeManifests(positionals[1], count);
   out(`merged ${r.shards} shard fragment${r.shards === 1 ? '' : 's'}: ${r.entries} entries in ${r.manifest}`);
   return 0;
@@ -85,10 +90,18 @@ export function cmdManifest(args: string[]): number {
 export function cmdInfo(args: string[]): number {
   const { values, positionals } = parse(args, { workdir: { type: 'string' } }, [1, 1]);
   if (values.help) return help();
-  const file = path.resolve(positionals[0]);
-  const workdir = path.resolve((values.workdir as string | undefined) ?? defaultWorkdir());
+  // A URL form (https://, s3://, ...) or a GDAL virtual path is read as it is, never as a local name.
+  const file = isVirtual(positionals[0]) ? positionals[0] : path.resolve(positionals[0]);
+  const workdir = workdirArg(values.workdir, defaultWorkdir(), false);
   if (isCocoDataset(file)) return cocoInfo(file, workdir, hasDriver('COG') ? ['npy', 'cog'] : ['npy']);
-  const reader = openImage(file);
+  const encoding = pathEncodingError(file);
+  if (encoding !== null) throw encoding;
+  let reader: ReturnType<typeof openImage>;
+  try {
+    reader = openImage(file);
+  } catch (e) {
+    throw remoteOpenError(file, e);
+  }
   try {
     const [h, w, c] = reader.shape;
     const driver = reader.kind === 'npy' ? 'npy' : reader.info.driver;

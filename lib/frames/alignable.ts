@@ -3,31 +3,39 @@
  * resolutions, each aligned to the image grid by an affine `warpAuxToImg` (file pixel coordinates
  * -> image pixel coordinates; x is the column, y the row; pixel (i, j) covers [j, j+1) x [i, i+1)).
  *
- * Sampling: the output pixel (i, j) of an image region samples each file at the file coordinate of
- * the image point (x0 + j + 0.5, y0 + i + 0.5). 'nearest' takes the file pixel containing that
- * point (exact for scale + translation: a 0.5x channel is repeated 2x2, values are never invented,
- * so label images stay valid); 'linear' interpolates bilinearly between file pixel centres.
- * Points outside a file get `fill` (0).
+ * This class resolves channel names to files and bands, opens each file once (the reader that
+ * gives the header is the one that gives the pixels), plans the read (lib/frames/fused.ts) and has
+ * the addon sample it (native/batch/fused_sampler.h): on the calling thread for loadRegion, on the
+ * addon's pool for loadRegionAsync and batches. Sampling rules: lib/frames/fused.ts.
  *
- * Threads: all on the calling thread; loadRegionAsync does its file reads on the libuv pool.
+ * Threads: the calling thread; loadRegionAsync opens and builds entries on the libuv pool and
+ * samples on the addon's pool.
  */
 import { coerceBackendConfig } from '../cache/config';
-import type { BackendConfig, BackendSpec, ChannelInfo, Pathinfo } from '../cache/config';
+import type { BackendConfig, BackendSpec, Pathinfo } from '../cache/config';
 import { CacheOpener } from '../cache/opener';
 import type { ChannelOpener, OpenMode, ReaderLease } from '../cache/opener';
-import { FramesError } from '../errors';
-import { allocate, fill } from '../ndarray';
+import { ReaderPins } from '../cache/entry-reader';
+import { FramesError, RegionError } from '../errors';
+import { allocate, checkArray } from '../ndarray';
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { ImageReader } from '../readers';
-import { boxWindow, normalizeRegion } from '../region';
-import { ALL_CHANNELS, parseChannels, tryParseChannels } from './channels';
-import type { Region, Window } from '../region';
+import { parseRegion } from '../region';
+import type { ParsedRegion, Region } from '../region';
+import { checkScale } from '../geometry';
 import * as v from '../validate';
-import { compose, dequantize, fusedDtype, IDENTITY, invert, parseAffine, pathinfoError, sample, to3x3 } from './resample';
-import type { FileRead, Group, Interpolation, M3, Quantization, Selection } from './resample';
+import { IDENTITY, invert, parseAffine, pathinfoError } from './affine';
+import { runOneAsync, runOneSync } from './batch-native';
+import type { FusedCrop } from './batch-native';
+import { prefused, readCrop, readCropAsync } from './prefused';
+import type { Prefused } from './prefused';
 
-export type { Interpolation } from './resample';
+export type { Prefused, PrefusedChannel } from './prefused';
+import { ALL_CHANNELS, parseChannels, tryParseChannels } from './channels';
+import { fusedCrop, fusedDtype, planFused, quantizationOf } from './fused';
+import type { FusedOptions, FusedPlan, Group, Interpolation, Selection } from './fused';
 
+export type { Interpolation } from './fused';
 
 export interface AlignableRegionOptions {
   /** Channel groups or band names: a group key ('r|g|b'), a band of a group ('g'), 'a|b' for several, or an array. */
@@ -38,6 +46,8 @@ export interface AlignableRegionOptions {
   cache?: boolean;
   /** Resampling for non-identity transforms (default 'nearest'). */
   interpolation?: Interpolation;
+  /** With 'linear': blur a file that is read reduced first (default true, as kwcoco's delayed_image). */
+  antialias?: boolean;
   /**
    * Output scale in (0, 1] (default 1): the result has round(h * scale) x round(w * scale) pixels.
    * Files are read at the resolution the output needs, from COG overviews where they exist.
@@ -47,67 +57,27 @@ export interface AlignableRegionOptions {
   boundless?: boolean;
   /** The value of output pixels that no file covers (default 0). */
   fill?: number;
+  /** Fused reads: write into this array (the result's shape and dtype) instead of a new one. */
+  out?: NDArray;
 }
 
-/** One file's part of a prefused region. */
-export interface PrefusedChannel {
-  /** The channel group (key of pathinfo.channels). */
-  key: string;
-  /** The bands of that file in this result, in order. */
-  bands: number[];
-  /** The file's native-resolution crop covering the region (all of the file's bands in `bands`). */
-  data: NDArray;
-  /** The crop's window in the file's own pixel coordinates, [[y0, y1], [x0, x1]]. */
-  auxRegion: [[number, number], [number, number]];
-  /** 3x3: crop pixel coordinates -> coordinates in the requested region (its top-left is 0, 0). */
-  warpCropToRegion: number[][];
-}
-
-export interface Prefused {
-  /** The requested region in image coordinates, [[y0, y1], [x0, x1]] (normalised). */
-  imgRegion: [[number, number], [number, number]];
-  /** Shape of the fused result: [height, width, channels]. */
-  shape: Shape3;
-  chans: PrefusedChannel[];
-}
-
-interface Resolved {
+/** Checked options of a read. */
+export interface Resolved extends FusedOptions {
   channels: string | string[] | undefined;
-  fused: boolean;
   /** How the pixels are read. */
   mode: OpenMode;
-  /** How shapes are looked up: never builds a cache entry. */
-  metaMode: OpenMode;
-  interpolation: Interpolation;
-  scale: number;
-  boundless: boolean;
-  fill: number;
-}
-
-interface Plan {
-  win: Window;
-  /** Output height and width. */
-  h: number;
-  w: number;
-  /** Output pixel coordinates -> image coordinates. */
-  outToImg: M3;
-  reads: FileRead[];
-  channels: number;
+  /** options.out, checked (`given`: the object the caller passed, which is returned). */
+  out: NDArray | undefined;
+  given?: NDArray;
 }
 
 /** Where a band name is found: its group and band index. */
 interface BandRef { group: Group; band: number }
 
-const REGION_KEYS = ['channels', 'fused', 'cache', 'interpolation', 'scale', 'boundless', 'fill'] as const;
+/** A channels request resolved to groups, before band counts are known: bands null = the whole file. */
+type Request = Array<{ group: Group; bands: number[] | null }>;
 
-/** A length of `n` pixels at `scale`, as the readers compute it (at least 1 when n > 0). */
-const scaled = (n: number, scale: number): number => (scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale)));
-
-/** A channel's quantization when it asks for it to be undone (CocoFrames with dequantize), else null. */
-function quantizationOf(chan: ChannelInfo): Quantization | null {
-  const q = chan.quantization as Quantization | undefined | null;
-  return q !== undefined && q !== null && typeof q === 'object' ? q : null;
-}
+const REGION_KEYS = ['channels', 'fused', 'cache', 'interpolation', 'antialias', 'scale', 'boundless', 'fill', 'out'] as const;
 
 function isOpener(x: unknown): x is ChannelOpener {
   return typeof x === 'object' && x !== null && typeof (x as ChannelOpener).open === 'function'
@@ -122,6 +92,8 @@ export class AlignableImageData {
   readonly #groups = new Map<string, Group>();
   #bands: Map<string, BandRef> | null = null;
   #grid: [number, number] | null = null;
+  /** Resolved channel requests, by request (a sampler asks the same ones again and again). */
+  readonly #requests = new Map<string, Request>();
 
   /**
    * @param pathinfo what Frames.buildPathinfo returns (channels with path, cache, warpAuxToImg)
@@ -144,8 +116,7 @@ export class AlignableImageData {
         throw pathinfoError(`image ${String(pathinfo.id)}: channel '${key}' needs a path`);
       }
       const fwd = parseAffine(chan.warpAuxToImg, `image ${String(pathinfo.id)} channel '${key}'`);
-      const identity = fwd.every((x, i) => x === IDENTITY[i]);
-      this.#groups.set(key, { key, chan, fwd, inv: invert(fwd), identity, axisAligned: fwd[1] === 0 && fwd[3] === 0 });
+      this.#groups.set(key, { key, chan, fwd, inv: invert(fwd), identity: fwd.every((x, i) => x === IDENTITY[i]) });
     }
     this.pathinfo = pathinfo;
     if (isOpener(cacheBackend)) {
@@ -164,6 +135,11 @@ export class AlignableImageData {
 
   /** The image grid [height, width]: pathinfo's width/height, else the default channel's extent in image coordinates. */
   get gridShape(): [number, number] {
+    return this.#gridOf(() => undefined);
+  }
+
+  /** The grid, with the default channel's header from `opened` when it is open already. */
+  #gridOf(opened: (g: Group) => ImageReader | undefined): [number, number] {
     if (this.#grid !== null) return this.#grid;
     const { width, height } = this.pathinfo;
     if (typeof width === 'number' && typeof height === 'number') {
@@ -175,7 +151,7 @@ export class AlignableImageData {
       throw pathinfoError(`image ${String(this.pathinfo.id)} has no default channel, so pathinfo must give width and height`);
     }
     const g = this.#groups.get(def) as Group;
-    const [h, w] = this.#reader(g, 'ifExists').shape;
+    const [h, w] = (opened(g) ?? this.#reader(g, 'ifExists')).shape;
     if (g.identity) {
       this.#grid = [h, w];
     } else {
@@ -191,12 +167,7 @@ export class AlignableImageData {
     const [h, w] = this.gridShape;
     const sels = this.selections(undefined, mode);
     const c = sels.reduce((n, s) => n + s.bands.length, 0);
-    return { shape: [h, w, c], dtype: fusedDtype(sels.map((s) => this.#dtype(s.group, mode))) };
-  }
-
-  /** A group's dtype in fused results: float32 when its quantization is undone. */
-  #dtype(g: Group, mode: OpenMode): DType {
-    return quantizationOf(g.chan) !== null ? 'float32' : this.#reader(g, mode).dtype;
+    return { shape: [h, w, c], dtype: fusedDtype(sels.map((s) => (quantizationOf(s.group.chan) !== null ? 'float32' : this.#reader(s.group, mode).dtype))) };
   }
 
   /**
@@ -223,11 +194,11 @@ export class AlignableImageData {
   }
 
   /**
-   * Resolves a channels request into (group, bands) selections, in request order: a group key
-   * takes the whole file, '<all>' every file, anything else is parsed with kwcoco's grammar
-   * (frames/channels.ts) and each name is looked up across the files.
+   * A channels request resolved to groups, in request order: a group key takes the whole file,
+   * '<all>' every file, anything else is parsed with kwcoco's grammar (frames/channels.ts) and
+   * each name is looked up across the files. Needs no file (memoised per request).
    */
-  selections(channels: string | string[] | undefined, mode: OpenMode): Selection[] {
+  #request(channels: string | string[] | undefined): Request {
     let tokens: string[];
     if (channels === undefined || channels === null) {
       const def = this.pathinfo.default;
@@ -239,30 +210,45 @@ export class AlignableImageData {
     } else {
       throw v.typeError('a channel name or an array of channel names', 'options.channels', channels);
     }
-    const out: Selection[] = [];
-    const whole = (g: Group): void => {
-      const c = this.#reader(g, mode).shape[2];
-      out.push({ group: g, bands: Array.from({ length: c }, (_, i) => i) });
-    };
+    const key = tokens.join('\u0000');
+    const hit = this.#requests.get(key);
+    if (hit !== undefined) return hit;
+    const out: Request = [];
     for (const t of tokens) {
       const g = this.#groups.get(t);
       if (g !== undefined) {
-        whole(g);
+        out.push({ group: g, bands: null });
         continue;
       }
       if (t === ALL_CHANNELS) {
-        for (const grp of this.#groups.values()) whole(grp);
+        for (const grp of this.#groups.values()) out.push({ group: grp, bands: null });
         continue;
       }
       for (const name of parseChannels(t)) {
         const found = this.#bandIndex().get(name) ?? this.#singleGroup(name);
         if (found === undefined) throw this.#unknownChannel(name);
         const last = out[out.length - 1];
-        if (last !== undefined && last.group === found.group) last.bands.push(found.band);
+        if (last !== undefined && last.group === found.group && last.bands !== null) last.bands.push(found.band);
         else out.push({ group: found.group, bands: [found.band] });
       }
     }
+    this.#requests.set(key, out);
     return out;
+  }
+
+  /** @internal The files a channels request reads, each once. */
+  groupsFor(channels: string | string[] | undefined): Group[] {
+    return [...new Set(this.#request(channels).map((r) => r.group))];
+  }
+
+  /** The request's selections, whole files expanded with their band counts from `readerOf`. */
+  #expand(req: Request, readerOf: (g: Group) => ImageReader): Selection[] {
+    return req.map((r) => ({ group: r.group, bands: r.bands !== null ? [...r.bands] : Array.from({ length: readerOf(r.group).shape[2] }, (_, i) => i) }));
+  }
+
+  /** Resolves a channels request into (group, bands) selections, in request order (opening files in `mode`). */
+  selections(channels: string | string[] | undefined, mode: OpenMode): Selection[] {
+    return this.#expand(this.#request(channels), (g) => this.#reader(g, mode));
   }
 
   /** A one-band group named by its key ('ir'), reached through a '|' request ('r|ir'). */
@@ -279,178 +265,103 @@ export class AlignableImageData {
   }
 
   /**
+   * @internal The plan of a region, every file read through `readers` (open, in the read mode:
+   * the headers planned with are the files read).
+   */
+  plan(parsed: ParsedRegion | null, o: Resolved, readers: Map<Group, ImageReader>): FusedPlan {
+    const readerOf = (g: Group): ImageReader => readers.get(g) as ImageReader;
+    const sels = this.#expand(this.#request(o.channels), readerOf);
+    return planFused(sels, this.#gridOf((g) => readers.get(g)), parsed, o, readerOf);
+  }
+
+  /** @internal The crop of a region for the native sampler (batches), its readers pinned in `pins`. */
+  planCrop(parsed: ParsedRegion | null, o: Resolved, readers: Map<Group, ImageReader>, pins: ReaderPins): FusedCrop {
+    return fusedCrop(this.plan(parsed, o, readers), o, (r) => pins.base(r));
+  }
+
+  /**
    * The region `imgRegion` of the image (in image-grid coordinates, Python slice semantics; a third
    * slice selects among the fused channels), fused into one HWC array or, with `fused: false`, as
    * each file's native crop with the transform that aligns it.
    */
   loadRegion(imgRegion?: Region | null, opts?: AlignableRegionOptions): NDArray | Prefused {
-    const o = this.#options(opts);
-    const plan = this.#plan(imgRegion, o);
-    const crops = plan.reads.map((r) => (r.empty ? this.#emptyCrop(r) : readAt(this.#reader(r.sel.group, o.mode), r)));
-    return this.#finish(plan, crops, o);
+    const o = this.resolve(opts);
+    const parsed = parseRegion(imgRegion);
+    const readers = new Map<Group, ImageReader>();
+    for (const g of this.groupsFor(o.channels)) readers.set(g, this.#reader(g, o.mode));
+    const plan = this.plan(parsed, o, readers);
+    if (!o.fused) return prefused(plan, (r) => readCrop(r));
+    const empty = this.#empty(plan, o);
+    if (empty !== null) return empty;
+    const pins = new ReaderPins();
+    try {
+      const res = runOneSync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
+      return o.given ?? res;
+    } finally {
+      pins.release();
+    }
   }
 
-  /** loadRegion with the file reads on the libuv pool (and cache builds, when needed, too). */
+  /** loadRegion with the files opened (and cache entries built) on the libuv pool and the sampling on the addon's pool. */
   loadRegionAsync(imgRegion?: Region | null, opts?: AlignableRegionOptions): Promise<NDArray | Prefused> {
     try {
-      return this.#loadAsync(imgRegion, this.#options(opts));
+      return this.#loadAsync(parseRegion(imgRegion), this.resolve(opts));
     } catch (err) {
       return Promise.reject(err);
     }
   }
 
-  async #loadAsync(imgRegion: Region | null | undefined, o: Resolved): Promise<NDArray | Prefused> {
-    const plan = this.#plan(imgRegion, o);
+  async #loadAsync(parsed: ParsedRegion | null, o: Resolved): Promise<NDArray | Prefused> {
     const leases: ReaderLease[] = [];
+    const pins = new ReaderPins();
     try {
-      const crops = await Promise.all(plan.reads.map(async (r) => {
-        if (r.empty) return this.#emptyCrop(r);
-        const lease = await this.#opener.openAsync(r.sel.group.chan, o.mode);
+      const readers = new Map<Group, ImageReader>();
+      await Promise.all(this.groupsFor(o.channels).map(async (g) => {
+        const lease = await this.#opener.openAsync(g.chan, o.mode);
         leases.push(lease);
-        const reader = lease.reader;
-        return reader.kind === 'raster' && r.readScale < 1 ? reader.readWindowAsync(r.window, { scale: r.readScale }) : reader.readWindowAsync(r.window);
+        readers.set(g, lease.reader);
       }));
-      return this.#finish(plan, crops, o);
+      const plan = this.plan(parsed, o, readers);
+      if (!o.fused) {
+        const chans = await Promise.all(plan.reads.map((r) => readCropAsync(r)));
+        return prefused(plan, (_, i) => chans[i]);
+      }
+      const empty = this.#empty(plan, o);
+      if (empty !== null) return empty;
+      const res = await runOneAsync(fusedCrop(plan, o, (r) => pins.base(r)), o.out);
+      return o.given ?? res;
     } finally {
+      pins.release();
       for (const l of leases) l.release();
     }
   }
 
-  #options(opts: AlignableRegionOptions | undefined): Resolved {
+  /** @internal The checked options of a read. */
+  resolve(opts: AlignableRegionOptions | undefined): Resolved {
     const o = v.options(opts, 'options', REGION_KEYS) as AlignableRegionOptions;
     const fused = o.fused === undefined ? true : v.boolean(o.fused, 'options.fused');
     const cache = o.cache === undefined ? true : v.boolean(o.cache, 'options.cache');
     const interpolation = o.interpolation === undefined ? 'nearest'
       : v.oneOf(o.interpolation, 'options.interpolation', ['nearest', 'linear'] as const);
-    const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
-    if (!(scale > 0 && scale <= 1)) throw v.rangeError('a number in (0, 1]', 'options.scale', scale);
+    const antialias = o.antialias === undefined ? true : v.boolean(o.antialias, 'options.antialias');
     const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
     const fill = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
+    const out = o.out === undefined ? undefined : checkArray(o.out, 'options.out', true);
     return {
-      channels: o.channels, fused, mode: cache ? 'build' : 'source', metaMode: cache ? 'ifExists' : 'source', interpolation,
-      scale, boundless, fill,
+      channels: o.channels, fused, mode: cache ? 'build' : 'source', interpolation, antialias,
+      scale: checkScale(o.scale), boundless, fill, out, given: o.out,
     };
   }
 
-  #plan(imgRegion: Region | null | undefined, o: Resolved): Plan {
-    const sels = this.selections(o.channels, o.metaMode);
-    const total = sels.reduce((n, s) => n + s.bands.length, 0);
-    const [H, W] = this.gridShape;
-    const win = normalizeRegion(imgRegion, [H, W, total], o.boundless);
-    // Keep only the bands inside the channel slice [c0, c1) of the fused result.
-    const kept: Selection[] = [];
-    let c = 0;
-    for (const s of sels) {
-      const bands = s.bands.filter((_, i) => c + i >= win.c0 && c + i < win.c1);
-      c += s.bands.length;
-      if (bands.length > 0) kept.push({ group: s.group, bands });
-    }
-    const rh = win.y1 - win.y0;
-    const rw = win.x1 - win.x0;
-    const h = scaled(rh, o.scale);
-    const w = scaled(rw, o.scale);
-    const outToImg: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
-    const reads = kept.map((sel) => this.#fileWindow(sel, outToImg, h, w, o));
-    return { win, h, w, outToImg, reads, channels: win.c1 - win.c0 };
-  }
-
-  /**
-   * The window of a file to read for the output grid: the file pixels the samples touch, clipped;
-   * and the reader scale, below 1 when the output needs fewer pixels than the file has there
-   * (a `scale` < 1, or a warp that shrinks the file onto the grid), so raster files are read
-   * from their overviews. Prefused reads stay at native resolution unless `scale` is given.
-   */
-  #fileWindow(sel: Selection, outToImg: M3, h: number, w: number, o: Resolved): FileRead {
-    const g = sel.group;
-    const b0 = Math.min(...sel.bands);
-    const b1 = Math.max(...sel.bands) + 1;
-    const meta = this.#reader(g, o.metaMode);
-    const [fh, fw] = meta.shape;
-    const outToFile = compose(g.inv, outToImg);
-    let ry0: number; let ry1: number; let rx0: number; let rx1: number;
-    if (h === 0 || w === 0) {
-      [ry0, ry1, rx0, rx1] = [0, 0, 0, 0];
-    } else if (g.identity && outToImg[0] === 1 && outToImg[4] === 1) {
-      [ry0, ry1, rx0, rx1] = [outToImg[5], outToImg[5] + h, outToImg[2], outToImg[2] + w];
-    } else {
-      const us: number[] = [];
-      const vs: number[] = [];
-      for (const y of [0.5, h - 0.5]) {
-        for (const x of [0.5, w - 0.5]) {
-          us.push(outToFile[0] * x + outToFile[1] * y + outToFile[2]);
-          vs.push(outToFile[3] * x + outToFile[4] * y + outToFile[5]);
-        }
+  /** The result of a plan with no pixels (an empty region or channel slice), or null. */
+  #empty(plan: FusedPlan, o: Resolved): NDArray | null {
+    const out = o.out;
+    if (out !== undefined) {
+      if (out.dtype !== plan.dtype || out.shape.some((n, i) => n !== plan.shape[i])) {
+        throw new RegionError('ERR_OUT_BUFFER', v.message(`an array of shape [${plan.shape}] and dtype '${plan.dtype}' (the region's)`, 'options.out', out));
       }
-      const lin = o.interpolation === 'linear' ? 0.5 : 0;
-      rx0 = Math.floor(Math.min(...us) - lin);
-      rx1 = Math.floor(Math.max(...us) - lin) + 1 + (lin ? 1 : 0);
-      ry0 = Math.floor(Math.min(...vs) - lin);
-      ry1 = Math.floor(Math.max(...vs) - lin) + 1 + (lin ? 1 : 0);
     }
-    const cy0 = Math.min(Math.max(ry0, 0), fh);
-    const cy1 = Math.min(Math.max(ry1, cy0), fh);
-    const cx0 = Math.min(Math.max(rx0, 0), fw);
-    const cx1 = Math.min(Math.max(rx1, cx0), fw);
-    // File pixels per output pixel (the geometric mean of the two axes).
-    const perOut = Math.sqrt(Math.abs(outToFile[0] * outToFile[4] - outToFile[1] * outToFile[3]));
-    const readScale = (o.fused || o.scale < 1) && perOut > 1 ? 1 / perOut : 1;
-    const window = boxWindow(cy0, cy1, cx0, cx1, b0, b1);
-    return { sel, readScale, window, y0: cy0, y1: cy1, x0: cx0, x1: cx1, b0, empty: cy1 === cy0 || cx1 === cx0, dtype: meta.dtype };
+    if (plan.shape.every((n) => n > 0)) return null;
+    return o.given ?? allocate(plan.shape, plan.dtype, true);
   }
-
-  #emptyCrop(r: FileRead): NDArray {
-    const nb = Math.max(...r.sel.bands) + 1 - r.b0;
-    return allocate([r.y1 - r.y0, r.x1 - r.x0, nb], r.dtype, true);
-  }
-
-  /** Crop pixel coordinates -> file pixel coordinates (a crop read at a reduced scale covers its window). */
-  #cropToFile(r: FileRead, crop: NDArray): M3 {
-    const [ch, cw] = crop.shape;
-    const ky = ch > 0 ? (r.y1 - r.y0) / ch : 1;
-    const kx = cw > 0 ? (r.x1 - r.x0) / cw : 1;
-    return [kx, 0, r.x0, 0, ky, r.y0];
-  }
-
-  #finish(plan: Plan, crops: NDArray[], o: Resolved): NDArray | Prefused {
-    const { win, h, w } = plan;
-    const quant = plan.reads.map((r) => quantizationOf(r.sel.group.chan));
-    const data = crops.map((c, i) => (quant[i] !== null ? dequantize(c, quant[i] as Quantization) : c));
-    if (!o.fused) {
-      const imgToOut = invert(plan.outToImg);
-      return {
-        imgRegion: [[win.y0, win.y1], [win.x0, win.x1]],
-        shape: [h, w, plan.channels],
-        chans: plan.reads.map((r, i) => ({
-          key: r.sel.group.key,
-          bands: r.sel.bands,
-          data: data[i],
-          auxRegion: [[r.y0, r.y1], [r.x0, r.x1]],
-          warpCropToRegion: to3x3(compose(imgToOut, compose(r.sel.group.fwd, this.#cropToFile(r, crops[i])))),
-        })),
-      };
-    }
-    // One identity group covering every kept band in order, at native scale: the crop already is the answer.
-    if (plan.reads.length === 1 && quant[0] === null) {
-      const r = plan.reads[0];
-      const contiguous = r.sel.bands.every((b, i) => b === r.b0 + i);
-      const unit = plan.outToImg[0] === 1 && plan.outToImg[4] === 1;
-      if (r.sel.group.identity && unit && contiguous && crops[0].shape[0] === h && crops[0].shape[1] === w) return crops[0];
-    }
-    const dtype = fusedDtype(plan.reads.map((r, i) => (quant[i] !== null ? 'float32' : r.dtype)));
-    const out = allocate([h, w, plan.channels], dtype, true);
-    if (o.fill !== 0) fill(out, o.fill);
-    let c = 0;
-    for (let i = 0; i < plan.reads.length; i++) {
-      const r = plan.reads[i];
-      const outToCrop = compose(invert(this.#cropToFile(r, crops[i])), compose(r.sel.group.inv, plan.outToImg));
-      sample(out, c, data[i], r, outToCrop, o.interpolation);
-      c += r.sel.bands.length;
-    }
-    return out;
-  }
-}
-
-/** A file window read at the read's scale (npy has no reduced-resolution form: read it whole). */
-function readAt(reader: ImageReader, r: FileRead): NDArray {
-  return reader.kind === 'raster' && r.readScale < 1 ? reader.readWindow(r.window, { scale: r.readScale }) : reader.readWindow(r.window);
 }

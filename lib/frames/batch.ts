@@ -1,42 +1,43 @@
 /**
  * Frames.loadBatch: N crops as one contiguous tensor (NHWC or NCHW, any dtype, normalised), read
  * by the addon's own thread pool in one native call (native/batch/). The event loop only
- * validates, opens readers (building missing cache entries on the libuv pool first) and settles.
+ * validates, plans each crop (lib/frames/batch-plan.ts: a window of a single-file image, or a
+ * fused crop of an image of several files), opens readers (building missing cache entries on the
+ * libuv pool first) and settles.
  *
- * - Single-file images (the fast path) are read natively from their npy mapping or their GDAL
- *   source: one fused kernel per crop reads, pads, converts, normalises and transposes straight
- *   into the crop's slot.
- * - Images whose channels are several files (fused through AlignableImageData) are read per item
- *   by the JS path first (slower: one array per item, copied again by the addon) and then go
- *   through the same kernel.
+ * - Every crop is written by the addon straight into its slot: a window crop reads, pads,
+ *   converts, normalises and transposes in one pass; a fused crop samples each of its files
+ *   (nearest or linear, from COG overviews when reduced) into its channels.
  * - The output buffer is addon memory (an external ArrayBuffer): JS cannot free, detach or shrink
- *   it under the job. `out` reuses it when it is the data of an earlier Batch; any other typed
- *   array is filled by one copy on the JS thread at completion.
+ *   it under the job. Batches without `out` take a released buffer of the same size when there is
+ *   one (one whose earlier Batch was garbage collected: native/batch/batch_buffer.h), so a plain
+ *   loop does not pay for fresh pages. `out` reuses a buffer explicitly when it is the data of an
+ *   earlier Batch; any other typed array is filled by one copy on the JS thread at completion.
+ * - The readers a batch reads are leased from the pool and pinned until it settles: a cache entry
+ *   rebuilt meanwhile (by another process) does not close what a crop in flight reads.
  *
  * Threads: the calling JS thread, except the crops (the addon's pool; see docs/concurrency.md).
  */
 import { AbortError, ClosedError, NdsamplerError, RegionError, withCallSite } from '../errors';
-import type { ChannelInfo, ImageId } from '../cache/config';
-import type { ReaderLease } from '../cache/opener';
-import { EntryReader } from '../cache/entry-reader';
-import { DTYPES, dtypeOf, TYPED_ARRAY } from '../ndarray';
-import type { DType, NDArray, TypedArray } from '../ndarray';
-import { native } from '../native';
-import type { NativeBatchOptions, NativeNpyReader, NativeRasterReader, NpyArrayDesc } from '../native';
-import type { ImageReader, NpyReader, RasterReader } from '../readers';
-import { coversImage, parseRegion, pySlice, resolveRegion } from '../region';
-import type { ParsedRegion, Region, Window } from '../region';
+import { ReaderPins } from '../cache/entry-reader';
+import { DTYPES, dtypeOf } from '../ndarray';
+import type { DType, TypedArray, TypedArrayOf } from '../ndarray';
+import { checkScale } from '../geometry';
+import { parseRegion } from '../region';
+import type { ParsedRegion, Window } from '../region';
 import * as v from '../validate';
+import { cancel, rawValue, start } from './batch-native';
+import type { CropPlan } from './batch-native';
+import { planItem, planItemSync } from './batch-plan';
+import type { BatchRequest, CropOptions, Holds } from './batch-plan';
+import type { Interpolation } from './fused';
+import { batchTooLarge, emptyCrop, sizeMismatch } from './batch-messages';
 import type { ImageTable } from './images';
+import { native } from '../native';
+
+export type { BatchRequest } from './batch-plan';
 
 export type BatchLayout = 'NHWC' | 'NCHW';
-
-/** One crop of a batch. `channels` overrides the batch's. */
-export interface BatchRequest {
-  imageId: ImageId;
-  region?: Region | null;
-  channels?: string | string[];
-}
 
 export interface BatchNormalize {
   /** Multiplies every value first (default 1), e.g. 1/255. */
@@ -47,11 +48,15 @@ export interface BatchNormalize {
   std?: number[];
 }
 
-export interface BatchOptions {
+/**
+ * loadBatch's options. Generic over the dtype: `{ dtype: 'float32' }` makes the batch a
+ * `Batch<'float32'>`, whose `data` is typed Float32Array (without `dtype`, any dtype's array).
+ */
+export interface BatchOptions<D extends DType = DType> {
   /** 'NHWC' (default) or 'NCHW'. */
   layout?: BatchLayout;
   /** Element type of the batch (default: the images' dtype). */
-  dtype?: DType;
+  dtype?: D;
   /** `(x * scale - mean[c]) / std[c]` in float64, then converted to `dtype`. */
   normalize?: BatchNormalize;
   /** Absolute coordinates; what lies outside the image is `fill` (default false). */
@@ -62,55 +67,37 @@ export interface BatchOptions {
   scale?: number;
   /** Channels for every request that does not name its own. */
   channels?: string | string[];
+  /** Images of several files: resampling of files not on the image grid (default 'nearest'). */
+  interpolation?: Interpolation;
+  /** With 'linear': blur a file read at a reduced resolution first (default true, as kwcoco's delayed_image). */
+  antialias?: boolean;
   /** Reuse this memory: the data of an earlier Batch (no copy) or any typed array (one copy). */
-  out?: Batch | TypedArray;
+  out?: Batch<NoInfer<D>> | TypedArrayOf<NoInfer<D>>;
   /** 'throw' (default): the first failing crop rejects the batch; 'fill': it is filled and listed in errors. */
   onError?: 'throw' | 'fill';
   /** Cancels queued work; the batch then rejects with AbortError ERR_ABORTED. */
   signal?: AbortSignal;
 }
 
-/** `new ort.Tensor(batch.dtype, batch.data, batch.dims)` takes it as is. */
-export interface Batch {
-  data: TypedArray;
+/**
+ * `new ort.Tensor(batch.dtype, batch.data, batch.dims)` takes it as is. `data` is the typed array
+ * of `dtype` (a Float32Array for a `Batch<'float32'>`): addon memory in an external ArrayBuffer,
+ * never a SharedArrayBuffer (docs/api.md, "Batch memory").
+ */
+export interface Batch<D extends DType = DType> {
+  data: TypedArrayOf<D>;
   /** [N, H, W, C] for 'NHWC', [N, C, H, W] for 'NCHW'. */
   dims: number[];
-  dtype: DType;
+  dtype: D;
   layout: BatchLayout;
   errors: Array<{ index: number; error: NdsamplerError }>;
 }
 
-export const BATCH_KEYS = ['layout', 'dtype', 'normalize', 'boundless', 'fill', 'scale', 'channels', 'out', 'onError', 'signal'] as const;
+export const BATCH_KEYS = ['layout', 'dtype', 'normalize', 'boundless', 'fill', 'scale', 'channels', 'interpolation', 'antialias', 'out', 'onError', 'signal'] as const;
 const REQUEST_KEYS = ['imageId', 'region', 'channels'] as const;
 const NORMALIZE_KEYS = ['scale', 'mean', 'std'] as const;
-const ITEM = 13;
 
-/**
- * Per-crop extras of a labeled batch (lib/labels/labeled-batch.ts; internal): the size S each
- * window is read at ([rows, cols] per crop, instead of the batch's `scale`: a window may be
- * reduced or enlarged) and its orientation code (lib/labels/orient.ts), applied by the kernel
- * by index as it writes the crop (native/batch/orient.h). Every crop's oriented size must agree.
- */
-export interface BatchExtras {
-  sizes: Int32Array;
-  orient: Uint8Array;
-}
-
-/** The key of Frames' internal loadBatch-with-extras method (not exported by the package). */
-export const LOAD_BATCH_EXTRAS: unique symbol = Symbol('ndsampler.loadBatchExtras');
-
-interface Checked {
-  layout: BatchLayout;
-  dtype: DType | undefined;
-  normalize: { scale: number; mean: number[] | undefined; std: number[] | undefined } | null;
-  boundless: boolean;
-  fill: number;
-  scale: number;
-  channels: unknown;
-  out: TypedArray | undefined;
-  fillOnError: boolean;
-  signal: AbortSignal | undefined;
-}
+type Checked = CropOptions & RunBatchOptions;
 
 function numbers(x: unknown, name: string): number[] {
   if (!Array.isArray(x) && !ArrayBuffer.isView(x)) throw v.typeError('an array of numbers', name, x);
@@ -140,8 +127,9 @@ function checkOptions(opts: unknown): Checked {
   }
   const boundless = o.boundless === undefined ? false : v.boolean(o.boundless, 'options.boundless');
   const fill = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
-  const scale = o.scale === undefined ? 1 : v.number(o.scale, 'options.scale');
-  if (!(scale > 0 && scale <= 1)) throw v.rangeError('a number in (0, 1]', 'options.scale', scale);
+  const scale = checkScale(o.scale);
+  const interpolation = o.interpolation === undefined ? 'nearest' : v.oneOf(o.interpolation, 'options.interpolation', ['nearest', 'linear'] as const);
+  const antialias = o.antialias === undefined ? true : v.boolean(o.antialias, 'options.antialias');
   let out: TypedArray | undefined;
   if (o.out !== undefined) {
     const data = ArrayBuffer.isView(o.out) ? o.out : v.isPlainObject(o.out) ? (o.out as { data?: unknown }).data : undefined;
@@ -157,131 +145,97 @@ function checkOptions(opts: unknown): Checked {
     }
     signal = s;
   }
-  return { layout, dtype, normalize, boundless, fill, scale, channels: o.channels, out, fillOnError: onError === 'fill', signal };
+  return {
+    layout, dtype, normalize, boundless, fill, scale, channels: o.channels, interpolation, antialias, out, fillOnError: onError === 'fill', signal,
+  };
 }
 
-/** A length of `n` source pixels at `scale` (the readers' rule, lib/readers.ts). */
-function scaled(n: number, scale: number): number {
-  return scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale));
-}
-
-/** The most output pixels `n` source pixels give at `scale`: n when reduced, unbounded when enlarged. */
-const most = (n: number, scale: number): number => (scale <= 1 ? n : Infinity);
-
-type NativeSource = NativeNpyReader | NativeRasterReader | (NpyArrayDesc & { data: TypedArray });
-
-interface Planned {
-  source: NativeSource;
-  /** Identity of the source (dedupes readers shared by several crops). */
-  key: object;
-  dtype: DType;
-  /** The window in image coordinates, and the in-image part as read from `source`. */
-  win: Window;
-  src: { y0: number; y1: number; x0: number; x1: number };
-}
+/** The image window a crop reads, for the error messages (null for a crop of several files). */
+const winOf = (p: CropPlan): Window | null => (p.kind === 'window' ? p.win : null);
 
 function aborted(): AbortError {
   return new AbortError('ERR_ABORTED', 'the batch was aborted');
 }
 
-/** The base reader of an opened (possibly entry) reader. */
-function baseReader(r: ImageReader): NpyReader | RasterReader {
-  return (r instanceof EntryReader ? r.current() : r) as NpyReader | RasterReader;
-}
-
-/** The plan of a fast-path crop read from the reader `lease` holds. */
-function plannedFrom(lease: ReaderLease, parsed: ParsedRegion | null, c: Checked, leases: ReaderLease[]): Planned {
-  leases.push(lease);
-  const reader = baseReader(lease.reader);
-  const win = resolveRegion(parsed, reader.shape, c.boundless);
-  return { source: reader.nativeHandle(), key: reader, dtype: reader.dtype, win, src: { y0: win.iy0, y1: win.iy1, x0: win.ix0, x1: win.ix1 } };
-}
-
-/**
- * planItem without a promise, when everything it needs is at hand: the image's state memoised and
- * its fast-path reader open in the pool (the steady state of a sampler). Null: take planItem.
- */
-function planItemSync(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: Checked,
-  leases: ReaderLease[]): Planned | null {
-  const state = images.peek(r.imageId);
-  if (state === undefined) return null;
-  const chan = images.fast(state, r.channels !== undefined ? r.channels : c.channels);
-  if (chan === null) return null;
-  const lease = images.opener.leaseIfOpen(chan, !c.boundless && coversImage(parsed) ? 'ifExists' : 'build');
-  return lease === null ? null : plannedFrom(lease, parsed, c, leases);
-}
-
-async function planItem(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: Checked,
-  leases: ReaderLease[]): Promise<Planned> {
-  const state = await images.getAsync(r.imageId);
-  const channels = r.channels !== undefined ? r.channels : c.channels;
-  const chan: ChannelInfo | null = images.fast(state, channels);
-  if (chan !== null) {
-    const whole = !c.boundless && coversImage(parsed);
-    return plannedFrom(await images.opener.openAsync(chan, whole ? 'ifExists' : 'build'), parsed, c, leases);
-  }
-  // Several files fused by AlignableImageData: read the in-image part in JS first (slower).
-  const al = images.alignable(state);
-  const [H, W] = al.header('ifExists').shape;
-  const rows = resolveRegion(parsed === null ? null : { ...parsed, cs: null, ce: null }, [H, W, 1], c.boundless);
-  const arr = await al.loadRegionAsync([[rows.iy0, rows.iy1], [rows.ix0, rows.ix1]],
-    { channels: channels as string | string[] | undefined, fused: true, cache: true }) as NDArray;
-  const [c0, c1] = pySlice(parsed?.cs ?? null, parsed?.ce ?? null, arr.shape[2]);
-  const win: Window = { ...rows, c0, c1 };
-  const source = { data: arr.data, shape: arr.shape, strides: arr.strides, offset: arr.offset, dtype: arr.dtype, ndim: 3 as const };
-  return { source, key: source, dtype: arr.dtype, win, src: { y0: 0, y1: arr.shape[0], x0: 0, x1: arr.shape[1] } };
-}
-
-/**
- * Frames.loadBatch (see docs/api.md). `images`: the Frames object's current ImageTable; `extras`:
- * per-crop sizes and orientations of a labeled batch (internal, see BatchExtras).
- */
-export async function loadBatch(images: ImageTable, requests: unknown, opts?: unknown, extras?: BatchExtras): Promise<Batch> {
+/** Frames.loadBatch (see docs/api.md). `images`: the Frames object's current ImageTable. */
+export async function loadBatch(images: ImageTable, requests: unknown, opts?: unknown): Promise<Batch> {
   const c = checkOptions(opts);
   if (!Array.isArray(requests)) throw v.typeError('an array of {imageId, region, channels}', 'requests', requests);
   if (requests.length === 0) throw v.rangeError('a non-empty array', 'requests', requests);
   const reqs = requests as BatchRequest[];
-  const parsed = reqs.map((r, i) => {
-    if (!v.isPlainObject(r)) throw v.typeError('an object {imageId, region, channels}', `requests[${i}]`, r);
+  // Array.from visits every index: a hole in a sparse array is refused, not skipped.
+  const crops = Array.from({ length: reqs.length }, (_, i): CropRequest => {
+    const r = reqs[i];
+    if (!v.isPlainObject(r)) {
+      throw v.typeError(`an object {imageId, region, channels}${i in reqs ? '' : ' (requests is sparse: this index is a hole)'}`, `requests[${i}]`, r);
+    }
     v.options(r, `requests[${i}]`, REQUEST_KEYS);
-    return parseRegion(r.region);
+    return { request: r, parsed: parseRegion(r.region), crop: c };
   });
-  if (c.signal?.aborted) throw aborted();
+  return loadCrops(images, crops, c);
+}
 
+/** One crop of loadCrops: the request, its parsed region, and the options it is planned with. */
+export interface CropRequest {
+  request: BatchRequest;
+  parsed: ParsedRegion | null;
+  crop: CropOptions;
+}
+
+/** What a whole batch is run with (checked). */
+export interface RunBatchOptions {
+  layout: BatchLayout;
+  dtype: DType | undefined;
+  normalize: { scale: number; mean: number[] | undefined; std: number[] | undefined } | null;
+  fill: number;
+  out: TypedArray | undefined;
+  fillOnError: boolean;
+  signal: AbortSignal | undefined;
+}
+
+/**
+ * @internal The batch engine behind loadBatch, for samplers that choose each crop's options
+ * themselves (CocoSampler): every crop planned with its own CropOptions (scale, boundless, fill,
+ * interpolation, channels), read as one batch of `c`'s layout, dtype and normalisation. Checked
+ * input only (lib/frames/batch.ts checkOptions). Resolves as loadBatch.
+ */
+export async function loadCrops(images: ImageTable, crops: CropRequest[], c: RunBatchOptions): Promise<Batch> {
+  if (c.signal?.aborted) throw aborted();
   const opener = images.opener;
   let closed = false;
   let id: number | undefined;
   const onClose = (): void => {
     closed = true;
-    if (id !== undefined) native.cancelBatch(id, 'ERR_CLOSED');
+    if (id !== undefined) cancel(id, 'ERR_CLOSED');
   };
   const onAbort = (): void => {
-    if (id !== undefined) native.cancelBatch(id, 'ERR_ABORTED');
+    if (id !== undefined) cancel(id, 'ERR_ABORTED');
   };
   opener.onClose.add(onClose);
   c.signal?.addEventListener('abort', onAbort, { once: true });
-  const leases: ReaderLease[] = [];
+  const holds: Holds = { leases: [], pins: new ReaderPins() };
   try {
     // Every crop planned synchronously where it can be, the others (first use of an image, a
     // reader to open or an entry to build) concurrently; an error is kept by index, as for
     // Promise.allSettled.
-    const N = reqs.length;
-    const planned: Array<Planned | null> = new Array(N).fill(null);
+    const N = crops.length;
+    const planned: Array<CropPlan | null> = new Array(N).fill(null);
     const reasons: unknown[] = [];
-    const failed = new Uint8Array(N);
+    const failed: boolean[] = new Array(N).fill(false);
     const pending: Array<Promise<void>> = [];
     for (let i = 0; i < N; i++) {
       try {
-        const p = planItemSync(images, reqs[i], parsed[i], c, leases);
+        const { request, parsed, crop } = crops[i];
+        const p = planItemSync(images, request, parsed, crop, holds);
         if (p !== null) planned[i] = p;
         else {
-          pending.push(planItem(images, reqs[i], parsed[i], c, leases).then((v) => { planned[i] = v; }, (err) => {
-            failed[i] = 1;
+          pending.push(planItem(images, request, parsed, crop, holds).then((p) => { planned[i] = p; }, (err) => {
+            failed[i] = true;
             reasons[i] = err;
           }));
         }
       } catch (err) {
-        failed[i] = 1;
+        failed[i] = true;
         reasons[i] = err;
       }
     }
@@ -295,38 +249,34 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
       if (!(c.fillOnError && reason instanceof NdsamplerError)) throw reason;
       errors.push({ index, error: reason });
     }
-    const first = planned.find((p) => p !== null);
-    if (first === undefined) throw errors[0].error;
-    // One output size for every crop (S, the window as read, turned by odd quarter turns).
-    const readSize = (p: Planned, i: number): [number, number] => (extras === undefined
-      ? [scaled(p.win.y1 - p.win.y0, c.scale), scaled(p.win.x1 - p.win.x0, c.scale)] : [extras.sizes[2 * i], extras.sizes[2 * i + 1]]);
-    const size = (p: Planned, i: number): [number, number, number] => {
-      const [h, w] = readSize(p, i);
-      return extras !== undefined && (extras.orient[i] >> 2) % 2 === 1 ? [w, h, p.win.c1 - p.win.c0] : [h, w, p.win.c1 - p.win.c0];
-    };
-    const [H, W, C] = size(first, planned.indexOf(first));
+    const f = planned.findIndex((p) => p !== null);
+    if (f < 0) throw errors[0].error;
+    const first = planned[f] as CropPlan;
+    // One output size for every crop.
+    const [H, W, C] = first.shape;
     planned.forEach((p, i) => {
       if (p === null) return;
-      const s = size(p, i);
-      if (s[0] !== H || s[1] !== W || s[2] !== C) {
-        throw new RegionError('ERR_REGION', v.message(`a crop of size [${H}, ${W}, ${C}] (every crop of a batch has the size of the first)`, `requests[${i}] size`, s));
-      }
+      const s = p.shape;
+      if (s[0] !== H || s[1] !== W || s[2] !== C) throw sizeMismatch(i, s, crops[i].parsed, winOf(p), f, [H, W, C], crops[i].crop.boundless);
     });
-    if (H === 0 || W === 0 || C === 0) throw new RegionError('ERR_REGION', v.message('a non-empty crop', 'requests[0] size', [H, W, C]));
+    if (H === 0 || W === 0 || C === 0) throw emptyCrop(f, [H, W, C], crops[f].parsed, winOf(first), crops[f].crop.boundless);
     const srcDtype = first.dtype;
     let dtype = c.dtype;
     if (dtype === undefined) {
       const other = planned.find((p) => p !== null && p.dtype !== srcDtype);
       if (other) {
-        throw new NdsamplerError('ERR_UNSUPPORTED', `the images of the batch have different dtypes ('${srcDtype}', '${other.dtype}'): pass options.dtype`);
+        throw new NdsamplerError('ERR_UNSUPPORTED', `the images of the batch have different dtypes (requests[${f}] '${srcDtype}', ` +
+          `requests[${planned.indexOf(other)}] '${other.dtype}'): pass options.dtype, the one the batch is converted to`);
       }
       dtype = srcDtype;
     }
+    const huge = batchTooLarge(N, H, W, C, dtype);
+    if (huge !== null) throw huge;
     // Normalisation, checked against C.
-    const mean = new Float64Array(C);
-    const std = new Float64Array(C).fill(1);
+    let normalize: { scale: number; mean: Float64Array; std: Float64Array } | null = null;
     if (c.normalize !== null) {
-      for (const [key, arr, target] of [['mean', c.normalize.mean, mean], ['std', c.normalize.std, std]] as const) {
+      normalize = { scale: c.normalize.scale, mean: new Float64Array(C), std: new Float64Array(C).fill(1) };
+      for (const [key, arr, target] of [['mean', c.normalize.mean, normalize.mean], ['std', c.normalize.std, normalize.std]] as const) {
         if (arr === undefined) continue;
         if (arr.length !== C) throw v.rangeError(`${C} numbers (one per channel)`, `options.normalize.${key}`, arr);
         target.set(arr);
@@ -334,78 +284,16 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
     }
     if (c.out !== undefined) {
       if (dtypeOf(c.out) !== dtype) {
-        throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}'`, 'options.out', dtypeOf(c.out)));
+        throw new RegionError('ERR_OUT_BUFFER', v.message(`a typed array of dtype '${dtype}' (the batch's)`, 'options.out', c.out) + ` (dtype '${dtypeOf(c.out)}')`);
       }
       if (c.out.length !== N * H * W * C) {
         throw new RegionError('ERR_OUT_BUFFER', v.message(`${N * H * W * C} elements (N * H * W * C)`, 'options.out length', c.out.length));
       }
     }
-    // The items, each source once.
-    const sources: NativeSource[] = [];
-    const index = new Map<object, number>();
-    const items = new Float64Array(N * ITEM);
-    // The fill as a raw pixel value of a source's dtype (as the readers' fill), once per dtype:
-    // a typed array per crop was a measurable share of the garbage a streaming sampler makes.
-    const rawFill = new Map<DType, number>();
-    const raw = (d: DType, x: number): number => {
-      let r = rawFill.get(d);
-      if (r === undefined) {
-        const t = new TYPED_ARRAY[d](1);
-        t[0] = x;
-        r = t[0];
-        rawFill.set(d, r);
-      }
-      return r;
-    };
-    planned.forEach((p, i) => {
-      const at = i * ITEM;
-      if (p === null) {
-        items[at] = -1;
-        items[at + 11] = raw(srcDtype, c.fill);
-        return;
-      }
-      let k = index.get(p.key);
-      if (k === undefined) {
-        k = sources.length;
-        sources.push(p.source);
-        index.set(p.key, k);
-      }
-      const w = p.win;
-      const [sh, sw] = readSize(p, i);
-      const ry = extras === undefined ? c.scale : sh / (w.y1 - w.y0);
-      const rx = extras === undefined ? c.scale : sw / (w.x1 - w.x0);
-      const oy = scaled(w.iy0 - w.y0, ry);
-      const ox = scaled(w.ix0 - w.x0, rx);
-      let ih = w.iy1 > w.iy0 ? Math.min(Math.max(1, scaled(w.iy1 - w.y0, ry) - oy), sh - oy, most(w.iy1 - w.iy0, ry)) : 0;
-      let iw = w.ix1 > w.ix0 ? Math.min(Math.max(1, scaled(w.ix1 - w.x0, rx) - ox), sw - ox, most(w.ix1 - w.ix0, rx)) : 0;
-      const { y0, x0 } = p.src;
-      let { y1, x1 } = p.src;
-      if (ih <= 0 || iw <= 0) {
-        ih = iw = 0;
-        y1 = y0;
-        x1 = x0;
-      }
-      items[at] = k;
-      items[at + 1] = y0;
-      items[at + 2] = y1;
-      items[at + 3] = x0;
-      items[at + 4] = x1;
-      items[at + 5] = w.c0;
-      items[at + 6] = w.c1;
-      items[at + 7] = ih === 0 ? 0 : oy;
-      items[at + 8] = iw === 0 ? 0 : ox;
-      items[at + 9] = ih;
-      items[at + 10] = iw;
-      items[at + 11] = raw(p.dtype, c.fill);
-      items[at + 12] = extras === undefined ? 0 : extras.orient[i];
-    });
-    const nopts: NativeBatchOptions = {
-      n: N, h: H, w: W, c: C, dtype, layout: c.layout,
-      normalize: c.normalize !== null, scale: c.normalize?.scale ?? 1, mean, std,
-      fillOnError: c.fillOnError, sources, items, out: c.out,
-    };
     const res = await withCallSite(() => {
-      const started = native.loadBatch(nopts);
+      const started = start(planned, [H, W, C], rawValue(srcDtype, c.fill), {
+        dtype: dtype as DType, layout: c.layout, normalize, fillOnError: c.fillOnError, out: c.out,
+      });
       id = started.id;
       return started.promise;
     });
@@ -414,7 +302,8 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
   } finally {
     opener.onClose.delete(onClose);
     c.signal?.removeEventListener('abort', onAbort);
-    for (const l of leases) l.release();
+    holds.pins.release();
+    for (const l of holds.leases) l.release();
   }
 }
 

@@ -19,7 +19,7 @@ import { Frames } from './frames';
 import { IdMap } from './id-map';
 import { defaultWorkdir } from './pathinfo';
 import { ensureCocoDemo } from './coco-demo';
-import type { Quantization } from './resample';
+import type { Quantization } from './fused';
 import type { FramesOptions } from './types';
 
 export interface CocoFramesOptions extends FramesOptions {

@@ -12,8 +12,8 @@
  */
 import type { Affine } from '../cache/config';
 import { FramesError } from '../errors';
-import { compose, to3x3 } from './resample';
-import type { M3 } from './resample';
+import { compose, to3x3 } from './affine';
+import type { M3 } from './affine';
 
 const PARAM_KEYS = new Set(['type', 'scale', 'offset', 'theta', 'shearx', 'shear', 'about']);
 

@@ -17,19 +17,17 @@ import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CO
 import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
 import { DEFAULT_MAX_READERS } from '../cache/opener';
 import { FramesError, NdsamplerError } from '../errors';
-import type { NDArray } from '../ndarray';
-import { coversImage, parseRegion, resolveRegion } from '../region';
-import type { ParsedRegion, Region } from '../region';
+import type { DType, NDArray } from '../ndarray';
+import type { Region } from '../region';
 import * as v from '../validate';
 import { ImageTable } from './images';
-import type { ImageState } from './images';
-import { BATCH_KEYS, LOAD_BATCH_EXTRAS, loadBatch } from './batch';
-import type { Batch, BatchExtras, BatchOptions, BatchRequest } from './batch';
+import { BATCH_KEYS, loadBatch } from './batch';
+import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
-import { checkCrop, CROP_KEYS, fusedCrop, PLAIN_CROP, readCrop, readCropAsync } from './crop';
+import { readImage, readRegion, readRegionAsync, REGION_KEYS } from './reads';
 import { lazyFrame } from './lazy';
 import { checkPlan, createSampler, frameItems, SAMPLER_KEYS } from './sampler';
-import type { SampleItem, Sampler, SamplerOptions } from './sampler';
+import type { SampleItem, Sampler, SamplerBatch, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
@@ -52,8 +50,6 @@ export interface FramesClass {
   fromState(state: unknown, opts: FramesOptions): Frames;
 }
 
-const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', ...CROP_KEYS] as const;
-const IMAGE_KEYS = ['channels', 'cache', 'noreturn', ...CROP_KEYS] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders', 'remoteCache'] as const;
 
 export abstract class Frames {
@@ -210,57 +206,17 @@ export abstract class Frames {
     return this.#images.get(imageId).pathinfo;
   }
 
-  /** The checked options, image state and fast-path channel of a loadRegion request. */
-  #request(imageId: ImageId, opts: LoadRegionOptions | undefined) {
-    const o = opts === undefined ? EMPTY : v.options(opts, 'options', REGION_KEYS) as LoadRegionOptions;
-    const state = this.#images.get(imageId);
-    const width = this.#dim(o.width, 'options.width');
-    const height = this.#dim(o.height, 'options.height');
-    const crop = checkCrop(o);
-    // A boundless or scaled read of the whole image still reads through the cache entry.
-    const covers = (p: ParsedRegion | null): boolean => crop === PLAIN_CROP && coversImage(p, height, width);
-    return { o, state, chan: this.#images.fast(state, o.channels), covers, crop };
-  }
-
   /**
    * The pixels of `region` of an image (HWC, Python slice semantics, a new array). Builds the
    * cache entry first when it is missing, unless the region is the whole image.
    */
   loadRegion(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): NDArray {
-    const { o, state, chan, covers, crop } = this.#request(imageId, opts);
-    if (chan !== null) {
-      // Parsed once: whether it covers the image decides the open mode, then it is resolved
-      // against the reader's shape and read as a window.
-      const parsed = parseRegion(region);
-      const reader = this.#images.openFast(state, chan, covers(parsed));
-      const win = resolveRegion(parsed, reader.shape, crop.boundless);
-      if (crop === PLAIN_CROP) return reader.readWindow(win, o.out === undefined ? undefined : { out: o.out });
-      return readCrop(reader, win, crop, o.out);
-    }
-    if (o.out !== undefined) throw this.#noOut(state, o.out);
-    return this.#images.alignable(state).loadRegion(region, {
-      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
-    }) as NDArray;
+    return readRegion(this.#images, imageId, region, opts);
   }
 
   /** loadRegion with the read (and any cache build) on the libuv pool. */
-  async loadRegionAsync(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): Promise<NDArray> {
-    const { o, state, chan, covers, crop } = this.#request(imageId, opts);
-    if (chan !== null) {
-      const parsed = parseRegion(region);
-      const lease = await this.#images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
-      try {
-        const win = resolveRegion(parsed, lease.reader.shape, crop.boundless);
-        if (crop === PLAIN_CROP) return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
-        return await readCropAsync(lease.reader, win, crop, o.out);
-      } finally {
-        lease.release();
-      }
-    }
-    if (o.out !== undefined) throw this.#noOut(state, o.out);
-    return await this.#images.alignable(state).loadRegionAsync(region, {
-      channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
-    }) as NDArray;
+  loadRegionAsync(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): Promise<NDArray> {
+    return readRegionAsync(this.#images, imageId, region, opts);
   }
 
   /** Many regions at once, all read on the libuv pool; resolves in request order. */
@@ -279,13 +235,8 @@ export abstract class Frames {
    * Many crops of one size as one tensor (NHWC or NCHW, any dtype, normalised), read on the
    * addon's thread pool in one native call (lib/frames/batch.ts; docs/api.md).
    */
-  loadBatch(requests: BatchRequest[], opts?: BatchOptions): Promise<Batch> {
-    return loadBatch(this.#images, requests, opts);
-  }
-
-  /** @internal loadBatch with per-crop sizes and orientations (labeled batches, lib/labels/). */
-  [LOAD_BATCH_EXTRAS](requests: BatchRequest[], opts: BatchOptions, extras: BatchExtras): Promise<Batch> {
-    return loadBatch(this.#images, requests, opts, extras);
+  loadBatch<D extends DType = DType>(requests: BatchRequest[], opts?: BatchOptions<D>): Promise<Batch<D>> {
+    return loadBatch(this.#images, requests, opts) as Promise<Batch<D>>;
   }
 
   /**
@@ -293,22 +244,21 @@ export abstract class Frames {
    * at a time, seeded and resumable (`state()`), split across `rank`/`worldSize`, `prefetch`
    * batches in flight, read by loadBatch with the batch options given here.
    */
-  sampler(opts: SamplerOptions): Sampler<Batch & { targets: Array<{ imageId: ImageId; region: Region }> }> {
+  sampler<D extends DType = DType>(opts: SamplerOptions<D>): Sampler<SamplerBatch<D>> {
     const o = v.options(opts, 'options', [...SAMPLER_KEYS, ...BATCH_KEYS]) as SamplerOptions;
     if (o.out !== undefined) throw v.typeError('no out option (the sampler recycles its own buffers)', 'options.out', o.out);
     const plan = checkPlan(o);
     const prefetch = o.prefetch === undefined ? 2 : v.integer(o.prefetch, 'options.prefetch', 0, 64);
-    const batchOpts: BatchOptions = {};
+    const batchOpts: BatchOptions<D> = {};
     for (const k of BATCH_KEYS) if (k !== 'out' && o[k] !== undefined) (batchOpts as Record<string, unknown>)[k] = o[k];
     // Crops of images smaller than `size` reach outside them: every batch is read boundless (the
     // same pixels as a plain read wherever a crop lies inside its image).
     batchOpts.boundless = true;
-    type Labeled = Batch & { targets: Array<{ imageId: ImageId; region: Region }> };
-    return createSampler<Labeled, SampleItem>({
+    return createSampler<SamplerBatch<D>, SampleItem>({
       epochItems: frameItems(this.imageIds.slice(), (id) => this.loadFrame(id).shape, plan),
       load: async (items, out) => {
         const targets = items.map((it) => ({ imageId: it.imageId, region: it.region }));
-        const b = await this.loadBatch(targets, out === undefined ? batchOpts : { ...batchOpts, out });
+        const b = await this.loadBatch<D>(targets, out === undefined ? batchOpts : { ...batchOpts, out });
         return Object.assign(b, { targets });
       },
     }, plan, prefetch);
@@ -323,22 +273,7 @@ export abstract class Frames {
   loadImage(imageId: ImageId, opts?: LoadImageOptions & { noreturn?: false }): NDArray;
   loadImage(imageId: ImageId, opts?: LoadImageOptions): NDArray | undefined;
   loadImage(imageId: ImageId, opts?: LoadImageOptions): NDArray | undefined {
-    const o = opts === undefined ? EMPTY : v.options(opts, 'options', IMAGE_KEYS) as LoadImageOptions;
-    const cache = o.cache === undefined ? true : v.boolean(o.cache, 'options.cache');
-    const noreturn = o.noreturn === undefined ? false : v.boolean(o.noreturn, 'options.noreturn');
-    const state = this.#images.get(imageId);
-    if (noreturn) {
-      if (cache) for (const chan of Object.values(state.pathinfo.channels)) this.#images.opener.ensure(chan);
-      return undefined;
-    }
-    const crop = checkCrop(o);
-    const chan = this.#images.fast(state, o.channels);
-    if (chan !== null) {
-      const reader = this.#images.opener.open(chan, cache ? 'build' : 'source');
-      if (crop !== PLAIN_CROP) return readCrop(reader, resolveRegion(null, reader.shape, crop.boundless), crop);
-      return reader.kind === 'npy' ? reader.read(null, { copy: false }) : reader.read();
-    }
-    return this.#images.alignable(state).loadRegion(null, { channels: o.channels, fused: true, cache, ...fusedCrop(crop) }) as NDArray;
+    return readImage(this.#images, imageId, opts);
   }
 
   /** A frame that reads nothing until get(region), and then only that region. */
@@ -357,17 +292,6 @@ export abstract class Frames {
   *[Symbol.iterator](): IterableIterator<NDArray> {
     const ids = this.imageIds;
     for (const id of ids) yield this.loadImage(id) as NDArray;
-  }
-
-  /** An `out` option on an image that fuses several channel files (it depends on the image). */
-  #noOut(state: ImageState, out: unknown): NdsamplerError {
-    const n = Object.keys(state.pathinfo.channels).length;
-    return new NdsamplerError('ERR_UNSUPPORTED',
-      v.message(`no out option (image ${String(state.pathinfo.id)} fuses ${n} channel files)`, 'options.out', out));
-  }
-
-  #dim(x: unknown, name: string): number | undefined {
-    return x === undefined || x === null ? undefined : v.integer(x, name, 0);
   }
 
   // ---- prepare -------------------------------------------------------------------------------
@@ -460,4 +384,3 @@ export abstract class Frames {
   }
 }
 
-const EMPTY = Object.freeze({}) as Record<string, never>;

@@ -9,7 +9,7 @@ import type { DType, NDArray, Shape3 } from '../ndarray';
 import { parseRegion, resolveRegion } from '../region';
 import type { Region } from '../region';
 import * as v from '../validate';
-import { checkCrop, CROP_KEYS, fusedCrop, PLAIN_CROP, readCrop, readCropAsync } from './crop';
+import { checkCrop, CROP_KEYS, cropOptions, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import type { CropOptions } from './crop';
 import type { ImageTable } from './images';
 import type { LazyFrame } from './types';
@@ -51,7 +51,7 @@ export function lazyFrame(imageId: ImageId, images: () => ImageTable): LazyFrame
         if (crop === PLAIN_CROP) return reader.read(region);
         return readCrop(reader, resolveRegion(parseRegion(region), reader.shape, crop.boundless), crop);
       }
-      return table.alignable(state).loadRegion(region, { cache: true, ...fusedCrop(crop) }) as NDArray;
+      return table.alignable(state).loadRegion(region, { cache: true, ...cropOptions(crop) }) as NDArray;
     },
     getAsync: async (region?: Region | null, opts?: CropOptions): Promise<NDArray> => {
       const crop = checkCrop(v.options(opts, 'options', CROP_KEYS) as CropOptions);
@@ -59,7 +59,7 @@ export function lazyFrame(imageId: ImageId, images: () => ImageTable): LazyFrame
       const state = table.get(imageId);
       const chan = table.fast(state, undefined);
       if (chan === null) {
-        return await table.alignable(state).loadRegionAsync(region, { cache: true, ...fusedCrop(crop) }) as NDArray;
+        return await table.alignable(state).loadRegionAsync(region, { cache: true, ...cropOptions(crop) }) as NDArray;
       }
       const lease = await table.opener.openAsync(chan, 'ifExists');
       try {

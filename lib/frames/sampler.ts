@@ -13,9 +13,9 @@
  */
 import type { ImageId } from '../cache/config';
 import { FramesError } from '../errors';
-import type { Shape3 } from '../ndarray';
+import type { DType, Shape3 } from '../ndarray';
 import type { Region } from '../region';
-import type { BatchOptions } from './batch';
+import type { Batch, BatchOptions } from './batch';
 import * as v from '../validate';
 
 /** Where the sampler is: enough to continue exactly (JSON). */
@@ -46,8 +46,11 @@ export interface SamplerPlanOptions {
   resume?: SamplerState;
 }
 
+/** A batch of frames.sampler: a Batch plus the image and region of each crop (targets[i] is crop i). */
+export type SamplerBatch<D extends DType = DType> = Batch<D> & { targets: Array<{ imageId: ImageId; region: Region }> };
+
 /** frames.sampler's options: the plan, `prefetch`, and the loadBatch options (all but `out`). */
-export interface SamplerOptions extends SamplerPlanOptions, Omit<BatchOptions, 'out'> {
+export interface SamplerOptions<D extends DType = DType> extends SamplerPlanOptions, Omit<BatchOptions<D>, 'out'> {
   /** Batches loaded ahead of the consumer (default 2). */
   prefetch?: number;
   out?: never;

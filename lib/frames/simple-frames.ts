@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ImageId, Pathinfo } from '../cache/config';
-import { FramesError, fsError } from '../errors';
+import { FramesError, fsError, NdsamplerError } from '../errors';
+import { makeDirs } from '../atomic';
 import { writeRaster } from '../gdal';
 import { allocate } from '../ndarray';
 import type { NDArray } from '../ndarray';
@@ -128,9 +129,9 @@ export function demoImage(index: number, height: number, width: number): NDArray
 /** Writes the demo PNGs into `dir` (atomically, once) and returns their paths. */
 export function ensureDemoImages(dir: string): string[] {
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirs(dir);
   } catch (err) {
-    throw fsError(err, dir, 'mkdir');
+    throw err instanceof NdsamplerError ? err : fsError(err, dir, 'mkdir');
   }
   return DEMO_SHAPES.map(([h, w], i) => {
     const file = path.join(dir, `demo${DEMO_VERSION}_${i + 1}_${h}x${w}.png`);

@@ -35,6 +35,8 @@ export interface LoadRegionOptions extends CropOptions {
   out?: NDArray;
   /** Resampling of channels not on the image grid (default 'nearest'). */
   interpolation?: Interpolation;
+  /** With 'linear': blur a file read at a reduced resolution first (default true, as kwcoco's delayed_image). */
+  antialias?: boolean;
 }
 
 export interface LoadImageOptions extends CropOptions {

@@ -8,49 +8,43 @@
 #include <type_traits>
 #include <vector>
 
+#include "batch/cast.h"
+
 namespace nds {
 
 namespace {
 
-template <typename D>
-inline D CastTo(double v) {
-  if constexpr (std::is_floating_point_v<D>) {
-    return static_cast<D>(v);
-  } else {
-    constexpr double lo = static_cast<double>(std::numeric_limits<D>::min());
-    constexpr double hi = static_cast<double>(std::numeric_limits<D>::max());
-    if (!(v == v)) return 0;  // NaN
-    if (v <= lo) return std::numeric_limits<D>::min();
-    if (v >= hi) return std::numeric_limits<D>::max();
-    return static_cast<D>(std::nearbyint(v));  // the default rounding mode: to nearest, ties to even
-  }
-}
-
-template <typename S>
-inline S Load(const uint8_t* p, bool swap) {
-  if (!swap) {
-    S v;
-    std::memcpy(&v, p, sizeof(S));
-    return v;
-  }
-  uint8_t b[sizeof(S)];
-  for (size_t i = 0; i < sizeof(S); ++i) b[i] = p[sizeof(S) - 1 - i];
-  S v;
-  std::memcpy(&v, b, sizeof(S));
-  return v;
-}
-
 template <typename S, typename D>
 void ConvertT(const SrcBlock& s, const int64_t* rows, const int64_t* xoff, int64_t h, int64_t w, int64_t c,
-              uint8_t* dstBytes, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut) {
+              uint8_t* dstBytes, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut,
+              int64_t k0) {
   D* dst = reinterpret_cast<D*>(dstBytes);
+  if constexpr (std::is_same_v<S, D>) {
+    // The same values in the same type, each pixel's channels adjacent on both sides: copy pixels.
+    if (!cv.normalize && !s.swap && s.sc == static_cast<int64_t>(sizeof(S)) && dsc == 1) {
+      for (int64_t y = 0; y < h; ++y) {
+        const uint8_t* srow = s.base + rows[y] * s.sy;
+        D* d = dst + y * dsy;
+        if (c == 1) {
+          for (int64_t x = 0; x < w; ++x) std::memcpy(d + x * dsx, srow + xoff[x], sizeof(S));
+        } else {
+          for (int64_t x = 0; x < w; ++x) {
+            const uint8_t* p = srow + xoff[x];
+            D* q = d + x * dsx;
+            for (int64_t k = 0; k < c; ++k) std::memcpy(q + k, p + k * sizeof(S), sizeof(S));
+          }
+        }
+      }
+      return;
+    }
+  }
   for (int64_t y = 0; y < h; ++y) {
     const uint8_t* srow = s.base + rows[y] * s.sy;
     for (int64_t k = 0; k < c; ++k) {
       const uint8_t* sk = srow + k * s.sc;
       D* d = dst + y * dsy + k * dsc;
       if (sizeof(S) == 1 && lut != nullptr) {
-        const D* table = reinterpret_cast<const D*>(lut) + k * 256;
+        const D* table = reinterpret_cast<const D*>(lut) + (k0 + k) * 256;
         if (dsx == 1) {
           for (int64_t x = 0; x < w; ++x) d[x] = table[sk[xoff[x]]];
         } else {
@@ -59,7 +53,7 @@ void ConvertT(const SrcBlock& s, const int64_t* rows, const int64_t* xoff, int64
       } else if (!cv.normalize) {
         for (int64_t x = 0; x < w; ++x) d[x * dsx] = CastTo<D>(static_cast<double>(Load<S>(sk + xoff[x], s.swap)));
       } else {
-        const double scale = cv.scale, mean = cv.mean[k], sd = cv.stdv[k];
+        const double scale = cv.scale, mean = cv.mean[k0 + k], sd = cv.stdv[k0 + k];
         for (int64_t x = 0; x < w; ++x) {
           const double v = static_cast<double>(Load<S>(sk + xoff[x], s.swap));
           d[x * dsx] = CastTo<D>((v * scale - mean) / sd);
@@ -80,7 +74,7 @@ inline void Prefetch(const uint8_t* p, int64_t bytes) {
 // same as ConvertT's (the same LUT entries, the same float64 expression), only the loops differ.
 template <typename S, typename D, int KC>
 void FastRowsT(const SrcBlock& s, const int64_t* rows, int64_t h, int64_t w, int64_t cRun, uint8_t* dstBytes,
-               int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut) {
+               int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut, int64_t k0) {
   const int64_t c = KC > 0 ? KC : cRun;
   D* dst = reinterpret_cast<D*>(dstBytes);
   const int64_t rowBytes = w * c * static_cast<int64_t>(sizeof(S));
@@ -93,8 +87,14 @@ void FastRowsT(const SrcBlock& s, const int64_t* rows, int64_t h, int64_t w, int
     if (y + kAhead < h) Prefetch(s.base + rows[y + kAhead] * s.sy, rowBytes);
     const S* __restrict src = reinterpret_cast<const S*>(s.base + rows[y] * s.sy);
     D* __restrict d = dst + y * dsy;
+    if constexpr (std::is_same_v<S, D>) {
+      if (!cv.normalize && lut == nullptr && dsc == 1 && dsx == c) {  // the same row: copy it
+        std::memcpy(d, src, static_cast<size_t>(w * c) * sizeof(S));
+        continue;
+      }
+    }
     if (sizeof(S) == 1 && lut != nullptr) {
-      const D* __restrict table = reinterpret_cast<const D*>(lut);
+      const D* __restrict table = reinterpret_cast<const D*>(lut) + k0 * 256;
       const uint8_t* __restrict sb = reinterpret_cast<const uint8_t*>(src);
       if (dsc == 1 && dsx == c) {
         const int64_t n = w * c;
@@ -133,7 +133,7 @@ void FastRowsT(const SrcBlock& s, const int64_t* rows, int64_t h, int64_t w, int
       const double scale = cv.scale;
       if (dsx == 1) {
         for (int64_t k = 0; k < c; ++k) {
-          const double mean = cv.mean[k], sd = cv.stdv[k];
+          const double mean = cv.mean[k0 + k], sd = cv.stdv[k0 + k];
           D* __restrict dk = d + k * dsc;
           const S* __restrict sk = src + k;
           for (int64_t x = 0; x < w; ++x) dk[x] = CastTo<D>((static_cast<double>(sk[x * c]) * scale - mean) / sd);
@@ -141,7 +141,8 @@ void FastRowsT(const SrcBlock& s, const int64_t* rows, int64_t h, int64_t w, int
       } else {
         for (int64_t x = 0; x < w; ++x) {
           for (int64_t k = 0; k < c; ++k) {
-            d[k * dsc + x * dsx] = CastTo<D>((static_cast<double>(src[x * c + k]) * scale - cv.mean[k]) / cv.stdv[k]);
+            d[k * dsc + x * dsx] =
+                CastTo<D>((static_cast<double>(src[x * c + k]) * scale - cv.mean[k0 + k]) / cv.stdv[k0 + k]);
           }
         }
       }
@@ -150,7 +151,7 @@ void FastRowsT(const SrcBlock& s, const int64_t* rows, int64_t h, int64_t w, int
 }
 
 using FastFn = void (*)(const SrcBlock&, const int64_t*, int64_t, int64_t, int64_t, uint8_t*, int64_t, int64_t, int64_t,
-                        const BatchConvert&, const uint8_t*);
+                        const BatchConvert&, const uint8_t*, int64_t);
 
 template <typename S, typename D>
 FastFn PickFastC(int64_t c) {
@@ -191,7 +192,7 @@ FastFn PickFast(DType s, DType d, int64_t c) {
 }
 
 using ConvertFn = void (*)(const SrcBlock&, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, uint8_t*,
-                           int64_t, int64_t, int64_t, const BatchConvert&, const uint8_t*);
+                           int64_t, int64_t, int64_t, const BatchConvert&, const uint8_t*, int64_t);
 
 template <typename S>
 ConvertFn PickDst(DType d) {
@@ -280,19 +281,20 @@ std::vector<uint8_t> BuildLut8(DType src, const BatchConvert& cv, int64_t channe
 }
 
 void ConvertBlock(const SrcBlock& src, const int64_t* rows, const int64_t* xoff, int64_t h, int64_t w, int64_t c,
-                  uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut) {
+                  uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut,
+                  int64_t k0) {
   if (h <= 0 || w <= 0 || c <= 0) return;
   const int64_t isz = ItemSize(src.dtype);
   if (xoff == nullptr) {
     FastFn fast = nullptr;
     if (!src.swap && src.sc == isz && src.sx == c * isz) fast = PickFast(src.dtype, cv.out, c);
-    if (fast != nullptr) return fast(src, rows, h, w, c, dst, dsy, dsx, dsc, cv, lut);
+    if (fast != nullptr) return fast(src, rows, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
     thread_local std::vector<int64_t> ident;
     ident.resize(static_cast<size_t>(w));
     for (int64_t i = 0; i < w; ++i) ident[i] = i * src.sx;
     xoff = ident.data();
   }
-  PickConvert(src.dtype, cv.out)(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut);
+  PickConvert(src.dtype, cv.out)(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
 }
 
 void FillSlot(uint8_t* dst, int64_t h, int64_t w, int64_t c, int64_t dsy, int64_t dsx, int64_t dsc, DType d,

@@ -45,9 +45,11 @@ std::vector<uint8_t> BuildLut8(DType src, const BatchConvert& cv, int64_t channe
 // the source byte offset xoff[i] (already multiplied by the source x stride); xoff null: the
 // identity (column i at i * src.sx), which takes a fast path for packed native-order u8/u16/f32
 // sources into u8/u16/f32/f64 (all channels in one pass over a row; same values). `lut`: from
-// BuildLut8 for 1-byte sources, else null.
+// BuildLut8 for 1-byte sources, else null. Block channel k is output channel k0 + k (its mean, std and
+// LUT entries); `dst` is the address of that channel k0 already.
 void ConvertBlock(const SrcBlock& src, const int64_t* rows, const int64_t* xoff, int64_t h, int64_t w, int64_t c,
-                  uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut);
+                  uint8_t* dst, int64_t dsy, int64_t dsx, int64_t dsc, const BatchConvert& cv, const uint8_t* lut,
+                  int64_t k0 = 0);
 
 // Sets every element of the h x w x c slot at `dst` on channel k to the element `value + k *
 // itemsize(d)` (one converted value per channel).

@@ -3,7 +3,9 @@
 // environment that loads the addon (the main thread or a worker thread), once per environment.
 #include <napi.h>
 
+#include "batch/batch_buffer.h"
 #include "batch/batch_job.h"
+#include "batch/pool_js.h"
 #include "core/addon_data.h"
 #include "core/args.h"
 #include "core/errors.h"
@@ -15,6 +17,7 @@
 #include "raster/cog_codecs.h"
 #include "raster/cog_detect.h"
 #include "raster/cog_writer.h"
+#include "raster/encoder.h"
 #include "raster/gdal_setup.h"
 #include "raster/npy_conversion.h"
 #include "raster/raster_env.h"
@@ -90,6 +93,9 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::IsCogJs>(env, exports, "isCog");
   Export<nds::CogCompressionsJs>(env, exports, "cogCompressions");
   Export<nds::WriteRasterJs>(env, exports, "writeRaster");
+  Export<nds::EncodeJs>(env, exports, "encode");
+  Export<nds::EncodeAsyncJs>(env, exports, "encodeAsync");
+  Export<nds::VsimemUnlinkJs>(env, exports, "vsimemUnlink");
   // remote files (GDAL's VSI layer)
   Export<nds::StatRemoteJs>(env, exports, "statRemote");
   Export<nds::ReadVsiFileJs>(env, exports, "readVsiFile");
@@ -101,7 +107,9 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::ClearRemoteCacheJs>(env, exports, "clearRemoteCache");
   // batches on the addon's thread pool
   Export<nds::LoadBatchJs>(env, exports, "loadBatch");
+  Export<nds::LoadBatchSyncJs>(env, exports, "loadBatchSync");
   Export<nds::CancelBatchJs>(env, exports, "cancelBatch");
+  Export<nds::BatchMemoryStatsJs>(env, exports, "batchMemoryStats");
   Export<nds::SetThreadPoolSizeJs>(env, exports, "setThreadPoolSize");
   Export<nds::ThreadPoolSizeJs>(env, exports, "threadPoolSize");
   Export<nds::SetThreadPoolNiceJs>(env, exports, "setThreadPoolNice");

@@ -11,6 +11,7 @@
 #include "core/atomic_file.h"
 #include "core/errors.h"
 #include "raster/gdal_error_scope.h"
+#include "raster/path_checks.h"
 
 namespace nds {
 
@@ -31,6 +32,18 @@ bool OutOfSpace(const std::string& dst, const std::string& message) {
 
 void WriteWithGdal(const std::string& dst, const char* what,
                    const std::function<GDALDatasetH(const std::string& tmp)>& create) {
+  if (IsVirtualPath(dst)) {
+    // A GDAL virtual file (/vsimem/, ...) has no directory to fsync nor rename: GDAL writes it
+    // whole, and a reader of it is in this process.
+    GdalErrorScope scope;
+    GDALDatasetH out = create(dst);
+    if (out != nullptr) GDALClose(out);
+    if (out == nullptr || scope.failed()) {
+      if (!scope.failed()) scope.Fail(CPLE_AppDefined, "the driver gave no dataset");
+      scope.Throw("ERR_GDAL_WRITE", what, dst);
+    }
+    return;
+  }
   const std::string tmp = WriteFileAtomic(dst, [&](const std::string& path) {
     GdalErrorScope scope;
     GDALDatasetH out = create(path);

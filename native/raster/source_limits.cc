@@ -3,6 +3,7 @@
 
 #include <cpl_string.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 
@@ -72,6 +73,32 @@ int64_t PresentBlockBytes(GDALDatasetH ds, const SourceFacts& f, int64_t blockBy
   throw CodedError("ERR_TOO_LARGE", "refusing '" + path + "': " + why, path);
 }
 
+std::string Dims(int64_t h, int64_t w) { return std::to_string(h) + "x" + std::to_string(w); }
+
+// The cost of one block of `band` (`level`: "" for the full image, "overview N" otherwise).
+void CheckBlocks(GDALRasterBandH band, const std::string& path, const std::string& level, int64_t pxBytes,
+                 int64_t pixelLimit) {
+  int bw = 0, bh = 0;
+  GDALGetBlockSize(band, &bw, &bh);
+  const int64_t W = GDALGetRasterBandXSize(band), H = GDALGetRasterBandYSize(band);
+  if (bw <= 0 || bh <= 0 || W <= 0 || H <= 0) return;
+  const int64_t blockPixels = int64_t{bw} * bh;
+  const std::string what = "its " + (level.empty() ? std::string() : level + " ") + "blocks (tiles or strips) are " +
+                           Dims(bh, bw) + " pixels";
+  const std::string of = (level.empty() ? " for an image of " : " for a level of ") + Dims(H, W);
+  if (blockPixels > pixelLimit) {
+    TooLarge(path, what + of + ", over the pixel limit of " + std::to_string(pixelLimit) +
+                       " (setPixelLimit): one block is decoded whole, even for a read of one pixel");
+  }
+  const int64_t blockBytes = blockPixels * pxBytes;
+  const int64_t inside = std::min<int64_t>(bw, W) * std::min<int64_t>(bh, H) * pxBytes;
+  if (blockBytes > kBlockFloorBytes && blockBytes > kMaxBlockPadding * inside) {
+    TooLarge(path, what + of + ": one block decodes to " + std::to_string(blockBytes) + " bytes, " +
+                       std::to_string(blockBytes / std::max<int64_t>(inside, 1)) +
+                       " times its part inside the image, even for a read of one pixel (a corrupt or hostile header)");
+  }
+}
+
 }  // namespace
 
 int64_t CheckDatasetFiles(GDALDatasetH ds, const std::string& path) { return CheckFiles(ds, path, 0); }
@@ -97,6 +124,16 @@ void CheckDecodeCost(GDALDatasetH ds, const std::string& path, const SourceFacts
   }
   const int64_t px = f.C * ItemSize(f.dtype);
   int64_t decoded = pixels * px;
+  // Per block, before the whole: a few pixels of a small image must not decode gigabytes.
+  GDALRasterBandH b1 = GDALGetRasterBand(ds, 1);
+  if (b1 != nullptr) {
+    GdalErrorScope scope;
+    CheckBlocks(b1, path, "", px, pixelLimit);
+    for (int i = 0, n = GDALGetOverviewCount(b1); i < n; ++i) {
+      GDALRasterBandH ov = GDALGetOverview(b1, i);
+      if (ov != nullptr) CheckBlocks(ov, path, "overview " + std::to_string(i + 1), px, pixelLimit);
+    }
+  }
   if (decoded <= kRatioFloorBytes || IsVirtualPath(path)) return;
   const int64_t ratio = MaxDecodeRatio(f);
   const int64_t allowed = ratio * (fileBytes > 0 ? fileBytes : 1);

@@ -29,10 +29,23 @@ int64_t MaxDecodeRatio(const SourceFacts& f);
 // GDAL would open lazily is refused now (ERR_NOT_A_FILE, naming it). Returns their total size.
 int64_t CheckDatasetFiles(GDALDatasetH ds, const std::string& path);
 
+// One block (a tile, a strip, a JPEG/PNG scanline band, a VRT block: whatever GDALGetBlockSize
+// says GDAL and libtiff decode at once) may decode to at most this many bytes whatever its share
+// of the image (a 4096x4096 RGBA float32 tile is 256 MiB)...
+constexpr int64_t kBlockFloorBytes = int64_t{64} << 20;
+// ... and above it, to at most this many times the bytes of its part inside the image (a tile
+// larger than the image is mostly padding that is decoded all the same: a 400x300 image with
+// 65520x65520 tiles decodes 4 GiB per tile for 120000 pixels).
+constexpr int64_t kMaxBlockPadding = 4;
+
 // Throws ERR_TOO_LARGE when the source declares more than `pixelLimit` pixels (H x W), or when
 // its declared decoded bytes exceed kRatioFloorBytes and MaxDecodeRatio x `fileBytes`. For a
 // tiled or striped GeoTIFF only the blocks present in the file count (sparse blocks cost
 // nothing to fill); every other format (JPEG, PNG, VRT, ...) counts the whole image.
+// Then the cost of one block, for the full image and every overview level (each has its own
+// blocks: a TIFF's overview IFDs their own tile size): a block of more than `pixelLimit` pixels,
+// or of more than kBlockFloorBytes and more than kMaxBlockPadding times its in-image part, is
+// ERR_TOO_LARGE too, so a read of a few pixels never decodes gigabytes.
 void CheckDecodeCost(GDALDatasetH ds, const std::string& path, const SourceFacts& f, int64_t fileBytes,
                      int64_t pixelLimit);
 

@@ -18,7 +18,10 @@ import {
   NdsamplerError, NpyFormatError, RegionError, FileError, GdalError, BackendConfigError, FramesError,
 } from '../../lib';
 import type { NDArray, ImageId, Pathinfo, FramesOptions, FramesJSON } from '../../lib';
-import { NPY_LIE_NAMES, TW63, tw63Expected, type HostilePaths } from './files';
+import { CocoFrames } from '../../lib';
+import { main as cliMain } from '../../lib/cli';
+import { NPY_LIE_NAMES, TW63, tw63Expected, rpsValue, type HostilePaths } from './files';
+import { startServer } from '../_remote-util';
 import { LABEL_CASES } from './labels-cases';
 
 type Cls = abstract new (...args: never[]) => Error;
@@ -30,6 +33,8 @@ export interface HostileCase {
   code?: string;
   /** Either returns normally (after checking its own pixels) or throws a coded NdsamplerError. */
   okOrCode?: boolean;
+  /** Must return normally, with a value (a string) matching this. */
+  returns?: RegExp;
   run: (P: HostilePaths) => unknown;
   /** Hard limit before the worker is killed (default 5000 ms). */
   timeoutMs?: number;
@@ -83,6 +88,38 @@ function cliInfo(P: HostilePaths, file: string): string {
   if (!m) throw new Error(`cli info exited 1 without an error code: ${r.stderr.slice(-300)}`);
   const Cls = ERROR_CODES[m[1]] ?? NdsamplerError;
   throw new Cls(m[1], r.stderr.trim());
+}
+
+/**
+ * The CLI run in this process (lib/cli.ts main), so the row's time and RSS bounds are the CLI's:
+ * returns `exit N: <stderr>` for exit 0 and 2 (usage errors), throws the coded error for exit 1.
+ */
+async function cli(args: string[]): Promise<string> {
+  let stderr = '';
+  const write = process.stderr.write.bind(process.stderr);
+  const outWrite = process.stdout.write.bind(process.stdout);
+  process.stderr.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stderr.write;
+  process.stdout.write = ((chunk: string | Uint8Array) => { stderr += String(chunk); return true; }) as typeof process.stdout.write;
+  let code: number;
+  try {
+    code = await cliMain(args);
+  } finally {
+    process.stderr.write = write;
+    process.stdout.write = outWrite;
+  }
+  if (code !== 1) return `exit ${code}: ${stderr.split('\n').filter((l) => l !== '').join(' | ')}`;
+  const m = /\b(ERR_[A-Z_]+)\b/.exec(stderr);
+  if (!m) throw new Error(`cli exited 1 without an error code: ${stderr.slice(-300)}`);
+  const Cls = ERROR_CODES[m[1]] ?? NdsamplerError;
+  throw new Cls(m[1], stderr.trim());
+}
+
+/** A kwcoco dataset whose one image declares width and height 1e9 (its files are 8x8). */
+function hugeCoco(P: HostilePaths, twoFiles: boolean): CocoFrames {
+  const image = twoFiles
+    ? { id: 1, width: 1e9, height: 1e9, auxiliary: [{ file_name: P.good.png, channels: 'r|g|b', width: 8, height: 8 }, { file_name: P.good.tif, channels: 'x|y|z', width: 8, height: 8 }] }
+    : { id: 1, file_name: P.good.png, width: 1e9, height: 1e9 };
+  return new CocoFrames({ images: [image] }, { bundleDpath: P.dir, workdir: wd(P) });
 }
 
 /** An out array of `shape` filled with a sentinel, with custom strides/offset/data. */
@@ -175,6 +212,9 @@ const CONFIG = { cls: BackendConfigError, code: 'ERR_BACKEND_CONFIG' };
 const UNKNOWN = { cls: FramesError, code: 'ERR_UNKNOWN_IMAGE' };
 const FJSON = { cls: FramesError, code: 'ERR_FRAMES_JSON' };
 const CLI_T = { timeoutMs: 6000 };
+// Issue 19: a tile larger than the image is refused before anything is decoded, fast and small.
+const TILE = { cls: NdsamplerError, code: 'ERR_TOO_LARGE', isolate: true, maxMs: 1000, maxRssMB: 200 };
+const QUICK = { isolate: true, maxMs: 1000, maxRssMB: 200 };
 
 const dst = (P: HostilePaths, name: string) => path.join(wd(P), name);
 
@@ -269,6 +309,81 @@ export const CASES: HostileCase[] = [
   { name: 'bomb VRT (200000^2): convertToNpy', ...TOO_LARGE, run: (P) => convertToNpy(P.bomb.vrt, dst(P, 'o.npy')) },
   { name: 'bomb VRT (200000^2): npy prepare failure', ...TOO_LARGE, run: (P) => prepareFailure(sf(P, P.bomb.vrt, { backend: 'npy' })) },
   { name: 'boundless read of 1e9 x 1e9 on an 8x8 npy (too large to allocate)', ...REGION, isolate: true, maxMs: 4000, maxRssMB: 1024, run: (P) => openImage(P.good.npy).read([[0, 1e9], [0, 1e9]], { boundless: true }) },
+
+  // ---- 4b. one block decoding to gigabytes (issue 19): ERR_TOO_LARGE in < 1 s and < 200 MB --
+  { name: 'tiles 65520^2 on a 400x300 image (deflate): read 10x10', ...TILE, run: (P) => openImage(P.tileBomb.deflate).read(R10) },
+  { name: 'tiles 65520^2 on a 400x300 image (deflate): readAsync rejects', ...TILE, run: (P) => rejects(async () => openImage(P.tileBomb.deflate).readAsync(R10)) },
+  { name: 'tiles 65520^2 on a 400x300 image (JPEG): read 10x10', ...TILE, run: (P) => openImage(P.tileBomb.jpeg).read(R10) },
+  { name: 'tiles 65520^2 on a 400x300 image (WEBP): read 10x10', ...TILE, run: (P) => openImage(P.tileBomb.webp).read(R10) },
+  { name: 'tiles 65520^2 on a 400x300 image (uncompressed): read 10x10', ...TILE, run: (P) => openImage(P.tileBomb.none).read(R10) },
+  { name: 'tiles 65520^2 on a 400x300 image: convertToNpy', ...TILE, run: (P) => convertToNpy(P.tileBomb.deflate, dst(P, 'o.npy')) },
+  { name: 'tiles 65520^2 on a 400x300 image: convertToNpyAsync rejects', ...TILE, run: (P) => rejects(() => convertToNpyAsync(P.tileBomb.deflate, dst(P, 'o.npy'))) },
+  { name: 'tiles 65520^2 on a 400x300 image: npy backend loadRegion 10x10', ...TILE, run: (P) => sf(P, P.tileBomb.deflate, { backend: 'npy' }).loadRegion(1, R10) },
+  { name: 'tiles 65520^2 on a 400x300 image: writeCog', ...TILE, run: (P) => writeCog(P.tileBomb.deflate, dst(P, 'o.tif')) },
+  { name: 'tiles 65520^2 on a 400x300 image: writeCogAsync rejects', ...TILE, run: (P) => rejects(() => writeCogAsync(P.tileBomb.jpeg, dst(P, 'o.tif'))) },
+  { name: 'tiles 65520^2 on a 400x300 image: cog backend loadRegion 10x10', ...TILE, run: (P) => sf(P, P.tileBomb.deflate, { backend: 'cog' }).loadRegion(1, R10) },
+  { name: 'tiles 65520^2 on a 400x300 image: cog prepare failure', ...TILE, run: (P) => prepareFailure(sf(P, P.tileBomb.webp, { backend: 'cog' })) },
+  { name: 'tiles 65520^2 on a 400x300 image: loadBatch (no backend) rejects', ...TILE, run: (P) => rejects(() => sf(P, P.tileBomb.deflate).loadBatch([{ imageId: 1, region: R10 }])) },
+  { name: 'tiles 65520^2 on a 400x300 image: cli info', ...TILE, run: (P) => cli(['info', P.tileBomb.deflate, '--workdir', wd(P)]) },
+  { name: 'overview level with 65520^2 tiles: read at scale 0.5', ...TILE, run: (P) => openImage(P.ovBomb).read(R10, { scale: 0.5 }) },
+  { name: 'overview level with 65520^2 tiles: writeCog', ...TILE, run: (P) => writeCog(P.ovBomb, dst(P, 'o.tif')) },
+  {
+    name: 'RowsPerStrip 4294967295 on a 400x300 DEFLATE strip: reads the right pixels', ...QUICK, returns: /^equal$/,
+    run: (P) => {
+      const a = openImage(P.rpsHuge).read([[290, 300], [390, 400]]);
+      for (let y = 0; y < 10; y++) for (let x = 0; x < 10; x++) {
+        if (a.data[y * 10 + x] !== rpsValue(290 + y, 390 + x)) throw new Error(`pixel (${290 + y}, ${390 + x}) is ${a.data[y * 10 + x]}`);
+      }
+      return 'equal';
+    },
+  },
+  // A declared size no typed array can hold: a coded error, never `RangeError: Invalid typed array length`.
+  { name: "kwcoco image declaring 1e9 x 1e9: loadImage(channels '<all>')", ...TILE, run: (P) => hugeCoco(P, false).loadImage(1, { channels: '<all>' }) },
+  { name: 'kwcoco image of two files declaring 1e9 x 1e9: loadImage', ...TILE, run: (P) => hugeCoco(P, true).loadImage(1) },
+  { name: 'kwcoco image of two files declaring 1e9 x 1e9: loadFrame().get()', ...TILE, run: (P) => hugeCoco(P, true).loadFrame(1).get() },
+  { name: 'loadBatch of one boundless 100000^2 crop: ERR_TOO_LARGE', ...TILE, run: (P) => rejects(() => sf(P, P.good.png).loadBatch([{ imageId: 1, region: [[0, 100000], [0, 100000]] }], { boundless: true })) },
+  {
+    name: 'loadBatch of a sparse requests array: TypeError naming the hole', ...TYPE,
+    run: (P) => {
+      const reqs = new Array(3);
+      reqs[0] = { imageId: 1, region: R10 };
+      reqs[2] = { imageId: 1, region: R10 };
+      return rejects(() => sf(P, P.good.png).loadBatch(reqs)).catch((e: Error) => {
+        if (!/requests\[1\]/.test(e.message)) throw new Error(`the message does not name requests[1]: ${e.message}`);
+        throw e;
+      });
+    },
+  },
+
+  // ---- 4c. the command line on hostile arguments (issue 19), run in this process ------------
+  { name: 'cli manifest merge DIR --shards 100000000: usage error at once', ...QUICK, returns: /^exit 2: ndsampler: --shards must be an integer from 1 to 1000000/, run: (P) => cli(['manifest', 'merge', P.dir, '--shards', '100000000']) },
+  { name: 'cli prepare --shard 5/100000000: usage error at once', ...QUICK, returns: /^exit 2: .*--shard must be I\/N/, run: (P) => cli(['prepare', P.good.png, '--shard', '5/100000000', '--workdir', wd(P)]) },
+  { name: 'cli info --workdir= (empty): usage error', ...QUICK, returns: /^exit 2: ndsampler: --workdir needs a directory/, run: (P) => cli(['info', P.good.png, '--workdir=']) },
+  { name: 'cli prepare --workdir= (empty): usage error', ...QUICK, returns: /^exit 2: ndsampler: --workdir needs a directory/, run: (P) => cli(['prepare', P.good.png, '--workdir=']) },
+  { name: 'cli prepare --workdir under /proc: ERR_IO at once (no mkdir loop)', cls: FileError, code: 'ERR_IO', ...QUICK, run: (P) => cli(['prepare', P.good.png, '--workdir', '/proc/ndsampler-hostile/w']) },
+  { name: 'cli demo --workdir under /proc: ERR_IO at once', cls: FileError, code: 'ERR_IO', ...QUICK, run: () => cli(['demo', '--workdir', '/proc/self/ndsampler-hostile']) },
+  { name: 'SimpleFrames with a workdir under /proc: prepare failure is ERR_IO at once', cls: FileError, code: 'ERR_IO', ...QUICK, run: (P) => prepareFailure(new SimpleFrames({ 1: P.good.png }, { workdir: '/proc/ndsampler-hostile', backend: 'npy' })) },
+  { name: 'cli info of a file whose name is not UTF-8: ERR_PATH_ENCODING', cls: FileError, code: 'ERR_PATH_ENCODING', ...QUICK, run: (P) => cli(['info', P.latin1.lossy]) },
+  { name: 'cli prepare of a folder with a non-UTF-8 name in it: the others prepared, that one ERR_PATH_ENCODING', ...QUICK,
+    returns: /^exit 1: .*failed: .*caf\\xe9\.png: ERR_PATH_ENCODING: .* not valid UTF-8.* \| prepared 1 image with the npy backend .* 0 failed/,
+    run: async (P) => {
+      try {
+        return await cli(['prepare', P.latin1.dir, '--workdir', wd(P), '--backend', 'npy']);
+      } catch (e) {
+        return `exit 1: ${(e as Error).message.split('\n').filter((l) => l !== '').join(' | ')}`;
+      }
+    } },
+  {
+    name: 'cli info http://127.0.0.1:PORT/good.png: read as a URL', isolate: true, timeoutMs: 8000, returns: /^exit 0: path: {4}http:\/\/127\.0\.0\.1:\d+\/good\.png \| shape: {3}8 x 8 x 3/,
+    run: async (P) => {
+      const server = await startServer('http', P.dir);
+      try {
+        return await cli(['info', `${server.base}/good.png`, '--workdir', wd(P)]);
+      } finally {
+        await server.stop();
+      }
+    },
+  },
 
   // ---- 5. TileWidth 63: the file's pixels, identical on every read, or a coded error ---------
   { name: 'TileWidth 63 (raw): full read x10 equals the file', okOrCode: true, run: (P) => { const r = openImage(P.tw63.raw); return checkTw63(() => r.read(), 0, TW63.h, 0, TW63.w); } },

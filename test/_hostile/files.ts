@@ -21,6 +21,15 @@
  * - bomb-sof.jpg: a valid 16x16 JPEG whose SOF0 height/width bytes are patched to 65500x65500.
  * - bomb.vrt: VRT XML declaring 200000x200000 with a band and no sources.
  * - fifo-src.vrt: a 64x64 VRT whose one source is fifo.tif.
+ * - tilebomb-{deflate,jpeg,webp,none}.tif (issue 19): a 400x300 uint8 TIFF whose TileWidth and
+ *   TileLength say 65520: one tile decodes to 4 GiB for 120000 pixels (the first: a ~19 KB DEFLATE
+ *   payload of zeros; the others the same tags with Compression JPEG, WEBP, none and a few bytes).
+ * - ovbomb.tif: a valid 400x300 TIFF with 256x256 DEFLATE tiles whose second IFD, a reduced-
+ *   resolution image (NewSubfileType 1, GDAL's overview) of 200x150, has 65520x65520 tiles.
+ * - rps-huge.tif: a 400x300 uint8 striped TIFF whose RowsPerStrip says 4294967295 (one DEFLATE
+ *   strip, the whole image; pixel (y, x) = (3y + 5x) & 255): harmless (a strip is never taller
+ *   than the image), it must read.
+ * - latin1/: ok.png and a copy of good.png named with the bytes 'caf\xe9.png' (Latin-1, not UTF-8).
  * - tw63.tif / tw63-deflate.tif: hand-built tiled TIFFs, 100x90 uint8 (one band) with
  *   TileWidth 63 (not a multiple of 16) and TileLength 64, pixel (y, x) = (7y + 13x + 5) & 255,
  *   padding 0xEE; uncompressed and DEFLATE. `tw63Expected` is the ground truth.
@@ -77,6 +86,12 @@ export function hostilePaths(dir: string) {
     npy: (name: NpyLie) => p(`${name}.npy`),
     bomb: { tile: p('bomb-tile.tif'), many: p('bomb-many.tif'), jpg: p('bomb-sof.jpg'), vrt: p('bomb.vrt') },
     fifoVrt: p('fifo-src.vrt'),
+    tileBomb: { deflate: p('tilebomb-deflate.tif'), jpeg: p('tilebomb-jpeg.tif'), webp: p('tilebomb-webp.tif'), none: p('tilebomb-none.tif') },
+    ovBomb: p('ovbomb.tif'),
+    rpsHuge: p('rps-huge.tif'),
+    // A folder holding ok.png and a PNG named with the Latin-1 bytes 'caf\xe9.png' (not UTF-8);
+    // `lossy` is that name as Node decodes it from argv or a listing (U+FFFD for the byte).
+    latin1: { dir: p('latin1'), lossy: path.join(p('latin1'), 'caf\uFFFD.png') },
     tw63: { raw: p('tw63.tif'), deflate: p('tw63-deflate.tif') },
   };
 }
@@ -111,6 +126,11 @@ function npyFile(dict: string, data: Buffer, opts: { magic?: string; version?: n
 }
 
 const GOOD_DICT = "{'descr': '|u1', 'fortran_order': False, 'shape': (8, 8, 3), }";
+
+/** Pixel (y, x) of rps-huge.tif. */
+export function rpsValue(y: number, x: number): number {
+  return (3 * y + 5 * x) & 255;
+}
 
 /** Pixel (y, x) of the TileWidth-63 files. */
 export const TW63 = { h: 90, w: 100, tw: 63, th: 64 };
@@ -167,6 +187,71 @@ function tiff(entries: Entry[], payloads: Buffer[], offsetsTag = 324): Buffer {
   });
   ifd.writeUInt32LE(0, ifdSize - 4);
   return Buffer.concat([...parts, ifd, ...extras]);
+}
+
+/**
+ * A classic little-endian TIFF with several IFDs (a chain: the first is the main image, the
+ * others e.g. reduced-resolution levels). Each IFD's offsets tag (324 TileOffsets) is filled with
+ * the offsets of its own payloads when left empty.
+ */
+function tiffChain(ifds: Array<{ entries: Entry[]; payloads: Buffer[] }>): Buffer {
+  const parts: Buffer[] = [Buffer.alloc(8)];
+  parts[0].write('II', 0, 'latin1');
+  parts[0].writeUInt16LE(42, 2);
+  let pos = 8;
+  const offsets: number[][] = [];
+  for (const d of ifds) {
+    const mine: number[] = [];
+    for (const pl of d.payloads) {
+      mine.push(pos);
+      parts.push(pl);
+      pos += pl.length;
+      if (pos % 2) {
+        parts.push(Buffer.alloc(1));
+        pos++;
+      }
+    }
+    offsets.push(mine);
+  }
+  let next = pos;
+  const blobs: Buffer[] = [];
+  const ifdAt: number[] = [];
+  ifds.forEach((d, k) => {
+    const resolved = d.entries.map(([tag, type, values]): Entry => [tag, type, tag === 324 && values.length === 0 ? offsets[k] : values])
+      .sort((a, b) => a[0] - b[0]);
+    const size = 2 + resolved.length * 12 + 4;
+    const ifd = Buffer.alloc(size);
+    ifdAt.push(next);
+    let extra = next + size;
+    const extras: Buffer[] = [];
+    ifd.writeUInt16LE(resolved.length, 0);
+    resolved.forEach(([tag, type, values], i) => {
+      const o = 2 + i * 12;
+      const sz = type === 3 ? 2 : 4;
+      ifd.writeUInt16LE(tag, o);
+      ifd.writeUInt16LE(type, o + 2);
+      ifd.writeUInt32LE(values.length, o + 4);
+      const bytes = Buffer.alloc(values.length * sz);
+      values.forEach((val, j) => (sz === 2 ? bytes.writeUInt16LE(val, j * 2) : bytes.writeUInt32LE(val, j * 4)));
+      if (bytes.length <= 4) bytes.copy(ifd, o + 8);
+      else {
+        ifd.writeUInt32LE(extra, o + 8);
+        extras.push(bytes);
+        extra += bytes.length;
+      }
+    });
+    blobs.push(ifd, ...extras);
+    next = extra + (extra % 2);
+    if (extra % 2) blobs.push(Buffer.alloc(1));
+  });
+  // chain: header -> IFD 0 -> IFD 1 ...
+  parts[0].writeUInt32LE(ifdAt[0], 4);
+  const all = Buffer.concat([...parts, ...blobs]);
+  ifds.forEach((d, k) => {
+    const n = all.readUInt16LE(ifdAt[k]);
+    all.writeUInt32LE(k + 1 < ifds.length ? ifdAt[k + 1] : 0, ifdAt[k] + 2 + n * 12);
+  });
+  return all;
 }
 
 /** A one-band uint8 tiled TIFF by hand (any tile size, even ones GDAL refuses to write). */
@@ -304,6 +389,39 @@ export function makeHostileFiles(dir: string): HostilePaths {
     '    </SimpleSource>\n' +
     '  </VRTRasterBand>\n' +
     '</VRTDataset>\n');
+
+  // Tiles larger than the image (issue 19)
+  const tb = { w: 400, h: 300, tw: 65520, th: 65520 };
+  fs.writeFileSync(P.tileBomb.deflate, tiledTiff({ ...tb, compression: 8, tiles: [zlib.deflateSync(Buffer.alloc(300 * 65520), { level: 9 })] }));
+  const tbEntries = (compression: number): Entry[] => [
+    [256, 4, [tb.w]], [257, 4, [tb.h]], [258, 3, [8]], [259, 3, [compression]], [262, 3, [1]],
+    [277, 3, [1]], [284, 3, [1]], [322, 4, [tb.tw]], [323, 4, [tb.th]], [324, 4, []], [325, 4, [64]],
+  ];
+  fs.writeFileSync(P.tileBomb.jpeg, tiffChain([{ entries: tbEntries(7), payloads: [prngBytes(64, 12)] }]));
+  fs.writeFileSync(P.tileBomb.webp, tiffChain([{ entries: tbEntries(50001), payloads: [prngBytes(64, 13)] }]));
+  fs.writeFileSync(P.tileBomb.none, tiffChain([{ entries: tbEntries(1), payloads: [prngBytes(64, 14)] }]));
+  const t256 = zlib.deflateSync(Buffer.alloc(256 * 256), { level: 9 });
+  const mainTiles = Math.ceil(400 / 256) * Math.ceil(300 / 256);
+  fs.writeFileSync(P.ovBomb, tiffChain([
+    { entries: [[256, 4, [400]], [257, 4, [300]], [258, 3, [8]], [259, 3, [8]], [262, 3, [1]], [277, 3, [1]], [284, 3, [1]],
+      [322, 4, [256]], [323, 4, [256]], [324, 4, []], [325, 4, new Array(mainTiles).fill(t256.length)]],
+    payloads: new Array(mainTiles).fill(t256) },
+    { entries: [[254, 4, [1]], [256, 4, [200]], [257, 4, [150]], [258, 3, [8]], [259, 3, [8]], [262, 3, [1]], [277, 3, [1]], [284, 3, [1]],
+      [322, 4, [65520]], [323, 4, [65520]], [324, 4, []], [325, 4, [t256.length]]],
+    payloads: [t256] },
+  ]));
+  const strip = Buffer.alloc(400 * 300);
+  for (let y = 0; y < 300; y++) for (let x = 0; x < 400; x++) strip[y * 400 + x] = rpsValue(y, x);
+  const stripZ = zlib.deflateSync(strip);
+  fs.writeFileSync(P.rpsHuge, tiff([
+    [256, 4, [400]], [257, 4, [300]], [258, 3, [8]], [259, 3, [8]], [262, 3, [1]], [277, 3, [1]], [284, 3, [1]],
+    [273, 4, []], [278, 4, [4294967295]], [279, 4, [stripZ.length]],
+  ], [stripZ], 273));
+
+  // A file name that is not UTF-8 (issue 19)
+  fs.mkdirSync(P.latin1.dir);
+  fs.copyFileSync(P.good.png, path.join(P.latin1.dir, 'ok.png'));
+  fs.copyFileSync(P.good.png, Buffer.from(`${P.latin1.dir}/caf\xe9.png`, 'latin1'));
 
   // TileWidth 63
   const tiles = tw63Tiles();

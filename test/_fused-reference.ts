@@ -1,12 +1,17 @@
 /**
- * The geometry of AlignableImageData: affine transforms between a file's pixel grid and the image
- * grid, the dtype several files fuse into, and the sampler that writes a file's crop into the
- * fused result ('nearest' or 'linear'). Pure functions on the calling thread.
+ * The TypeScript reference of multi-file reads: how AlignableImageData fused images before the
+ * native sampler (native/batch/fused_sampler.h), kept as it was, so the tests compare every
+ * native multi-file read with it: the plan (which window of each file, at which read scale), the
+ * reads (through the readers: COG overviews when reduced), dequantization and the sampler
+ * ('nearest' or 'linear', without antialiasing). Pure TypeScript on the calling thread.
  */
-import { FramesError } from '../errors';
-import type { ChannelInfo } from '../cache/config';
-import type { DType, NDArray, TypedArray } from '../ndarray';
-import type { Window } from '../region';
+import { FramesError } from '../lib/errors';
+import type { ChannelInfo } from '../lib/cache/config';
+import { allocate, fill } from '../lib/ndarray';
+import type { DType, NDArray, TypedArray } from '../lib/ndarray';
+import type { ImageReader } from '../lib/readers';
+import { boxWindow, normalizeRegion } from '../lib/region';
+import type { Region, Window } from '../lib/region';
 
 export type Interpolation = 'nearest' | 'linear';
 
@@ -181,4 +186,100 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead, m: 
       }
     }
   }
+}
+
+/** One file of a reference read: its reader, its transform onto the image grid, the bands taken. */
+export interface RefFile {
+  reader: ImageReader;
+  /** file -> image (warpAuxToImg), two rows. */
+  fwd: M3;
+  bands: number[];
+  quant: Quantization | null;
+}
+
+export interface RefOptions {
+  scale?: number;
+  boundless?: boolean;
+  fill?: number;
+  interpolation?: Interpolation;
+}
+
+const scaledLength = (n: number, scale: number): number => (scale === 1 ? n : Math.max(n > 0 ? 1 : 0, Math.round(n * scale)));
+
+/**
+ * A fused read of `region` of an image of grid [H, W] whose bands, in order, are the `files`'
+ * bands (a third slice of `region` selects among them): the pre-native AlignableImageData path.
+ */
+export function referenceFused(files: RefFile[], grid: [number, number], region: Region | null, opts: RefOptions = {}): NDArray {
+  const scale = opts.scale ?? 1;
+  const interp = opts.interpolation ?? 'nearest';
+  const total = files.reduce((n, f) => n + f.bands.length, 0);
+  const win = normalizeRegion(region, [grid[0], grid[1], total], opts.boundless ?? false);
+  const kept: RefFile[] = [];
+  let c = 0;
+  for (const f of files) {
+    const bands = f.bands.filter((_, i) => c + i >= win.c0 && c + i < win.c1);
+    c += f.bands.length;
+    if (bands.length > 0) kept.push({ ...f, bands });
+  }
+  const rh = win.y1 - win.y0;
+  const rw = win.x1 - win.x0;
+  const h = scaledLength(rh, scale);
+  const w = scaledLength(rw, scale);
+  const outToImg: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
+  const reads = kept.map((f) => {
+    const inv = invert(f.fwd);
+    const identity = f.fwd.every((x, i) => x === IDENTITY[i]);
+    const b0 = Math.min(...f.bands);
+    const b1 = Math.max(...f.bands) + 1;
+    const [fh, fw] = f.reader.shape;
+    const outToFile = compose(inv, outToImg);
+    let ry0: number; let ry1: number; let rx0: number; let rx1: number;
+    if (h === 0 || w === 0) {
+      [ry0, ry1, rx0, rx1] = [0, 0, 0, 0];
+    } else if (identity && outToImg[0] === 1 && outToImg[4] === 1) {
+      [ry0, ry1, rx0, rx1] = [outToImg[5], outToImg[5] + h, outToImg[2], outToImg[2] + w];
+    } else {
+      const us: number[] = [];
+      const vs: number[] = [];
+      for (const y of [0.5, h - 0.5]) {
+        for (const x of [0.5, w - 0.5]) {
+          us.push(outToFile[0] * x + outToFile[1] * y + outToFile[2]);
+          vs.push(outToFile[3] * x + outToFile[4] * y + outToFile[5]);
+        }
+      }
+      const lin = interp === 'linear' ? 0.5 : 0;
+      rx0 = Math.floor(Math.min(...us) - lin);
+      rx1 = Math.floor(Math.max(...us) - lin) + 1 + (lin ? 1 : 0);
+      ry0 = Math.floor(Math.min(...vs) - lin);
+      ry1 = Math.floor(Math.max(...vs) - lin) + 1 + (lin ? 1 : 0);
+    }
+    const y0 = Math.min(Math.max(ry0, 0), fh);
+    const y1 = Math.min(Math.max(ry1, y0), fh);
+    const x0 = Math.min(Math.max(rx0, 0), fw);
+    const x1 = Math.min(Math.max(rx1, x0), fw);
+    const perOut = Math.sqrt(Math.abs(outToFile[0] * outToFile[4] - outToFile[1] * outToFile[3]));
+    const readScale = perOut > 1 ? 1 / perOut : 1;
+    const window = boxWindow(y0, y1, x0, x1, b0, b1);
+    const empty = y1 === y0 || x1 === x0;
+    let crop: NDArray;
+    if (empty) crop = allocate([y1 - y0, x1 - x0, b1 - b0], f.reader.dtype, true);
+    else crop = f.reader.kind === 'raster' && readScale < 1 ? f.reader.read([[y0, y1], [x0, x1], [b0, b1]], { scale: readScale }) : f.reader.read([[y0, y1], [x0, x1], [b0, b1]]);
+    const sel: Selection = { group: { key: '', chan: { path: '' }, fwd: f.fwd, inv, identity, axisAligned: f.fwd[1] === 0 && f.fwd[3] === 0 }, bands: f.bands };
+    const r: FileRead = { sel, readScale, window, y0, y1, x0, x1, b0, empty, dtype: f.reader.dtype };
+    return { r, crop, f };
+  });
+  const dtype = fusedDtype(reads.map(({ r, f }) => (f.quant !== null ? 'float32' : r.dtype)));
+  const out = allocate([h, w, win.c1 - win.c0], dtype, true);
+  if ((opts.fill ?? 0) !== 0) fill(out, opts.fill as number);
+  c = 0;
+  for (const { r, crop, f } of reads) {
+    const data = f.quant !== null ? dequantize(crop, f.quant) : crop;
+    const [ch, cw] = crop.shape;
+    const cropToFile: M3 = [cw > 0 ? (r.x1 - r.x0) / cw : 1, 0, r.x0, 0, ch > 0 ? (r.y1 - r.y0) / ch : 1, r.y0];
+    const outToCrop = compose(invert(cropToFile), compose(r.sel.group.inv, outToImg));
+    sample(out, c, data, r, outToCrop, interp);
+    c += r.sel.bands.length;
+  }
+  return out;
 }
