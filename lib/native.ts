@@ -110,13 +110,15 @@ export interface RasterArrayDesc {
 /**
  * Layout of one crop in loadBatch's `items` (native/batch/batch_layout.h `Item`): KIND (ITEM_KIND);
  * a WINDOW item reads source SRC's in-image window Y0..C1 and lands it at OY, OX with size IH x IW
- * (output resolution) in its slot; a FUSED item samples parts PART0 .. PART0 + NPARTS; FILL is the
- * raw fill value of every item.
+ * (output resolution, larger than the window for an enlarged read) in its slot, turned by ORIENT
+ * (lib/geometry.ts orientation code; 0: as read; OY..IW are then in the crop as read, the slot
+ * transposed by an odd quarter turn); a FUSED item samples parts PART0 .. PART0 + NPARTS (ORIENT
+ * 0: its orientation is in its parts' affines); FILL is the raw fill value of every item.
  */
 export const ITEM = {
   KIND: 0, SRC: 1, Y0: 2, Y1: 3, X0: 4, X1: 5, C0: 6, C1: 7, OY: 8, OX: 9, IH: 10, IW: 11, FILL: 12,
-  PART0: 13, NPARTS: 14,
-  LENGTH: 15,
+  PART0: 13, NPARTS: 14, ORIENT: 15,
+  LENGTH: 16,
 } as const;
 export const ITEM_KIND = { NONE: -1, WINDOW: 0, FUSED: 1 } as const;
 

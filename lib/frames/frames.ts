@@ -20,7 +20,7 @@ import { FramesError, NdsamplerError } from '../errors';
 import type { DType, NDArray } from '../ndarray';
 import type { Region } from '../region';
 import * as v from '../validate';
-import { ImageTable } from './images';
+import { IMAGE_TABLE, ImageTable } from './images';
 import { BATCH_KEYS, loadBatch } from './batch';
 import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
@@ -237,6 +237,11 @@ export abstract class Frames {
    */
   loadBatch<D extends DType = DType>(requests: BatchRequest[], opts?: BatchOptions<D>): Promise<Batch<D>> {
     return loadBatch(this.#images, requests, opts) as Promise<Batch<D>>;
+  }
+
+  /** @internal The current image table (lib/labels/ plans its crops through it). */
+  [IMAGE_TABLE](): ImageTable {
+    return this.#images;
   }
 
   /**

@@ -18,7 +18,7 @@ import type { DType, Shape3 } from '../ndarray';
 import type { ImageReader } from '../readers';
 import { resolveRegion } from '../region';
 import type { ParsedRegion, Window } from '../region';
-import { scaled } from '../geometry';
+import { orientAffine, orientedDims, scaled } from '../geometry';
 import { compose, invert } from './affine';
 import type { M3 } from './affine';
 import { rawValue } from './batch-native';
@@ -49,6 +49,10 @@ export interface FusedOptions {
   antialias: boolean;
   /** false: each file's crop as it is read (AlignableImageData's prefused form). */
   fused: boolean;
+  /** The output size [h, w] before `orient`, instead of the region at `scale` (CocoSampler's targets). */
+  size?: [number, number];
+  /** Flips and quarter turns of the output (lib/geometry.ts), folded into each part's affine by fusedCrop. */
+  orient?: number;
 }
 
 /** One file's window, clipped, and the read size and transform of its crop. */
@@ -195,16 +199,23 @@ export function planFused(sels: Selection[], grid: [number, number], parsed: Par
   }
   const rh = win.y1 - win.y0;
   const rw = win.x1 - win.x0;
-  const h = scaled(rh, o.scale);
-  const w = scaled(rw, o.scale);
+  const [h, w] = o.size ?? [scaled(rh, o.scale), scaled(rw, o.scale)];
   const outToImg: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
   const reads = kept.map((sel) => fileRead(sel, readerOf(sel.group), outToImg, h, w, o));
   const dtype = fusedDtype(reads.map((r) => (quantizationOf(r.sel.group.chan) !== null ? 'float32' : r.reader.dtype)));
   return { win, shape: [h, w, win.c1 - win.c0], dtype, outToImg, reads, fill: rawValue(dtype, o.fill) };
 }
 
-/** The plan as a crop for the native sampler; `base` gives the (pinned) base reader of a reader. */
+/**
+ * The plan as a crop for the native sampler; `base` gives the (pinned) base reader of a reader.
+ * An orientation is folded into each part's affine (output pixel -> the plan's unturned output
+ * grid -> crop), so the sampler writes the turned crop directly; shape is the turned one.
+ */
 export function fusedCrop(plan: FusedPlan, o: FusedOptions, base: (r: ImageReader) => BaseReader): FusedCrop {
+  const orient = o.orient ?? 0;
+  const [h, w, c] = plan.shape;
+  const unturn = orient === 0 ? null : invert(orientAffine(orient, h, w));
+  const [oh, ow] = orientedDims(orient, h, w);
   const parts: FusedPart[] = [];
   let ch0 = 0;
   for (const r of plan.reads) {
@@ -212,11 +223,11 @@ export function fusedCrop(plan: FusedPlan, o: FusedOptions, base: (r: ImageReade
     if (!r.empty) {
       parts.push({
         reader: base(r.reader), y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, b0: r.b0, b1: r.b1, readH: r.readH, readW: r.readW,
-        m: r.outToCrop, interp: o.interpolation, ch0, bands: r.sel.bands.map((b) => b - r.b0),
+        m: unturn === null ? r.outToCrop : compose(r.outToCrop, unturn), interp: o.interpolation, ch0, bands: r.sel.bands.map((b) => b - r.b0),
         quant: quantizationOf(r.sel.group.chan), aa: r.aa,
       });
     }
     ch0 += n;
   }
-  return { kind: 'fused', dtype: plan.dtype, shape: plan.shape, fill: plan.fill, parts };
+  return { kind: 'fused', dtype: plan.dtype, shape: [oh, ow, c], fill: plan.fill, parts };
 }

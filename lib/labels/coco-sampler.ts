@@ -13,6 +13,7 @@ import { defaultWorkdir } from '../frames/pathinfo';
 import type { FramesOptions } from '../frames/types';
 import { CocoFrames } from '../frames/coco-frames';
 import type { CocoDataset, CocoFramesOptions } from '../frames/coco-frames';
+import type { DType } from '../ndarray';
 import * as v from '../validate';
 import type { AnnotationId, Category } from './annotations';
 import { checkBox, checkThresh } from './checks';
@@ -142,13 +143,13 @@ export class CocoSampler {
   }
 
   /**
-   * Many targets as one labeled batch: the pixel tensor of Frames.loadBatch (every crop read
-   * boundless at its own scale and orientation; all must come out of one size), the resolved
+   * Many targets as one labeled batch: the pixel tensor of the batch engine (every crop read
+   * boundless at its own size and orientation; all must come out of one size), the resolved
    * targets, each crop's annotations and, with `masks`, class or instance masks painted on the
    * addon's pool. `scale` is the default augment scale of the targets. Rejects, never throws.
    */
-  loadBatch(targets: Target[], opts?: LabeledBatchOptions): Promise<LabeledBatch> {
-    return loadLabeledBatch(this.store, this.frames, targets, opts);
+  loadBatch<D extends DType = DType>(targets: Target[], opts?: LabeledBatchOptions<D>): Promise<LabeledBatch<D>> {
+    return loadLabeledBatch(this.store, this.frames, targets, opts) as Promise<LabeledBatch<D>>;
   }
 
   /**
@@ -156,8 +157,8 @@ export class CocoSampler {
    * epoch, shuffled, augmented, split across ranks, seeded and resumable (`state()`); `prefetch`
    * batches in flight, their buffers recycled.
    */
-  stream(opts: StreamOptions): Sampler<LabeledBatch> {
-    return createStream(this.store, this.frames, opts);
+  stream<D extends DType = DType>(opts: StreamOptions<D>): Sampler<LabeledBatch<D>> {
+    return createStream(this.store, this.frames, opts) as Sampler<LabeledBatch<D>>;
   }
 
   /** loadSample with the read on the libuv pool; rejects (never throws). */

@@ -1,15 +1,17 @@
 /**
- * CocoSampler.loadBatch: N targets as one pixel tensor (Frames' batch engine, read boundless, each
- * window at its own size S and orientation: lib/frames/batch.ts BatchExtras), plus each crop's
- * labels in sample coordinates, the resolved targets and, when asked, masks painted on the
- * addon's pool (masks.ts) while the pixels are read. Every crop must come out of the same size.
- * Runs on the calling thread; pixels and masks on the addon's pool.
+ * CocoSampler.loadBatch: N targets as one pixel tensor, read by the batch engine with each crop's
+ * own options (lib/frames/batch.ts loadCrops: the window boundless, read at S's size and turned as
+ * it is written), plus each crop's labels in sample coordinates, the resolved targets and, when
+ * asked, masks painted on the addon's pool (masks.ts) while the pixels are read. Every crop must
+ * come out of the same size. Runs on the calling thread; pixels and masks on the addon's pool.
  */
 import { RegionError } from '../errors';
-import { BATCH_KEYS, LOAD_BATCH_EXTRAS } from '../frames/batch';
-import type { Batch, BatchOptions, BatchRequest } from '../frames/batch';
+import { BATCH_KEYS, checkBatchOptions, loadCrops } from '../frames/batch';
+import type { Batch, BatchOptions, RunBatchOptions } from '../frames/batch';
+import type { CropOptions } from '../frames/batch-plan';
 import type { CocoFrames } from '../frames/coco-frames';
-import type { Region } from '../region';
+import { IMAGE_TABLE } from '../frames/images';
+import type { DType } from '../ndarray';
 import * as v from '../validate';
 import { checkThresh } from './checks';
 import { emptyAnnotations, sampleLabels, visibleAnnotations } from './geometry';
@@ -18,17 +20,18 @@ import { maskDtype, maskOptions, rasterizeMasks } from './masks';
 import type { MaskMode, Masks } from './masks';
 import type { Annotation } from './annotations';
 import type { LabelStore } from './store';
-import { resolveTarget } from './targets';
+import { cropRequest, resolveTarget } from './targets';
 import type { Resolved, Target } from './targets';
 
-export interface LabeledBatchOptions extends BatchOptions {
+/** loadBatch's options (generic over the dtype as Frames.loadBatch's), and the labels'. */
+export interface LabeledBatchOptions<D extends DType = DType> extends BatchOptions<D> {
   /** Also paint masks: 'class' (category ids) or 'instance' (1 + index in the crop's list). */
   masks?: false | MaskMode;
   /** Annotations whose box is visible above this fraction (default 0: any overlap). */
   visibleThresh?: number;
 }
 
-export interface LabeledBatch extends Batch {
+export interface LabeledBatch<D extends DType = DType> extends Batch<D> {
   /** The targets, resolved (imageId, region, windowDims, ... filled in). */
   targets: Target[];
   /** Per crop, one SampleAnnotations (one frame). A crop that failed (onError 'fill') has none. */
@@ -40,13 +43,19 @@ export interface LabeledBatch extends Batch {
 export const LABELED_KEYS = [...BATCH_KEYS, 'masks', 'visibleThresh'] as const;
 
 export interface CheckedLabeled {
-  batch: BatchOptions;
+  /** How the batch is run (layout, dtype, normalize, fill, out, onError, signal). */
+  run: RunBatchOptions;
+  /** What every crop is planned with (its size and orientation come from its target). */
+  crop: CropOptions;
   masks: MaskMode | null;
+  /** The masks of the `out` batch, painted again in place. */
+  outMasks: Masks | undefined;
   thresh: number;
+  /** The augment scale of targets that give none. */
   scale: number;
 }
 
-/** Splits and checks the options; `scale` becomes every target's default augment scale. */
+/** Splits and checks the options. */
 export function checkLabeledOptions(opts: unknown): CheckedLabeled {
   const o = v.options(opts, 'options', LABELED_KEYS);
   const masks = o.masks === undefined || o.masks === false ? null : v.oneOf(o.masks, 'options.masks', ['class', 'instance'] as const);
@@ -54,15 +63,20 @@ export function checkLabeledOptions(opts: unknown): CheckedLabeled {
   if (o.boundless !== undefined && o.boundless !== true) {
     throw v.typeError('true or nothing (labeled batches are always read boundless)', 'options.boundless', o.boundless);
   }
-  let scale = 1;
-  if (o.scale !== undefined) {
-    scale = v.number(o.scale, 'options.scale');
-    if (!(scale > 0 && scale <= 1)) throw v.rangeError('a number in (0, 1]', 'options.scale', o.scale);
-  }
   const batch: Record<string, unknown> = {};
-  for (const k of BATCH_KEYS) if (k !== 'scale' && o[k] !== undefined) batch[k] = o[k];
-  batch.boundless = true;
-  return { batch: batch as BatchOptions, masks, thresh, scale };
+  for (const k of BATCH_KEYS) if (o[k] !== undefined) batch[k] = o[k];
+  const c = checkBatchOptions(batch);
+  const { layout, dtype, normalize, fill, out, fillOnError, signal } = c;
+  const crop: CropOptions = {
+    boundless: true, fill, scale: 1, channels: c.channels, interpolation: c.interpolation, antialias: c.antialias,
+  };
+  const outMasks = v.isPlainObject(o.out) ? (o.out as Partial<LabeledBatch>).masks : undefined;
+  return { run: { layout, dtype, normalize, fill, out, fillOnError, signal }, crop, masks, outMasks, thresh, scale: c.scale };
+}
+
+/** The checked options with `out` (a batch of this sampler's ring) lent to the next batch. */
+export function withOut(c: CheckedLabeled, out: LabeledBatch | undefined): CheckedLabeled {
+  return out === undefined ? c : { ...c, run: { ...c.run, out: out.data }, outMasks: out.masks };
 }
 
 /** Resolves the targets of a batch (at least one; each checked). */
@@ -74,26 +88,14 @@ export function resolveTargets(store: LabelStore, targets: unknown, scale: numbe
 
 /** Reads resolved targets as a labeled batch. */
 export async function readLabeled(store: LabelStore, frames: CocoFrames, rs: Resolved[], c: CheckedLabeled): Promise<LabeledBatch> {
-  const N = rs.length;
   const [H, W] = [rs[0].oh, rs[0].ow];
   rs.forEach((r, i) => {
     if (r.oh !== H || r.ow !== W) {
       throw new RegionError('ERR_REGION', v.message(`a crop of [${H}, ${W}] (every crop of a batch has the size of the first)`, `targets[${i}] size`, [r.oh, r.ow]));
     }
   });
-  const requests: BatchRequest[] = new Array(N);
-  const sizes = new Int32Array(2 * N);
-  const orient = new Uint8Array(N);
-  rs.forEach((r, i) => {
-    const region: Region = [[r.y0, r.y0 + r.nh], [r.x0, r.x0 + r.nw]];
-    if (r.chans !== undefined) region.push(r.chans);
-    requests[i] = r.channels === undefined ? { imageId: r.imageId, region } : { imageId: r.imageId, region, channels: r.channels };
-    sizes[2 * i] = r.sh;
-    sizes[2 * i + 1] = r.sw;
-    orient[i] = r.orient;
-  });
   // The pixels first: their crops are queued on the pool before the labels are worked out here.
-  const batchP = frames[LOAD_BATCH_EXTRAS](requests, c.batch, { sizes, orient });
+  const batchP = loadCrops(frames[IMAGE_TABLE](), rs.map((r) => cropRequest(r, c.crop)), c.run);
   batchP.catch(() => { /* awaited below */ });
   let masksP: Promise<Masks> | undefined;
   let found: Array<{ anns: Annotation[]; vis: number[] }>;
@@ -103,8 +105,7 @@ export async function readLabeled(store: LabelStore, frames: CocoFrames, rs: Res
     if (c.masks !== null) {
       const crops = rs.map((r, i) => ({ r, anns: found[i].anns }));
       const dtype = maskDtype(store, c.masks, crops.map((x) => x.anns));
-      const prev = (c.batch.out as Partial<LabeledBatch> | undefined)?.masks;
-      masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype), prev);
+      masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype), c.outMasks);
       masksP.catch(() => { /* awaited below */ });
     }
     annotations = rs.map((r, i) => [sampleLabels(r, found[i].anns, found[i].vis)]);
@@ -132,4 +133,3 @@ export function loadLabeledBatch(store: LabelStore, frames: CocoFrames, targets:
     return Promise.reject(err);
   }
 }
-

@@ -17,15 +17,16 @@ import { NdsamplerError } from '../errors';
 import type { CocoFrames } from '../frames/coco-frames';
 import { checkResume, createSampler, Rng, shuffled } from '../frames/sampler';
 import type { Sampler, SamplerState } from '../frames/sampler';
+import type { DType } from '../ndarray';
 import * as v from '../validate';
-import { checkLabeledOptions, LABELED_KEYS, readLabeled } from './labeled-batch';
+import { checkLabeledOptions, LABELED_KEYS, readLabeled, withOut } from './labeled-batch';
 import type { LabeledBatch, LabeledBatchOptions } from './labeled-batch';
 import type { Annotation } from './annotations';
 import type { LabelStore } from './store';
 import { resolveTarget } from './targets';
 import type { Target } from './targets';
 
-export interface StreamOptions extends Omit<LabeledBatchOptions, 'out'> {
+export interface StreamOptions<D extends DType = DType> extends Omit<LabeledBatchOptions<D>, 'out'> {
   windowDims: [number, number] | [number, number, number];
   batchSize: number;
   seed?: number;
@@ -155,8 +156,7 @@ export function createStream(store: LabelStore, frames: CocoFrames, opts: unknow
     epochItems: (epoch) => epochItems(epoch).map((it) => ({ ...it, e: epoch })),
     load: (items, out) => {
       const rs = items.map((it, k) => resolveTarget(store, target(it.e, it), `stream item ${k}`, checked.scale));
-      const batch = out === undefined ? checked.batch : { ...checked.batch, out };
-      return readLabeled(store, frames, rs, { ...checked, batch });
+      return readLabeled(store, frames, rs, withOut(checked, out));
     },
   }, { batchSize, epochs, seed, rank, worldSize, start, dropLast }, prefetch);
 }

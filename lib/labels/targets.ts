@@ -25,8 +25,11 @@ import { parseRegion, resolveRegion } from '../region';
 import type { Region } from '../region';
 import * as v from '../validate';
 import type { AnnotationId } from './annotations';
-import { invert, mul, orientCode, orientedDims, orientMatrix } from './orient';
-import type { M3 } from './orient';
+import { compose, invert } from '../frames/affine';
+import type { CropRequest } from '../frames/batch';
+import type { BatchRequest, CropOptions } from '../frames/batch-plan';
+import type { M3 } from '../frames/affine';
+import { orientAffine, orientCode, orientedDims } from '../geometry';
 import type { LabelStore } from './store';
 
 export type WindowDims = [h: number, w: number] | 'extent' | 'square';
@@ -73,13 +76,13 @@ export interface Resolved {
   /** S: the window as read, before orientation. */
   sh: number;
   sw: number;
-  /** orient.ts code. */
+  /** The orientation code (lib/geometry.ts). */
   orient: number;
   /** The output [rows, cols]. */
   oh: number;
   ow: number;
   channels: string | string[] | undefined;
-  /** Sample (output) -> image, 3x3 row-major; and its inverse. */
+  /** Sample (output) -> image, as its first two rows (a, b, tx, c, d, ty); and its inverse. */
   toImage: M3;
   fromImage: M3;
 }
@@ -201,11 +204,23 @@ export function resolveTarget(store: LabelStore, t: unknown, name: string, defau
   }
   const [oh, ow] = orientedDims(orient, sh, sw);
   // sample -> S (inverse orientation) -> image (scale n / s, then the window's offset)
-  const sToImage: M3 = [nw / sw, 0, x0, 0, nh / sh, y0, 0, 0, 1];
-  const toImage = orient === 0 ? sToImage : mul(sToImage, invert(orientMatrix(orient, sh, sw)));
+  const sToImage: M3 = [nw / sw, 0, x0, 0, nh / sh, y0];
+  const toImage = orient === 0 ? sToImage : compose(sToImage, invert(orientAffine(orient, sh, sw)));
   return {
     target: resolved, imageId, y0, x0, nh, nw, chans, sh, sw, orient, oh, ow,
     channels: o.channels as string | string[] | undefined, toImage, fromImage: invert(toImage),
   };
 }
 
+
+/**
+ * The read of a resolved target for the batch engine (lib/frames/batch.ts loadCrops, batch-plan.ts
+ * readPlanned): its window, boundless, read at S's size and turned by its orientation as it is
+ * written; the rest of `crop` (fill, interpolation, channels) is the caller's.
+ */
+export function cropRequest(r: Resolved, crop: CropOptions): CropRequest {
+  const region: Region = [[r.y0, r.y0 + r.nh], [r.x0, r.x0 + r.nw]];
+  if (r.chans !== undefined) region.push(r.chans);
+  const request: BatchRequest = r.channels === undefined ? { imageId: r.imageId, region } : { imageId: r.imageId, region, channels: r.channels };
+  return { request, parsed: parseRegion(region), crop: { ...crop, boundless: true, size: [r.sh, r.sw], orient: r.orient } };
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "batch/cast.h"
+#include "batch/transpose_block.h"
 
 namespace nds {
 
@@ -285,15 +286,19 @@ void ConvertBlock(const SrcBlock& src, const int64_t* rows, const int64_t* xoff,
                   int64_t k0) {
   if (h <= 0 || w <= 0 || c <= 0) return;
   const int64_t isz = ItemSize(src.dtype);
+  // A turned crop's destination (orient.h): written strip by strip (transpose_block.h).
+  const bool transposing = TransposingDst(dsy, dsx, h);
   if (xoff == nullptr) {
-    FastFn fast = nullptr;
-    if (!src.swap && src.sc == isz && src.sx == c * isz) fast = PickFast(src.dtype, cv.out, c);
-    if (fast != nullptr) return fast(src, rows, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
+    if (!transposing && !src.swap && src.sc == isz && src.sx == c * isz) {
+      const FastFn fast = PickFast(src.dtype, cv.out, c);
+      if (fast != nullptr) return fast(src, rows, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
+    }
     thread_local std::vector<int64_t> ident;
     ident.resize(static_cast<size_t>(w));
     for (int64_t i = 0; i < w; ++i) ident[i] = i * src.sx;
     xoff = ident.data();
   }
+  if (transposing) return TransposeBlock(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
   PickConvert(src.dtype, cv.out)(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
 }
 

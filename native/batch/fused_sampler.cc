@@ -42,9 +42,30 @@ struct Scratch {
   std::vector<double> plain, blurred;
 };
 
+// A part's affine as the sampler uses it. An affine that swaps the axes (a quarter turn folded
+// in by lib/frames/fused.ts: output rows follow crop columns and output columns crop rows) maps
+// onto the crop's transposed view instead, where it is separable again; `swapped` says so.
+struct PartAffine {
+  double m[6];
+  bool swapped = false;
+  int64_t h = 0, w = 0;  // the crop as the affine sees it (readH x readW, or transposed)
+};
+
+PartAffine AffineOf(const FusedPart& pt) {
+  PartAffine a;
+  const double* m = pt.m;
+  a.swapped = m[0] == 0 && m[4] == 0 && m[1] != 0 && m[3] != 0;
+  const double t[6] = {m[3], m[4], m[5], m[0], m[1], m[2]};
+  for (int k = 0; k < 6; ++k) a.m[k] = a.swapped ? t[k] : m[k];
+  a.h = a.swapped ? pt.readW : pt.readH;
+  a.w = a.swapped ? pt.readH : pt.readW;
+  return a;
+}
+
 struct Ctx {
   const BatchJob* job;
   const FusedPart* pt;
+  double m[6];  // pt's affine onto c (AffineOf)
   CropMem c;
   const int64_t* boff;  // byte offset of each written band in a crop pixel
   bool dequant;         // apply pt's dequantization when loading
@@ -89,7 +110,7 @@ void SampleT(const Ctx& x) {
   const int64_t dsy = x.v.sy * static_cast<int64_t>(sizeof(D)), dsx = x.v.sx * static_cast<int64_t>(sizeof(D));
   const int64_t dsc = x.v.sc * static_cast<int64_t>(sizeof(D));
   uint8_t* const d0 = x.v.base + ch0 * dsc;
-  const double* m = pt.m;
+  const double* m = x.m;
   const double cw = static_cast<double>(c.w), chh = static_cast<double>(c.h);
   const int64_t ra = std::max(x.ra, x.i0), rb = std::min(x.rb, x.i1);  // separable rows of this block
   if (x.nearest) {
@@ -224,8 +245,8 @@ void ValidRun(const std::vector<T>& a, int64_t n, Valid valid, int64_t* lo, int6
 
 // Geometry of a separable part: per output row/column the crop index (nearest) or the two taps
 // (linear), and the run of rows and columns that land inside the crop.
-void SeparableAxes(const FusedPart& pt, const CropMem& c, bool nearest, int64_t H, int64_t W, Scratch& g, Ctx& x) {
-  const double* m = pt.m;
+void SeparableAxes(const CropMem& c, bool nearest, int64_t H, int64_t W, Scratch& g, Ctx& x) {
+  const double* m = x.m;
   if (nearest) {
     g.rows.resize(static_cast<size_t>(H));
     g.cols.resize(static_cast<size_t>(W));
@@ -295,14 +316,14 @@ void NearestByKernel(const Ctx& x) {
 
 // Does a separable part write every pixel of the slot (for its channels)? Its coordinates are
 // monotonic along each axis, so the first and last row and column decide.
-bool Covers(const FusedPart& pt, bool nearest, int64_t H, int64_t W) {
-  const double* m = pt.m;
+bool Covers(const PartAffine& a, bool nearest, int64_t H, int64_t W) {
+  const double* m = a.m;
   auto in = [&](double u, int64_t n) {
     return nearest ? (u >= 0 && u < static_cast<double>(n)) : (u >= 0 && u <= static_cast<double>(n));
   };
   auto at = [](int64_t i) { return static_cast<double>(i) + 0.5; };
-  return in(m[0] * at(0) + m[2], pt.readW) && in(m[0] * at(W - 1) + m[2], pt.readW) &&
-         in(m[4] * at(0) + m[5], pt.readH) && in(m[4] * at(H - 1) + m[5], pt.readH);
+  return in(m[0] * at(0) + m[2], a.w) && in(m[0] * at(W - 1) + m[2], a.w) && in(m[4] * at(0) + m[5], a.h) &&
+         in(m[4] * at(H - 1) + m[5], a.h);
 }
 
 // The written bands of a crop as float64 (dequantized when asked), h x w x nb, for the blur.
@@ -355,11 +376,15 @@ namespace {
 // antialiased, and computes its geometry.
 void PreparePart(const BatchJob& job, const FusedPart& pt, const SlotView& v, Scratch& g, Ctx& x) {
   const BatchSource& s = job.sources[pt.src];
-  const double* m = pt.m;
+  const PartAffine a = AffineOf(pt);
+  const double* m = a.m;
   x = Ctx{};
   x.job = &job, x.pt = &pt, x.v = v, x.g = &g, x.src = &s;
+  for (int k = 0; k < 6; ++k) x.m[k] = m[k];
   x.separable = m[1] == 0 && m[3] == 0;
-  const bool exact = m[0] == 1 && m[4] == 1 && m[2] == std::floor(m[2]) && m[5] == std::floor(m[5]);
+  // Unit steps (flipped or not) from pixel centres to pixel centres: every sample is a pixel.
+  const bool exact = std::fabs(m[0]) == 1 && std::fabs(m[4]) == 1 && m[2] == std::floor(m[2]) &&
+                     m[5] == std::floor(m[5]);
   x.nearest = pt.interp == kNearest || (x.separable && exact);
   const int isz = ItemSize(s.dtype);
   x.c.dtype = s.dtype;
@@ -400,7 +425,11 @@ void PreparePart(const BatchJob& job, const FusedPart& pt, const SlotView& v, Sc
     x.dequant = false;
     x.npyMemory = false;
   }
-  if (x.separable) SeparableAxes(pt, x.c, x.nearest, job.H, job.W, g, x);
+  if (a.swapped) {  // sampled through the crop's transposed view
+    std::swap(x.c.sy, x.c.sx);
+    std::swap(x.c.h, x.c.w);
+  }
+  if (x.separable) SeparableAxes(x.c, x.nearest, job.H, job.W, g, x);
   x.byKernel = x.nearest && x.separable && !x.dequant;
   if (x.byKernel) PrepareKernel(x, g);
 }
@@ -419,8 +448,9 @@ void WriteFused(const BatchJob& job, const BatchItem& it, const SlotView& v) {
   int64_t covered = 0;
   for (int64_t p = 0; p < it.nparts; ++p) {
     const FusedPart& pt = job.parts[it.part0 + p];
-    const bool separable = pt.m[1] == 0 && pt.m[3] == 0;
-    if (separable && Covers(pt, pt.interp == kNearest, job.H, job.W)) covered += pt.nb;
+    const PartAffine a = AffineOf(pt);
+    const bool separable = a.m[1] == 0 && a.m[3] == 0;
+    if (separable && Covers(a, pt.interp == kNearest, job.H, job.W)) covered += pt.nb;
   }
   if (covered < job.C) FillView(job, v, it.fill);
   if (scratch.size() < static_cast<size_t>(it.nparts)) scratch.resize(static_cast<size_t>(it.nparts));

@@ -6,7 +6,10 @@
 //   points outside the crop keep the fill. Values are never invented (label images stay valid).
 // - linear: bilinear between crop pixel centres; points outside [0, w] x [0, h] keep the fill,
 //   points within half a pixel of the border clamp to the edge pixels. A separable integer shift
-//   at unit scale hits pixel centres and is served as nearest (the same values). With antialiasing
+//   at unit scale, flipped or not, hits pixel centres and is served as nearest (the same values).
+// - an affine that swaps the axes (an orientation with a quarter turn, folded into the part's
+//   affine by lib/frames/fused.ts) is sampled through the crop's transposed view, where it is
+//   separable: the same paths, the same values as any separable affine. With antialiasing
 //   (a part whose read downsamples) the crop is first blurred by a separable Gaussian
 //   (antialias.h), as kwcoco's delayed_image does for linear warps.
 // - dequantization: (x - qmin) * qscale + omin as float32, nodata -> NaN, before anything else.

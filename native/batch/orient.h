@@ -1,29 +1,25 @@
-// The orientation of a crop as the batch kernel writes it into its slot (labeled batches;
-// lib/labels/orient.ts is the TypeScript twin and states the convention): the window is read as
-// S of shape [sh, sw]; then hflip reverses its columns, then vflip its rows, then numpy's
-// rot90(., k) turns it counter-clockwise (axes (0, 1)); for odd k the slot is [sw, sh].
-// code = hflip | vflip << 1 | k << 2.
+// The orientation of a window crop as it is written into its slot (lib/geometry.ts states the
+// same convention for TypeScript): the window is read as S of shape [sh, sw]; then hflip reverses
+// its columns, then vflip its rows, then numpy's rot90(., k) turns it counter-clockwise (axes
+// (0, 1)); for odd k the slot is [sw, sh]. code = hflip | vflip << 1 | k << 2 (batch_layout.h
+// kItemOrient).
 //
 // Any of the 8 orientations is "transpose or not, then flip rows and/or columns": with
 // G = S transposed (G(i, j) = S(j, i)), rot90 k=1 is G's rows reversed, k=3 its columns reversed;
-// a flip of S before a transposition is the other flip of G; a half turn is both flips. The
-// kernel applies the plan by index where it writes (batch_job.cc ReadCrop): a transposition
-// through swapped destination strides (in tiles), flips by the direction it writes in. No extra
-// pass over the pixels.
-// Pure C++, any thread.
+// a flip of S before a transposition is the other flip of G; a half turn is both flips. SlotOf
+// (batch_slot.h) applies the plan as a base and signed strides of the slot view, so a writer
+// applies it by index, with no extra pass over the pixels. Pure C++, any thread.
 #pragma once
 #include <cstdint>
 
 namespace nds {
 
 constexpr int kOrientCodes = 16;
-// The side of the square tiles a transposed crop is written in (batch_job.cc ReadCrop).
-constexpr int64_t kOrientTile = 128;
 
 struct OrientPlan {
-  bool transpose = false;  // read S's columns as the slot's rows
-  bool hflip = false;      // then reverse the columns
-  bool vflip = false;      // and / or the rows
+  bool transpose = false;  // S's columns are the slot's rows
+  bool hflip = false;      // then the slot's columns are reversed
+  bool vflip = false;      // and / or its rows
 };
 
 inline OrientPlan PlanOrientation(int code) {
@@ -46,11 +42,11 @@ inline OrientPlan PlanOrientation(int code) {
   return p;
 }
 
-// The slot's [rows, cols] for an S of [sh, sw].
-inline void OrientedDims(int code, int64_t sh, int64_t sw, int64_t* rows, int64_t* cols) {
+// S's [rows, cols] for a slot of [h, w] (a quarter turn transposes).
+inline void ReadDims(int code, int64_t h, int64_t w, int64_t* rows, int64_t* cols) {
   const bool odd = ((code >> 2) & 1) != 0;
-  *rows = odd ? sw : sh;
-  *cols = odd ? sh : sw;
+  *rows = odd ? w : h;
+  *cols = odd ? h : w;
 }
 
 }  // namespace nds
