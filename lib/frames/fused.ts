@@ -9,7 +9,8 @@
  * Sampling (the semantics this plan encodes): output pixel (i, j) of a region read at `scale`
  * samples each file at the file coordinates of the image point (x0 + (j + 0.5) * kx,
  * y0 + (i + 0.5) * ky), kx = region width / output width. 'nearest' takes the file pixel containing
- * it, 'linear' interpolates between pixel centres. What no file covers is `fill`.
+ * it (a point within 1e-9 pixel of a pixel edge is on it), 'linear' interpolates between pixel
+ * centres. What no file covers is `fill`.
  *
  * Pure functions on the calling thread.
  */
@@ -95,6 +96,12 @@ export function fusedDtype(dtypes: DType[]): DType {
   return dtypes.some((d) => d === 'float64' || d === 'int32' || d === 'uint32') ? 'float64' : 'float32';
 }
 
+/**
+ * A sample this close to a pixel edge counts as on it (native/batch/fused_sampler.cc kTie): the
+ * windows planned here hold the pixel the sampler takes for a tie, whatever the rounding.
+ */
+const TIE = 1e-9;
+
 /** kwimage's antialiasing kernel (im_cv2._gauss_params): sigma0 fitted to pyrDown's [1 4 6 4 1] / 16. */
 const AA_SIGMA0 = 1.0699027846904146;
 
@@ -161,10 +168,11 @@ export function fileRead(sel: Selection, reader: ImageReader, outToImg: M3, h: n
       }
     }
     const lin = linear ? 0.5 : 0;
-    rx0 = Math.floor(Math.min(...us) - lin) - margin;
-    rx1 = Math.floor(Math.max(...us) - lin) + 1 + (lin ? 1 : 0) + margin;
-    ry0 = Math.floor(Math.min(...vs) - lin) - margin;
-    ry1 = Math.floor(Math.max(...vs) - lin) + 1 + (lin ? 1 : 0) + margin;
+    const floor = (u: number): number => Math.floor(u - lin + TIE);
+    rx0 = floor(Math.min(...us)) - margin;
+    rx1 = floor(Math.max(...us)) + 1 + (lin ? 1 : 0) + margin;
+    ry0 = floor(Math.min(...vs)) - margin;
+    ry1 = floor(Math.max(...vs)) + 1 + (lin ? 1 : 0) + margin;
   }
   const y0 = Math.min(Math.max(ry0, 0), fh);
   const y1 = Math.min(Math.max(ry1, y0), fh);

@@ -4,9 +4,9 @@
 #include <cmath>
 #include <string>
 
+#include "batch/orient.h"
 #include "core/args.h"
 #include "core/errors.h"
-#include "batch/orient.h"
 
 namespace nds {
 

@@ -19,6 +19,12 @@ namespace nds {
 
 namespace {
 
+// A sample this close to a pixel edge counts as on it (lib/frames/fused.ts kTie): the edge of a
+// crop or of a pixel is where exact arithmetic puts it, whatever the rounding of the affine (a
+// sample at exactly the crop's first column, computed as -1e-17, is still in the crop; a turned
+// or flipped affine picks the pixel the plain one picks).
+constexpr double kTie = 1e-9;
+
 // A part's crop as readable memory: pixel (0, 0) of band b0, byte strides, its size.
 struct CropMem {
   const uint8_t* base = nullptr;
@@ -130,8 +136,8 @@ void SampleT(const Ctx& x) {
       const double yy = static_cast<double>(i) + 0.5;
       for (int64_t j = 0; j < W; ++j) {
         const double xx = static_cast<double>(j) + 0.5;
-        const double u = m[0] * xx + m[1] * yy + m[2];
-        const double vv = m[3] * xx + m[4] * yy + m[5];
+        const double u = m[0] * xx + m[1] * yy + m[2] + kTie;
+        const double vv = m[3] * xx + m[4] * yy + m[5] + kTie;
         if (!(u >= 0 && u < cw && vv >= 0 && vv < chh)) continue;  // floor outside the crop (or NaN)
         const uint8_t* sp = c.base + static_cast<int64_t>(vv) * c.sy + static_cast<int64_t>(u) * c.sx;
         uint8_t* d = d0 + i * dsy + j * dsx;
@@ -170,7 +176,7 @@ void SampleT(const Ctx& x) {
       const double xx = static_cast<double>(j) + 0.5;
       const double u = m[0] * xx + m[1] * yy + m[2];
       const double vv = m[3] * xx + m[4] * yy + m[5];
-      if (u < 0 || vv < 0 || u > cw || vv > chh || u != u || vv != vv) continue;
+      if (u < -kTie || vv < -kTie || u > cw + kTie || vv > chh + kTie || u != u || vv != vv) continue;
       const double fu = u - 0.5, fv = vv - 0.5;
       const double c0 = std::floor(fu), r0 = std::floor(fv);
       LinAxis cx, ry;
@@ -251,6 +257,7 @@ void SeparableAxes(const CropMem& c, bool nearest, int64_t H, int64_t W, Scratch
     g.rows.resize(static_cast<size_t>(H));
     g.cols.resize(static_cast<size_t>(W));
     auto index = [](double u, int64_t n) {
+      u += kTie;
       return u >= 0 && u < static_cast<double>(n) ? static_cast<int64_t>(u) : -1;
     };
     for (int64_t j = 0; j < W; ++j) g.cols[j] = index(m[0] * (static_cast<double>(j) + 0.5) + m[2], c.w);
@@ -262,7 +269,7 @@ void SeparableAxes(const CropMem& c, bool nearest, int64_t H, int64_t W, Scratch
   }
   auto axis = [](double u, int64_t n) {
     LinAxis a;
-    if (u < 0 || u > static_cast<double>(n) || u != u) return a;
+    if (u < -kTie || u > static_cast<double>(n) + kTie || u != u) return a;
     const double fu = u - 0.5;
     const double f = std::floor(fu);
     a.t = fu - f, a.omt = 1 - a.t;
@@ -319,7 +326,8 @@ void NearestByKernel(const Ctx& x) {
 bool Covers(const PartAffine& a, bool nearest, int64_t H, int64_t W) {
   const double* m = a.m;
   auto in = [&](double u, int64_t n) {
-    return nearest ? (u >= 0 && u < static_cast<double>(n)) : (u >= 0 && u <= static_cast<double>(n));
+    return nearest ? (u + kTie >= 0 && u + kTie < static_cast<double>(n))
+                   : (u >= -kTie && u <= static_cast<double>(n) + kTie);
   };
   auto at = [](int64_t i) { return static_cast<double>(i) + 0.5; };
   return in(m[0] * at(0) + m[2], a.w) && in(m[0] * at(W - 1) + m[2], a.w) && in(m[4] * at(0) + m[5], a.h) &&
@@ -383,8 +391,8 @@ void PreparePart(const BatchJob& job, const FusedPart& pt, const SlotView& v, Sc
   for (int k = 0; k < 6; ++k) x.m[k] = m[k];
   x.separable = m[1] == 0 && m[3] == 0;
   // Unit steps (flipped or not) from pixel centres to pixel centres: every sample is a pixel.
-  const bool exact = std::fabs(m[0]) == 1 && std::fabs(m[4]) == 1 && m[2] == std::floor(m[2]) &&
-                     m[5] == std::floor(m[5]);
+  const bool exact =
+      std::fabs(m[0]) == 1 && std::fabs(m[4]) == 1 && m[2] == std::floor(m[2]) && m[5] == std::floor(m[5]);
   x.nearest = pt.interp == kNearest || (x.separable && exact);
   const int isz = ItemSize(s.dtype);
   x.c.dtype = s.dtype;

@@ -4,6 +4,9 @@
 // affine into its channels of the slot:
 // - nearest: output pixel (i, j) takes the crop pixel containing the point M (j + 0.5, i + 0.5);
 //   points outside the crop keep the fill. Values are never invented (label images stay valid).
+//   A point within 1e-9 pixel of a pixel edge counts as on it (so on the pixel to its right or
+//   below), whatever the rounding of M: ties (even reductions put samples on pixel edges) resolve
+//   alike on every path and orientation.
 // - linear: bilinear between crop pixel centres; points outside [0, w] x [0, h] keep the fill,
 //   points within half a pixel of the border clamp to the edge pixels. A separable integer shift
 //   at unit scale, flipped or not, hits pixel centres and is served as nearest (the same values).
