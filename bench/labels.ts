@@ -8,7 +8,7 @@
  * and a brute-force scan) and the event loop's p99 while a labeled stream runs, against idle.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { Row } from './run';
+import type { Row } from './timing';
 import { medianUs } from './timing';
 
 type Nds = typeof import('../dist');

@@ -108,7 +108,7 @@ export async function readLabeled(store: LabelStore, frames: CocoFrames, rs: Res
       masksP = rasterizeMasks(maskOptions(store, crops, c.masks, H, W, dtype), c.outMasks);
       masksP.catch(() => { /* awaited below */ });
     }
-    annotations = rs.map((r, i) => [sampleLabels(r, found[i].anns, found[i].vis)]);
+    annotations = sampleLabels(rs.map((r, i) => ({ r, anns: found[i].anns, vis: found[i].vis }))).map((a) => [a]);
   } catch (err) {
     await batchP.catch(() => undefined);  // the pool no longer writes the caller's buffer
     throw err;
