@@ -123,6 +123,11 @@ export class LabelStore {
     return this.index(imageId).query(x0, y0, x1, y1, thresh, vis).map((k) => list[k]);
   }
 
+  /** The summed area of the image's annotation boxes inside window (x0, y0, x1, y1). */
+  overlapArea(imageId: ImageId, x0: number, y0: number, x1: number, y1: number): number {
+    return this.index(imageId).overlapArea(x0, y0, x1, y1);
+  }
+
   #declaredSize(imageId: ImageId): [number, number] | null {
     const img = this.#frames.image(imageId);
     const ok = (n: unknown) => typeof n === 'number' && Number.isInteger(n) && n > 0;

@@ -46,8 +46,8 @@ struct Strip {
 };
 
 inline void PrefetchRow(const uint8_t* p, int64_t span) {
-  for (int64_t b = 0; b < span; b += 64) __builtin_prefetch(p + b, 0, 3);
-  __builtin_prefetch(p + span - 1, 0, 3);
+  for (int64_t b = 0; b < span; b += 64) __builtin_prefetch(p + b, 0, 2);
+  __builtin_prefetch(p + span - 1, 0, 2);
 }
 
 // Writes a strip (n source rows, w columns) into the output: source (r, x) to d0 + r * dsy + x * dsx,
