@@ -41,7 +41,7 @@ export { AlignableImageData } from './frames/alignable';
 export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';
 export { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } from './frames/batch';
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
-export type { Sampler, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
+export type { Sampler, SamplerBatch, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
 export { CocoSampler } from './labels/coco-sampler';
 export type { CocoSamplerOptions } from './labels/coco-sampler';
 export type { Box } from './labels/checks';
