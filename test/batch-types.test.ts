@@ -93,6 +93,7 @@ test("CocoSampler: loadBatch({dtype: 'float32'}) and stream({dtype: 'float32'}) 
   assert.ok(data instanceof Float32Array);
   const any = await s.loadBatch([{ annotationId: 1, windowDims: [8, 8] }]);
   yes<Equal<typeof any.data, TypedArray>>();
+  assert.ok(any.data instanceof Uint8Array, 'the image is uint8');
   const mistake = (): unknown =>
     // @ts-expect-error a float32 labeled batch cannot be the out of a uint8 one
     s.loadBatch([{ annotationId: 1 }], { dtype: 'uint8', out: b });
