@@ -53,7 +53,8 @@ export function setTempTracker(t: typeof tracker): void {
   tracker = t;
 }
 
-function publish(file: string, make: (tmp: string) => void): void {
+/** Runs `make(tmp)` (which writes the temp file) and publishes it as `file` by the rule above. */
+export function publishFile(file: string, make: (tmp: string) => void): void {
   const tmp = tempPath(file);
   tracker?.track(tmp);
   try {
@@ -80,7 +81,7 @@ function publishTracked(file: string, tmp: string, make: (tmp: string) => void):
 
 /** Writes `data` to `file` atomically by the rule above. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  publish(file, (tmp) => {
+  publishFile(file, (tmp) => {
     let fd: number;
     try {
       fd = fs.openSync(tmp, 'wx');
@@ -106,11 +107,50 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
 
 /** Publishes a symlink at `file` pointing to the absolute path of `target`, by the rule above. */
 export function symlinkAtomic(target: string, file: string): void {
-  publish(file, (tmp) => {
+  publishFile(file, (tmp) => {
     try {
       fs.symlinkSync(path.resolve(target), tmp);
     } catch (err) {
       throw fsError(err, file, 'symlink');
     }
   });
+}
+
+/**
+ * The rule above with the file work on the libuv pool: `make(tmp)` writes the temp file (e.g. a
+ * copy, or a download), then it is fsynced, renamed onto `file`, and the directory fsynced. The
+ * temp file is removed on any failure.
+ */
+export async function publishFileAsync(file: string, make: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = tempPath(file);
+  tracker?.track(tmp);
+  try {
+    try {
+      await make(tmp);
+      const fh = await fs.promises.open(tmp, 'r+').catch((err: unknown) => { throw fsError(err, file, 'open'); });
+      try {
+        await fh.sync().catch((err: unknown) => { throw fsError(err, file, 'fsync'); });
+      } finally {
+        await fh.close();
+      }
+      await fs.promises.rename(tmp, file).catch((err: unknown) => { throw fsError(err, file, 'rename'); });
+    } catch (err) {
+      await fs.promises.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    const dir = await fs.promises.open(path.dirname(file), 'r').catch((err: unknown) => { throw fsError(err, path.dirname(file), 'open'); });
+    try {
+      await dir.sync().catch((err: unknown) => { throw fsError(err, path.dirname(file), 'fsync'); });
+    } finally {
+      await dir.close();
+    }
+  } finally {
+    tracker?.untrack(tmp);
+  }
+}
+
+/** Copies `src` to `file` by the rule above (copy on the libuv pool). */
+export function copyFileAtomicAsync(src: string, file: string): Promise<void> {
+  return publishFileAsync(file, (tmp) => fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_EXCL)
+    .catch((err: unknown) => { throw fsError(err, (err as NodeJS.ErrnoException).path === src ? src : file, 'copyfile'); }));
 }

@@ -28,6 +28,8 @@ import { coversImage, parseRegion, pySlice, resolveRegion } from '../region';
 import type { ParsedRegion, Region, Window } from '../region';
 import * as v from '../validate';
 import type { ImageTable } from './images';
+import { raceAbort } from '../readers-async';
+import { prefetchPlanned } from '../remote/published-reader';
 
 export type BatchLayout = 'NHWC' | 'NCHW';
 
@@ -265,7 +267,7 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
         reasons[i] = err;
       }
     }
-    if (pending.length > 0) await Promise.all(pending);
+    if (pending.length > 0) await raceAbort(Promise.all(pending), c.signal, 'the batch');  // opens may wait on servers
     if (closed) throw new ClosedError('ERR_CLOSED', 'the Frames object was closed with the batch in flight');
     if (c.signal?.aborted) throw aborted();
     const errors: Batch['errors'] = [];
@@ -371,6 +373,7 @@ export async function loadBatch(images: ImageTable, requests: unknown, opts?: un
       items[at + 10] = iw;
       items[at + 11] = raw(p.dtype, c.fill);
     });
+    await raceAbort(prefetchPlanned(planned, c.scale), c.signal, 'the batch');  // published objects: all crops' tiles at once
     const nopts: NativeBatchOptions = {
       n: N, h: H, w: W, c: C, dtype, layout: c.layout,
       normalize: c.normalize !== null, scale: c.normalize?.scale ?? 1, mean, std,

@@ -17,7 +17,7 @@ import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CO
 import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
 import { DEFAULT_MAX_READERS } from '../cache/opener';
 import { FramesError, NdsamplerError } from '../errors';
-import type { NDArray } from '../ndarray';
+import type { NDArray, Shape3 } from '../ndarray';
 import { coversImage, parseRegion, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
@@ -33,8 +33,9 @@ import type { Sampler, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
-import { coerceRemoteCache, PublishedCache } from '../remote/publish';
-import type { RemoteCacheOptions } from '../remote/publish';
+import { checkSignal, withAbort } from '../readers-async';
+import { coerceRemoteCache, PublishedCache } from '../remote/published';
+import type { RemoteCacheOptions } from '../remote/published';
 import type { PrepareHost, PrepareOptions, PrepareReport } from './prepare';
 import type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
 
@@ -52,7 +53,7 @@ export interface FramesClass {
   fromState(state: unknown, opts: FramesOptions): Frames;
 }
 
-const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', ...CROP_KEYS] as const;
+const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', 'signal', ...CROP_KEYS] as const;
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn', ...CROP_KEYS] as const;
 const CTOR_KEYS = ['hashidMode', 'workdir', 'backend', 'maxReaders', 'remoteCache'] as const;
 
@@ -228,6 +229,7 @@ export abstract class Frames {
    */
   loadRegion(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): NDArray {
     const { o, state, chan, covers, crop } = this.#request(imageId, opts);
+    if (o.signal !== undefined) throw v.typeError('no signal (a synchronous read cannot be aborted)', 'options.signal', o.signal);
     if (chan !== null) {
       // Parsed once: whether it covers the image decides the open mode, then it is resolved
       // against the reader's shape and read as a window.
@@ -243,12 +245,22 @@ export abstract class Frames {
     }) as NDArray;
   }
 
-  /** loadRegion with the read (and any cache build) on the libuv pool. */
+  /**
+   * loadRegion with every open, remote question, build and read on the libuv pool; `signal`
+   * rejects it with ERR_ABORTED at once.
+   */
   async loadRegionAsync(imageId: ImageId, region?: Region | null, opts?: LoadRegionOptions): Promise<NDArray> {
+    const { o } = this.#request(imageId, opts);
+    const signal = checkSignal(o.signal, 'options.signal');
+    if (signal === undefined) return this.#loadRegionAsync(imageId, region, opts);
+    return withAbort(signal, 'loadRegionAsync', undefined, () => this.#loadRegionAsync(imageId, region, opts, signal), () => undefined);
+  }
+
+  async #loadRegionAsync(imageId: ImageId, region: Region | null | undefined, opts: LoadRegionOptions | undefined, signal?: AbortSignal): Promise<NDArray> {
     const { o, state, chan, covers, crop } = this.#request(imageId, opts);
     if (chan !== null) {
       const parsed = parseRegion(region);
-      const lease = await this.#images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
+      const lease = await this.#images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build', signal);
       try {
         const win = resolveRegion(parsed, lease.reader.shape, crop.boundless);
         if (crop === PLAIN_CROP) return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });
@@ -300,9 +312,22 @@ export abstract class Frames {
     batchOpts.boundless = true;
     return createSampler<Batch>({
       imageIds: this.imageIds,
-      shape: (id) => this.loadFrame(id).shape,
+      shape: (id) => this.#shapeAsync(id),
       load: (requests, out) => this.loadBatch(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
     }, plan, prefetch);
+  }
+
+  /** An image's [H, W, C] with its header read on the libuv pool (single-file images; others from loadFrame). */
+  async #shapeAsync(imageId: ImageId): Promise<Shape3> {
+    const state = await this.#images.getAsync(imageId);
+    const chan = this.#images.fast(state, undefined);
+    if (chan === null) return this.loadFrame(imageId).shape;
+    const lease = await this.#images.opener.openAsync(chan, 'ifExists');
+    try {
+      return [...lease.reader.shape] as Shape3;
+    } finally {
+      lease.release();
+    }
   }
 
   /**
@@ -385,6 +410,7 @@ export abstract class Frames {
       unknownImage: (id) => this.unknownImage(id),
       cacheDpath: this.cacheDpath,
       backendType: this.#backend.type,
+      backend: this.backend,
       pathinfoAsync: async (id) => (await this.#images.getAsync(id)).pathinfo,
       ensureAsync: (chan) => this.#images.opener.ensureAsync(chan),
       stampKey: () => this.#stampKey(),

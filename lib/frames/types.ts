@@ -35,6 +35,8 @@ export interface LoadRegionOptions extends CropOptions {
   out?: NDArray;
   /** Resampling of channels not on the image grid (default 'nearest'). */
   interpolation?: Interpolation;
+  /** loadRegionAsync / loadRegions: rejects with ERR_ABORTED when it fires (remote work it started is cancelled). */
+  signal?: AbortSignal;
 }
 
 export interface LoadImageOptions extends CropOptions {

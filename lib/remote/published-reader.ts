@@ -1,0 +1,104 @@
+/**
+ * PublishedReader: the reader of a published cache object read in place (a RasterReader over the
+ * addon's /vsindspub/ file: lib/readers-async.ts openPublishedAsync). Its async reads first
+ * prefetch the tiles they need, and the prefetches asked for in one turn of the event loop are one
+ * native prefetch: 64 crops started at once cost one multi-range GET (or one parallel round of
+ * GETs), not 64 rounds of requests on the libuv pool's 4 threads. loadBatch does the same for the
+ * crops of a batch (prefetchPlanned).
+ *
+ * Runs on the calling thread; the prefetch and the reads run on the libuv pool.
+ */
+import type { DType, NDArray, Shape3 } from '../ndarray';
+import type { RasterReader, ReadOptions } from '../readers';
+import type { NativeNpyReader, NativeRasterReader } from '../native';
+import { normalizeRegion } from '../region';
+import type { Region, Window } from '../region';
+
+export class PublishedReader {
+  readonly path: string;
+  readonly kind = 'raster' as const;
+  readonly #inner: RasterReader;
+  #queued: number[] = [];
+  #flush: Promise<void> | null = null;
+
+  /** `url`: the object's URL (what errors and `path` name). */
+  constructor(inner: RasterReader, url: string) {
+    this.#inner = inner;
+    this.path = url;
+  }
+
+  get shape(): Shape3 { return this.#inner.shape; }
+  get dtype(): DType { return this.#inner.dtype; }
+  get isCog(): boolean { return this.#inner.isCog; }
+  get closed(): boolean { return this.#inner.closed; }
+  /** The object's raster facts (identity included). */
+  get info(): RasterReader['info'] { return this.#inner.info; }
+
+  // Synchronous reads: the native read fetches a crop's missing tiles at once itself.
+  read(region?: Region | null, opts?: ReadOptions): NDArray {
+    return this.#inner.read(region, opts);
+  }
+
+  readWindow(win: Window, opts?: ReadOptions): NDArray {
+    return this.#inner.readWindow(win, opts);
+  }
+
+  async readAsync(region?: Region | null, opts?: ReadOptions): Promise<NDArray> {
+    if (!fullScale(opts)) return this.#inner.readAsync(region, opts);
+    const win = normalizeRegion(region, this.shape, opts?.boundless === true);
+    await this.prefetch([win]);
+    return this.#inner.readWindowAsync(win, opts);
+  }
+
+  async readWindowAsync(win: Window, opts?: ReadOptions): Promise<NDArray> {
+    if (fullScale(opts)) await this.prefetch([win]);
+    return this.#inner.readWindowAsync(win, opts);
+  }
+
+  /**
+   * Fetches the bytes of the windows' missing tiles; the windows of every call made in this turn
+   * of the event loop go into one native prefetch.
+   */
+  prefetch(windows: Window[]): Promise<void> {
+    for (const w of windows) {
+      if (w.iy1 > w.iy0 && w.ix1 > w.ix0) this.#queued.push(w.iy0, w.iy1, w.ix0, w.ix1);
+    }
+    if (this.#flush === null) {
+      this.#flush = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+        const all = new Float64Array(this.#queued);
+        this.#queued = [];
+        this.#flush = null;
+        return all.length === 0 ? undefined : this.#inner.prefetchAsync(all);
+      });
+    }
+    return this.#flush;
+  }
+
+  /** @internal The native reader, for loadBatch's one native call. */
+  nativeHandle(): NativeNpyReader | NativeRasterReader {
+    return this.#inner.nativeHandle();
+  }
+
+  close(): void {
+    this.#inner.close();
+  }
+}
+
+const fullScale = (opts?: ReadOptions): boolean => opts?.scale === undefined || opts.scale === 1;
+
+/**
+ * loadBatch's prefetch: the windows of the planned crops, grouped by the reader they read from,
+ * one prefetch per published reader (others are left alone). `scale` < 1 reads overviews: nothing
+ * to prefetch.
+ */
+export async function prefetchPlanned(planned: Array<{ key: object; win: Window } | null>, scale: number): Promise<void> {
+  if (scale !== 1) return;
+  const by = new Map<PublishedReader, Window[]>();
+  for (const p of planned) {
+    if (p === null || !(p.key instanceof PublishedReader)) continue;
+    const list = by.get(p.key);
+    if (list === undefined) by.set(p.key, [p.win]);
+    else list.push(p.win);
+  }
+  await Promise.all([...by].map(([reader, wins]) => reader.prefetch(wins)));
+}
