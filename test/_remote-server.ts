@@ -158,6 +158,7 @@ async function main(): Promise<void> {
     }
     stats.requests++;
     if (kind === 's3' && req.headers.range !== undefined) stats.ranges++;
+    if (process.env.NDS_SERVER_LOG) process.stderr.write(`${kind} ${req.method} ${url.pathname} ${req.headers.range ?? ''}\n`);
     if (config.hang) return;  // never answered: the client must give up by itself
     const status = [...config.fail].find(([p]) => url.pathname.startsWith(p))?.[1];
     const answer = (): void => {

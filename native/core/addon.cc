@@ -17,9 +17,9 @@
 #include "raster/gdal_setup.h"
 #include "raster/npy_conversion.h"
 #include "raster/raster_env.h"
+#include "raster/raster_open.h"
 #include "raster/raster_reader.h"
 #include "raster/raster_writer.h"
-#include "raster/raster_open.h"
 #include "raster/remote_cancel.h"
 #include "raster/remote_io.h"
 

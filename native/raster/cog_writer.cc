@@ -198,7 +198,8 @@ CogOptions ParseCogOptions(const Napi::CallbackInfo& info, size_t i) {
     for (uint32_t i = 0; i < keys.Length(); ++i) {
       const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
       const std::string value = StringValue(env, m.Get(key), "options.metadata." + key);
-      if (!IsName(key) || value.find('\0') != std::string::npos) ThrowArg(env, "options.metadata keys must be plain names");
+      if (!IsName(key) || value.find('\0') != std::string::npos)
+        ThrowArg(env, "options.metadata keys must be plain names");
       c.metadata.emplace_back(key, value);
     }
   }

@@ -22,6 +22,8 @@ class GdalErrorScope {
   GdalErrorScope& operator=(const GdalErrorScope&) = delete;
 
   bool failed() const { return failed_; }
+  // True when a failure message came from a server (an HTTP status, a curl timeout or connection error).
+  bool remote() const { return !remoteReason_.empty(); }
   const std::string& message() const { return message_; }
 
   // Throws CodedError for the captured failure: `fallbackCode` unless the CPLE number maps to
@@ -45,7 +47,7 @@ class GdalErrorScope {
   bool failed_ = false;
   int errnum_ = 0;  // a CPLE_* number
   std::string message_;
-  int remoteStatus_ = 0;       // from the failure messages (raster/remote_error.h)
+  int remoteStatus_ = 0;  // from the failure messages (raster/remote_error.h)
   std::string remoteReason_;
   std::string remoteMessage_;
 };

@@ -27,8 +27,10 @@ namespace {
 constexpr const char* kPrefix = "/vsindspub/";
 // Ranges closer than this are fetched as one (the bytes between cost less than a request).
 constexpr int64_t kMergeGap = 16 << 10;
-// A COG block's leader (its size, 4 bytes) and trailer (its last 4 bytes repeated).
-constexpr int64_t kBlockMargin = 4;
+// Bytes fetched either side of a tile: a COG block's leader (its size, 4 bytes) and trailer (its
+// last 4 bytes repeated), which GDAL reads with the tile (and a little more: it reads 12 bytes
+// past the tile's data when checking them), so that GDAL's read is served from the same range.
+constexpr int64_t kBlockMargin = 64;
 
 std::mutex gRegistryMu;
 std::map<uint64_t, std::weak_ptr<PublishedFile>>& Registry() {
@@ -164,7 +166,8 @@ void Install() {
 std::string SafeName(const std::string& name) {
   std::string base = name.substr(name.find_last_of('/') + 1);
   std::string out;
-  for (char c : base) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
+  for (char c : base)
+    out += (std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_') ? c : '_';
   return out.empty() ? "object.tif" : out;
 }
 
@@ -184,8 +187,8 @@ std::shared_ptr<PublishedFile> PublishedFile::Open(const std::string& vsiPath, c
   Install();
   if (size <= 0 || head <= 0 || head > size) {
     throw CodedError("ERR_CACHE_CORRUPT",
-                     "published object '" + name + "': header length " + std::to_string(head) + " does not fit its size " +
-                         std::to_string(size),
+                     "published object '" + name + "': header length " + std::to_string(head) +
+                         " does not fit its size " + std::to_string(size),
                      name);
   }
   std::shared_ptr<PublishedFile> f(new PublishedFile(vsiPath, name, size));

@@ -45,7 +45,7 @@ class PublishedFile {
   // Any thread: records where each full-resolution tile (tx, ty) of each band lies, from the
   // opened dataset's TIFF metadata (BLOCK_OFFSET_x_y / BLOCK_SIZE_x_y), for TileRanges.
   void IndexTiles(void* gdalDataset, int tilesX, int tilesY, int bands);
-  // The byte ranges of tiles (tx, ty) (with 4 bytes either side: a COG's block leader and
+  // The byte ranges of tiles (tx, ty) (with a margin either side: a COG's block leader and
   // trailer); tiles not in the index or empty are left out.
   std::vector<ByteRange> TileRanges(const std::vector<std::pair<int, int>>& tiles) const;
 

@@ -24,15 +24,15 @@ namespace nds {
 
 namespace {
 
-// Ranges per multi-range request (keeps the Range header far below servers' header limits).
+// Ranges per multi-range request (keeps the Range header far below servers' header limits), and
+// the requests a large set of ranges is spread over at least, so their answers arrive in parallel.
 constexpr size_t kMaxRangesPerRequest = 64;
+constexpr size_t kParallelRequests = 4;
 // A presigned URL is renewed after this many seconds (GDAL signs them for an hour).
 constexpr double kResignSeconds = 1800;
 constexpr int kFetchThreads = 8;
 
-double Now() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
+double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
 // A small process-wide pool of fetch threads (never destroyed: its threads wait for work for
 // the life of the process). Run() executes the first task on the caller and the others on the
@@ -144,7 +144,7 @@ int OnProgress(double, const char*, void* arg) {
 
 struct RemoteObject::Answer {
   int status = 0;  // HTTP status (0: no answer)
-  std::string contentRange, etag, contentType;
+  std::string contentRange, etag, contentType, lastModified;
   std::vector<uint8_t> body;
   struct Part {
     std::string contentRange;
@@ -169,7 +169,7 @@ RemoteObject::RemoteObject(std::string vsiPath, std::string name, int64_t size)
   const std::pair<const char*, const char*> kOptions[] = {
       {"CONNECTTIMEOUT", "GDAL_HTTP_CONNECTTIMEOUT"}, {"TIMEOUT", "GDAL_HTTP_TIMEOUT"},
       {"LOW_SPEED_TIME", "GDAL_HTTP_LOW_SPEED_TIME"}, {"LOW_SPEED_LIMIT", "GDAL_HTTP_LOW_SPEED_LIMIT"},
-      {"MAX_RETRY", "GDAL_HTTP_MAX_RETRY"},         {"RETRY_DELAY", "GDAL_HTTP_RETRY_DELAY"}};
+      {"MAX_RETRY", "GDAL_HTTP_MAX_RETRY"},           {"RETRY_DELAY", "GDAL_HTTP_RETRY_DELAY"}};
   for (const auto& [opt, key] : kOptions) {
     const std::string v = Option(vsiPath_, key, nullptr);
     if (!v.empty()) options_.push_back(std::string(opt) + "=" + v);
@@ -208,7 +208,7 @@ RemoteObject::Answer RemoteObject::Get(const std::string& rangeHeader, int64_t m
   thread_local const std::string session =
       "ndsampler-" + std::to_string(std::hash<std::thread::id>()(std::this_thread::get_id()));
   CPLStringList opts;
-  opts.SetNameValue("HEADERS", ("Range: bytes=" + rangeHeader).c_str());
+  if (!rangeHeader.empty()) opts.SetNameValue("HEADERS", ("Range: bytes=" + rangeHeader).c_str());
   opts.SetNameValue("MAX_FILE_SIZE", std::to_string(maxBytes).c_str());
   opts.SetNameValue("PERSISTENT", session.c_str());
   for (const std::string& o : options_) opts.AddString(o.c_str());
@@ -219,14 +219,25 @@ RemoteObject::Answer RemoteObject::Get(const std::string& rangeHeader, int64_t m
     CPLErrorHandlerPusher quiet(CPLQuietErrorHandler);
     r = CPLHTTPFetchEx(url.c_str(), opts.List(), OnProgress, &progress, nullptr, nullptr);
   }
-  if (r == nullptr) throw CodedError("ERR_REMOTE", "cannot read '" + name_ + "': GDAL's HTTP client is not available", name_);
+  if (r == nullptr)
+    throw CodedError("ERR_REMOTE", "cannot read '" + name_ + "': GDAL's HTTP client is not available", name_);
   std::unique_ptr<CPLHTTPResult, decltype(&CPLHTTPDestroyResult)> hold(r, CPLHTTPDestroyResult);
   ThrowIfCancelled(cancel, name_);
   const std::string err = r->pszErrBuf != nullptr ? r->pszErrBuf : "";
   RemoteFailure f = ClassifyRemoteMessage(err.c_str(), 0);
   if (r->nStatus == 63 /* CURLE_FILESIZE_EXCEEDED */) {
+    if (rangeHeader.empty()) {
+      throw CodedError("ERR_TOO_LARGE", "'" + name_ + "' is larger than " + std::to_string(maxBytes) + " bytes", name_);
+    }
     Answer a;
     a.status = 200;  // the server ignored the ranges and sent the whole object
+    return a;
+  }
+  if (f.status == 416) {  // a range past the end: the object's size is in Content-Range (bytes */N)
+    Answer a;
+    a.status = 416;
+    const char* cr = CSLFetchNameValue(r->papszHeaders, "Content-Range");
+    a.contentRange = cr != nullptr ? cr : "";
     return a;
   }
   if (r->nStatus != 0 || f.status >= 300) {
@@ -237,8 +248,10 @@ RemoteObject::Answer RemoteObject::Get(const std::string& rangeHeader, int64_t m
   a.contentType = r->pszContentType != nullptr ? r->pszContentType : "";
   const char* cr = CSLFetchNameValue(r->papszHeaders, "Content-Range");
   const char* etag = CSLFetchNameValue(r->papszHeaders, "ETag");
+  const char* lm = CSLFetchNameValue(r->papszHeaders, "Last-Modified");
   a.contentRange = cr != nullptr ? cr : "";
   a.etag = etag != nullptr ? etag : "";
+  a.lastModified = lm != nullptr ? lm : "";
   a.status = cr != nullptr || a.contentType.rfind("multipart/byteranges", 0) == 0 ? 206 : 200;
   if (a.contentType.rfind("multipart/byteranges", 0) == 0) {
     if (!CPLHTTPParseMultipartMime(r)) Corrupt("was served as an unreadable multipart answer");
@@ -266,7 +279,7 @@ void RemoteObject::Check(const Answer& a) {
   for (const auto& p : a.parts) sizes.push_back(total(p.contentRange));
   if (a.status == 200) sizes.push_back(static_cast<int64_t>(a.body.size()));
   for (int64_t t : sizes) {
-    if (t >= 0 && t != size_) {
+    if (size_ >= 0 && t >= 0 && t != size_) {
       Corrupt("measures " + std::to_string(t) + " bytes on its server, its manifest says " + std::to_string(size_) +
               " (a different or damaged object)");
     }
@@ -276,6 +289,32 @@ void RemoteObject::Check(const Answer& a) {
     if (etag_.empty()) etag_ = a.etag;
     if (etag_ != a.etag) Corrupt("changed on its server while it was read (ETag " + etag_ + " then " + a.etag + ")");
   }
+}
+
+bool RemoteObject::Direct() { return mode_ == Mode::kHttp || (mode_ == Mode::kSigned && !Url().empty()); }
+
+RemoteObject::Facts RemoteObject::Probe(const CancelFlag& cancel) {
+  Answer a = Get("0-0", 65536, cancel);
+  Facts f;
+  f.etag = a.etag;
+  f.lastModified = a.lastModified;
+  int64_t x, y, t;
+  if ((a.status == 206 || a.status == 416) && a.contentRange.rfind("bytes */", 0) == 0) {
+    f.size = std::strtoll(a.contentRange.c_str() + 8, nullptr, 10);  // an empty object
+  } else if (a.status == 206 && ParseContentRange(a.contentRange.c_str(), &x, &y, &t) && t >= 0) {
+    f.size = t;
+  } else if (a.status == 200 && !a.body.empty()) {
+    f.size = static_cast<int64_t>(a.body.size());  // a small object sent whole
+  } else {
+    throw CodedError(RemoteErrorInfo("cannot stat", name_, RemoteFailure{a.status, "http"},
+                                     "the server reports no size (no byte ranges, or too large to send whole)"));
+  }
+  return f;
+}
+
+std::vector<uint8_t> RemoteObject::GetAll(int64_t maxBytes, const CancelFlag& cancel) {
+  Answer a = Get("", maxBytes, cancel);
+  return std::move(a.body);
 }
 
 std::vector<uint8_t> RemoteObject::FetchOne(const ByteRange& r, const CancelFlag& cancel) {
@@ -308,8 +347,8 @@ bool RemoteObject::FetchMulti(const std::vector<ByteRange>& rs, std::vector<std:
   }
   Answer a = Get(header, bytes + 4096 * static_cast<int64_t>(rs.size()) + 65536, cancel);
   // Every requested range must lie inside one part (servers may merge ranges).
-  std::vector<std::pair<ByteRange, const std::vector<uint8_t>*>> parts;
-  for (const auto& p : a.parts) {
+  std::vector<std::pair<ByteRange, std::vector<uint8_t>*>> parts;
+  for (auto& p : a.parts) {
     int64_t x, y, t;
     if (ParseContentRange(p.contentRange.c_str(), &x, &y, &t) && static_cast<int64_t>(p.data.size()) == y - x + 1) {
       parts.push_back({{x, y - x + 1}, &p.data});
@@ -322,14 +361,21 @@ bool RemoteObject::FetchMulti(const std::vector<ByteRange>& rs, std::vector<std:
   }
   if (a.status == 200 && static_cast<int64_t>(a.body.size()) == size_) parts.push_back({{0, size_}, &a.body});
   std::vector<std::vector<uint8_t>> got;
+  size_t from = 0;  // parts come in the order asked: start the search where the last one matched
   for (const ByteRange& r : rs) {
     bool found = false;
-    for (const auto& [span, data] : parts) {
-      if (span.offset <= r.offset && span.end() >= r.end()) {
+    for (size_t k = 0; k < parts.size() && !found; ++k) {
+      auto& [span, data] = parts[(from + k) % parts.size()];
+      if (span.offset > r.offset || span.end() < r.end()) continue;
+      if (span.offset == r.offset && span.length == r.length && data->size() == static_cast<size_t>(r.length)) {
+        got.push_back(std::move(*data));  // the part is exactly this range
+        data->clear();
+        span.length = -1;  // used
+      } else {
         got.emplace_back(data->begin() + (r.offset - span.offset), data->begin() + (r.end() - span.offset));
-        found = true;
-        break;
       }
+      from = (from + k) % parts.size();
+      found = true;
     }
     if (!found) return false;
   }
@@ -344,7 +390,8 @@ std::vector<uint8_t> RemoteObject::ReadThroughVsi(const ByteRange& r) {
   if (vsi_ == nullptr) {
     vsi_ = VSIFOpenExL(vsiPath_.c_str(), "rb", TRUE);
     if (vsi_ == nullptr) {
-      throw CodedError(RemoteErrorInfo("cannot read", name_, ClassifyRemoteMessage(CPLGetLastErrorMsg(), CPLGetLastErrorNo()),
+      throw CodedError(RemoteErrorInfo("cannot read", name_,
+                                       ClassifyRemoteMessage(CPLGetLastErrorMsg(), CPLGetLastErrorNo()),
                                        CPLGetLastErrorMsg()));
     }
     VSIStatBufL st;
@@ -357,8 +404,8 @@ std::vector<uint8_t> RemoteObject::ReadThroughVsi(const ByteRange& r) {
   CPLErrorReset();
   if (VSIFSeekL(vsi_, static_cast<vsi_l_offset>(r.offset), SEEK_SET) != 0 ||
       VSIFReadL(data.data(), 1, data.size(), vsi_) != data.size()) {
-    throw CodedError(RemoteErrorInfo("cannot read", name_, ClassifyRemoteMessage(CPLGetLastErrorMsg(), CPLGetLastErrorNo()),
-                                     CPLGetLastErrorMsg()));
+    throw CodedError(RemoteErrorInfo(
+        "cannot read", name_, ClassifyRemoteMessage(CPLGetLastErrorMsg(), CPLGetLastErrorNo()), CPLGetLastErrorMsg()));
   }
   return data;
 }
@@ -385,22 +432,36 @@ std::vector<std::vector<uint8_t>> RemoteObject::Fetch(const std::vector<ByteRang
   }
   std::vector<size_t> left;  // indexes still to fetch
   if (ranges.size() > 1 && multi != 0) {
-    for (size_t start = 0; start < ranges.size(); start += kMaxRangesPerRequest) {
-      const size_t stop = std::min(ranges.size(), start + kMaxRangesPerRequest);
-      std::vector<ByteRange> group(ranges.begin() + start, ranges.begin() + stop);
-      std::vector<std::vector<uint8_t>> got;
-      const bool ok = FetchMulti(group, &got, cancel);
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        multirange_ = ok ? 1 : 0;
-      }
-      if (ok) {
+    // Groups of ranges, one multi-range GET each, all at once; a group the server does not serve
+    // as asked (one range, or the whole object) is fetched range by range below.
+    const size_t groups = std::max((ranges.size() + kMaxRangesPerRequest - 1) / kMaxRangesPerRequest,
+                                   std::min(kParallelRequests, ranges.size() / 8 + 1));
+    const size_t per = (ranges.size() + groups - 1) / groups;
+    std::vector<char> served(groups, 0);
+    std::vector<std::function<void()>> tasks;
+    for (size_t g = 0; g < groups; ++g) {
+      tasks.push_back([this, g, per, &ranges, &out, &served, &cancel] {
+        const size_t start = g * per, stop = std::min(ranges.size(), start + per);
+        if (start >= stop) {
+          served[g] = 1;
+          return;
+        }
+        std::vector<ByteRange> group(ranges.begin() + start, ranges.begin() + stop);
+        std::vector<std::vector<uint8_t>> got;
+        if (!FetchMulti(group, &got, cancel)) return;
         for (size_t i = start; i < stop; ++i) out[i] = std::move(got[i - start]);
-      } else {
-        for (size_t i = start; i < ranges.size(); ++i) left.push_back(i);
-        break;
-      }
+        served[g] = 1;
+      });
     }
+    FetchPool::Get().Run(tasks);
+    bool all = true;
+    for (size_t g = 0; g < groups; ++g) {
+      if (served[g]) continue;
+      all = false;
+      for (size_t i = g * per; i < std::min(ranges.size(), (g + 1) * per); ++i) left.push_back(i);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    multirange_ = all ? 1 : 0;
   } else {
     for (size_t i = 0; i < ranges.size(); ++i) left.push_back(i);
   }

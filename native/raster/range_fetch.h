@@ -39,7 +39,7 @@ struct ByteRange {
 class RemoteObject {
  public:
   // `vsiPath`: /vsicurl/http(s)://..., /vsis3/..., ...; `name`: the path errors show (the URL as
-  // the user gave it); `size`: what the object must measure.
+  // the user gave it); `size`: what the object must measure (-1: unknown, not checked).
   RemoteObject(std::string vsiPath, std::string name, int64_t size);
   ~RemoteObject();
   RemoteObject(const RemoteObject&) = delete;
@@ -50,6 +50,19 @@ class RemoteObject {
 
   // Fetches `ranges` (any order; each within [0, size)), one buffer per range, in order.
   std::vector<std::vector<uint8_t>> Fetch(const std::vector<ByteRange>& ranges, const CancelFlag& cancel);
+
+  // True when the object has a plain or presigned URL (Probe and GetAll then ask the server
+  // directly; otherwise the caller asks GDAL's VSI layer).
+  bool Direct();
+  // What the server says of the object, from one GET of its first byte (Content-Range, ETag,
+  // Last-Modified). Throws ERR_SOURCE_MISSING (404), ERR_REMOTE.
+  struct Facts {
+    int64_t size = 0;
+    std::string etag, lastModified;
+  };
+  Facts Probe(const CancelFlag& cancel);
+  // The whole object, with one GET; ERR_TOO_LARGE past `maxBytes`.
+  std::vector<uint8_t> GetAll(int64_t maxBytes, const CancelFlag& cancel);
 
  private:
   struct Answer;
@@ -70,7 +83,7 @@ class RemoteObject {
   std::string signedUrl_;
   double signedAt_ = 0;
   std::string etag_;
-  int multirange_ = -1;  // -1 unknown, 0 no, 1 yes
+  int multirange_ = -1;      // -1 unknown, 0 no, 1 yes
   VSILFILE* vsi_ = nullptr;  // kVsi: read under mu_
 };
 

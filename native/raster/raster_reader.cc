@@ -143,8 +143,12 @@ Napi::Value RasterReader::PrefetchAsync(const Napi::CallbackInfo& info) {
   const RasterMeta& m = src.meta();
   std::vector<Window> windows;
   for (size_t i = 0; i + 3 < w.ElementLength(); i += 4) {
-    Window win{static_cast<int64_t>(w[i]), static_cast<int64_t>(w[i + 1]), static_cast<int64_t>(w[i + 2]),
-               static_cast<int64_t>(w[i + 3]), 0, m.C};
+    Window win{static_cast<int64_t>(w[i]),
+               static_cast<int64_t>(w[i + 1]),
+               static_cast<int64_t>(w[i + 2]),
+               static_cast<int64_t>(w[i + 3]),
+               0,
+               m.C};
     win.y0 = std::max<int64_t>(0, win.y0);
     win.x0 = std::max<int64_t>(0, win.x0);
     win.y1 = std::min(m.H, win.y1);

@@ -39,7 +39,7 @@ class RasterReader {
   RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst,
                           bool allowNew = false);
 
-  std::shared_ptr<RasterSource> source_;  // null after close()
+  std::shared_ptr<RasterSource> source_;      // null after close()
   std::shared_ptr<PublishedFile> published_;  // set when opened by openPublishedAsync
   std::string path_;
 };

@@ -4,7 +4,9 @@
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
+#include <cpl_time.h>
 #include <cpl_vsi.h>
+#include <cpl_vsi_error.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 #include "core/errors.h"
 #include "raster/gdal_setup.h"
 #include "raster/path_checks.h"
+#include "raster/range_fetch.h"
 #include "raster/remote_error.h"
 
 namespace nds {
@@ -70,6 +73,32 @@ struct VsiFile {
   }
 };
 
+// A failed VSIFOpenExL(..., TRUE) reports through VSI's error state, not CPLError.
+void AddVsiError(VsiDiagnosis* d) {
+  const char* msg = VSIGetLastErrorMsg();
+  if (msg == nullptr || *msg == '\0') return;
+  if (!d->messages.empty()) d->messages += "; ";
+  d->messages += msg;
+  const RemoteFailure f = ClassifyRemoteMessage(msg, 0);
+  if (f.status != 0) d->status = f.status;
+  if (f.any() && (d->reason.empty() || f.status != 0)) d->reason = f.reason;
+  if (d->errnum == 0) d->errnum = CPLE_FileIO;
+}
+
+// Seconds since the epoch of an HTTP date (Last-Modified), or 0.
+double HttpDate(const std::string& s) {
+  int y, mo, d, h, mi, sec, tz, dow;
+  if (s.empty() || !CPLParseRFC822DateTime(s.c_str(), &y, &mo, &d, &h, &mi, &sec, &tz, &dow)) return 0;
+  struct tm t = {};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = sec < 0 ? 0 : sec;
+  return static_cast<double>(CPLYMDHMSToUnixTime(&t));
+}
+
 std::string HeaderValue(CSLConstList headers, const char* key) {
   const char* v = CSLFetchNameValue(headers, key);
   return v != nullptr ? v : "";
@@ -87,10 +116,21 @@ void ForgetCached(const std::string& path) {
 void UploadFile(const std::string& src, const std::string& dst) {
   EnsureGdal();
   RemoteOpenScope remoteIn(src);
+  RemoteOpenScope remoteOut(dst);
   VsiCapture capture;
   VsiFile in;
-  in.f = VSIFOpenL(src.c_str(), "rb");
+  VSIErrorReset();
+  in.f = VSIFOpenExL(src.c_str(), "rb", TRUE);
   if (in.f == nullptr) {
+    if (IsRemotePath(src)) {
+      VsiDiagnosis d = capture.Result();
+      AddVsiError(&d);
+      if (d.status == 0 && d.reason.empty()) {
+        d.status = 404;
+        d.reason = "http";
+      }
+      ThrowRemote("cannot download", src, d);
+    }
     ErrorInfo info{"ERR_SOURCE_MISSING", "cannot open '" + src + "' to upload it", src, 0, "open"};
     throw CodedError(std::move(info));
   }
@@ -122,12 +162,40 @@ void UploadFile(const std::string& src, const std::string& dst) {
 RemoteStat StatRemote(const std::string& path, bool fresh) {
   EnsureGdal();
   if (fresh && IsRemotePath(path)) ForgetCached(path);
+  if (IsRemotePath(path)) {
+    // Asked directly (one GET of the first byte): exact status codes and timeouts, the ETag and
+    // Last-Modified of the answer. GDAL's VSI stat below is the fallback.
+    RemoteObject object(path, path, -1);
+    if (object.Direct()) {
+      RemoteStat r;
+      try {
+        const RemoteObject::Facts f = object.Probe(nullptr);
+        r.exists = true;
+        r.isFile = true;
+        r.size = static_cast<double>(f.size);
+        r.etag = f.etag;
+        r.lastModified = f.lastModified;
+        r.mtime = HttpDate(f.lastModified);
+        return r;
+      } catch (const CodedError& e) {
+        if (e.info().code != "ERR_REMOTE" || e.info().status != 200) {
+          r.diagnosis.status = e.info().status;
+          r.diagnosis.reason = e.info().reason;
+          r.diagnosis.errnum = CPLE_HttpResponse;
+          r.diagnosis.messages = e.info().message;
+          return r;
+        }
+        // a server without byte ranges: ask GDAL (HEAD)
+      }
+    }
+  }
   RemoteOpenScope remote(path);  // no listing of the parent "directory" to answer a stat
   VsiCapture capture;
   VSIStatBufL st;
   RemoteStat r;
-  r.exists = VSIStatExL(path.c_str(), &st,
-                        VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) == 0;
+  r.exists =
+      VSIStatExL(path.c_str(), &st,
+                 VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) == 0;
   if (r.exists) {
     r.isFile = VSI_ISREG(st.st_mode) != 0;
     r.size = static_cast<double>(st.st_size);
@@ -143,13 +211,22 @@ RemoteStat StatRemote(const std::string& path, bool fresh) {
 
 std::vector<char> ReadVsiFile(const std::string& path, int64_t maxBytes) {
   EnsureGdal();
-  if (IsRemotePath(path)) ForgetCached(path);  // small files read whole: always from the server
+  if (IsRemotePath(path)) {
+    RemoteObject object(path, path, -1);
+    if (object.Direct()) {  // one GET, never GDAL's cache
+      std::vector<uint8_t> data = object.GetAll(maxBytes, nullptr);
+      return std::vector<char>(data.begin(), data.end());
+    }
+    ForgetCached(path);  // small files read whole: always from the server
+  }
   RemoteOpenScope remote(path);
   VsiCapture capture;
   VsiFile f;
+  VSIErrorReset();
   f.f = VSIFOpenExL(path.c_str(), "rb", TRUE);
   if (f.f == nullptr) {
     VsiDiagnosis d = capture.Result();
+    AddVsiError(&d);
     // GDAL says nothing (or only CPLE_FileIO) for a plain "no such file"
     if (d.status == 0 && d.reason.empty() && (d.errnum == 0 || d.errnum == CPLE_FileIO)) {
       d.status = 404;
