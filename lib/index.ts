@@ -22,6 +22,7 @@ export {
 } from './gdal';
 export type { WriteRasterOptions, RemoteStat } from './gdal';
 export { mergeManifests } from './remote/manifest';
+export { REMOTE_STAMP_TTL_MS } from './remote/stamps';
 export type { Manifest, ManifestEntry, MergeReport } from './remote/manifest';
 export type { RemoteCacheOptions } from './remote/publish';
 export type { RasterInfo, TileCacheStats, DatasetStats } from './native';

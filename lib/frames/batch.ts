@@ -206,6 +206,7 @@ async function planItem(images: ImageTable, r: BatchRequest, parsed: ParsedRegio
     return plannedFrom(await images.opener.openAsync(chan, whole ? 'ifExists' : 'build'), parsed, c, leases);
   }
   // Several files fused by AlignableImageData: read the in-image part in JS first (slower).
+  await images.warm(state, 'build');  // its header reads are synchronous: open every file first
   const al = images.alignable(state);
   const [H, W] = al.header('ifExists').shape;
   const rows = resolveRegion(parsed === null ? null : { ...parsed, cs: null, ce: null }, [H, W, 1], c.boundless);

@@ -270,6 +270,7 @@ export abstract class Frames {
       }
     }
     if (o.out !== undefined) throw this.#noOut(state, o.out);
+    await this.#images.warm(state, 'build', signal);
     return await this.#images.alignable(state).loadRegionAsync(region, {
       channels: o.channels, fused: true, cache: true, interpolation: o.interpolation, ...fusedCrop(crop),
     }) as NDArray;
