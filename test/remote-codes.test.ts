@@ -9,10 +9,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { FileError } from '../lib/errors';
+import { FileError, GdalError, NdsamplerError } from '../lib/errors';
 import type { BackendSpec } from '../lib/frames/frames';
 import { SimpleFrames } from '../lib/frames/simple-frames';
-import { REMOTE_DEFAULTS, statRemote, statRemoteAsync } from '../lib/gdal';
+import { REMOTE_DEFAULTS, setRemoteOptions, statRemote, statRemoteAsync } from '../lib/gdal';
 import { openImage } from '../lib/readers';
 import { openImageAsync } from '../lib/readers-async';
 import { shardFromEnv } from '../lib/remote/shard';
@@ -36,6 +36,8 @@ test.before(async () => {
   }
   http = await startServer('http', www);
   await http.configure({ fail: { '/f403/': 403, '/f500/': 500, '/f503/': 503 } });
+  // no retries of the 500s here (GDAL would wait 0.5 + 1 + 2 s before giving up on each)
+  setRemoteOptions({ GDAL_HTTP_MAX_RETRY: 0 }, { prefix: http.base });
 });
 
 test.after(async () => {
@@ -118,6 +120,31 @@ test('openImage(url) applies REMOTE_DEFAULTS (a fresh process)', () => {
     assert.is(before[k], null, `${k} unset before`);
     assert.is(after[k], val, `${k} after openImage(url)`);
   }
+});
+
+test('invalid arguments of the async openers: TypeError, and the file codes of openImage', async () => {
+  const local = path.join(www, 'ok', 'a.png');
+  const bad: Array<[string, () => Promise<unknown>]> = [
+    ['a number path', () => openImageAsync(5 as unknown as string)],
+    ['an unknown option', () => openImageAsync(local, { bogus: 1 } as never)],
+    ['a bad kind', () => openImageAsync(local, { kind: 'tiff' as never })],
+    ['a signal that is not one', () => openImageAsync(local, { signal: {} as AbortSignal })],
+    ['statRemoteAsync of a number', () => statRemoteAsync(5 as unknown as string)],
+    ['statRemoteAsync fresh not a boolean', () => statRemoteAsync(local, { fresh: 'yes' as never })],
+  ];
+  for (const [what, run] of bad) await expectCodeAsync(run, TypeError, 'ERR_INVALID_ARG_TYPE', what);
+  const f = new SimpleFrames({ 1: local }, { workdir: workdir(), backend: 'cog' });
+  await expectCodeAsync(() => f.loadRegionAsync(1, REGION, { signal: 'now' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  await expectCodeAsync(() => f.prepare({ signal: 3 as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
+  f.close();
+  await expectCodeAsync(() => openImageAsync(path.join(www, 'nope.png')), FileError, 'ERR_SOURCE_MISSING');
+  await expectCodeAsync(() => openImageAsync(www), FileError, 'ERR_NOT_A_FILE');
+  fs.writeFileSync(path.join(root, 'not-an-image.png'), 'hello');
+  await expectCodeAsync(() => openImageAsync(path.join(root, 'not-an-image.png')), GdalError, 'ERR_GDAL_OPEN');
+  await expectCodeAsync(() => openImageAsync(`${http.base}/ok/a.npy`), NdsamplerError, 'ERR_UNSUPPORTED');
+  const r = await openImageAsync(local);
+  assert.equal(r.shape, [60, 70, 3]);
+  r.close();
 });
 
 test('shard variables must be plain decimal integers', () => {

@@ -9,12 +9,12 @@
  * Runs on the calling thread; the prefetch and the reads run on the libuv pool.
  */
 import type { DType, NDArray, Shape3 } from '../ndarray';
-import type { RasterReader, ReadOptions } from '../readers';
+import type { ImageReader, RasterReader, ReadOptions } from '../readers';
 import type { NativeNpyReader, NativeRasterReader } from '../native';
 import { normalizeRegion } from '../region';
 import type { Region, Window } from '../region';
 
-export class PublishedReader {
+export class PublishedReader implements ImageReader {
   readonly path: string;
   readonly kind = 'raster' as const;
   readonly #inner: RasterReader;

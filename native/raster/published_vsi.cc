@@ -26,7 +26,7 @@ namespace {
 
 constexpr const char* kPrefix = "/vsindspub/";
 // Ranges closer than this are fetched as one (the bytes between cost less than a request).
-constexpr int64_t kMergeGap = 16 << 10;
+constexpr int64_t kMergeGap = 64 << 10;
 // Bytes fetched either side of a tile: a COG block's leader (its size, 4 bytes) and trailer (its
 // last 4 bytes repeated), which GDAL reads with the tile (and a little more: it reads 12 bytes
 // past the tile's data when checking them), so that GDAL's read is served from the same range.

@@ -30,7 +30,7 @@ constexpr size_t kMaxRangesPerRequest = 64;
 constexpr size_t kParallelRequests = 4;
 // A presigned URL is renewed after this many seconds (GDAL signs them for an hour).
 constexpr double kResignSeconds = 1800;
-constexpr int kFetchThreads = 8;
+constexpr int kFetchThreads = 16;
 
 double Now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
