@@ -85,6 +85,21 @@ void AddVsiError(VsiDiagnosis* d) {
   if (d->errnum == 0) d->errnum = CPLE_FileIO;
 }
 
+// Opens `path` (a VSI path) for reading, or throws its precise error: GDAL says nothing (or only
+// CPLE_FileIO) for a plain "no such file", which is then 404.
+VSILFILE* OpenRemoteOrThrow(const std::string& path, const VsiCapture& capture, const char* what) {
+  VSIErrorReset();
+  VSILFILE* f = VSIFOpenExL(path.c_str(), "rb", TRUE);
+  if (f != nullptr) return f;
+  VsiDiagnosis d = capture.Result();
+  AddVsiError(&d);
+  if (d.status == 0 && d.reason.empty() && (d.errnum == 0 || d.errnum == CPLE_FileIO)) {
+    d.status = 404;
+    d.reason = "http";
+  }
+  ThrowRemote(what, path, d);
+}
+
 // Seconds since the epoch of an HTTP date (Last-Modified), or 0.
 double HttpDate(const std::string& s) {
   int y, mo, d, h, mi, sec, tz, dow;
@@ -119,18 +134,9 @@ void UploadFile(const std::string& src, const std::string& dst) {
   RemoteOpenScope remoteOut(dst);
   VsiCapture capture;
   VsiFile in;
-  VSIErrorReset();
-  in.f = VSIFOpenExL(src.c_str(), "rb", TRUE);
-  if (in.f == nullptr) {
-    if (IsRemotePath(src)) {
-      VsiDiagnosis d = capture.Result();
-      AddVsiError(&d);
-      if (d.status == 0 && d.reason.empty()) {
-        d.status = 404;
-        d.reason = "http";
-      }
-      ThrowRemote("cannot download", src, d);
-    }
+  if (IsRemotePath(src)) {
+    in.f = OpenRemoteOrThrow(src, capture, "cannot download");
+  } else if ((in.f = VSIFOpenL(src.c_str(), "rb")) == nullptr) {
     ErrorInfo info{"ERR_SOURCE_MISSING", "cannot open '" + src + "' to upload it", src, 0, "open"};
     throw CodedError(std::move(info));
   }
@@ -222,18 +228,7 @@ std::vector<char> ReadVsiFile(const std::string& path, int64_t maxBytes) {
   RemoteOpenScope remote(path);
   VsiCapture capture;
   VsiFile f;
-  VSIErrorReset();
-  f.f = VSIFOpenExL(path.c_str(), "rb", TRUE);
-  if (f.f == nullptr) {
-    VsiDiagnosis d = capture.Result();
-    AddVsiError(&d);
-    // GDAL says nothing (or only CPLE_FileIO) for a plain "no such file"
-    if (d.status == 0 && d.reason.empty() && (d.errnum == 0 || d.errnum == CPLE_FileIO)) {
-      d.status = 404;
-      d.reason = "http";
-    }
-    ThrowRemote("cannot read", path, d);
-  }
+  f.f = OpenRemoteOrThrow(path, capture, "cannot read");
   std::vector<char> data;
   std::vector<char> buf(1 << 20);
   for (;;) {
