@@ -92,27 +92,32 @@ function serveFile(req: http.IncomingMessage, res: http.ServerResponse): void {
     fs.createReadStream(file, { start, end }).pipe(res);
     return;
   }
-  // Several ranges: one multipart/byteranges body (RFC 9110 §14.6).
+  // Several ranges: one multipart/byteranges body (RFC 9110 §14.6), written part by part.
   stats.multiranges++;
   const boundary = `nds${Date.now().toString(16)}`;
+  const heads = ranges.map(([start, end]) =>
+    Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${start}-${end}/${st.size}\r\n\r\n`));
+  const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
+  const length = ranges.reduce((n, [start, end], i) => n + heads[i].length + end - start + 1, tail.length);
+  delete headers['Content-Type'];
+  res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': length });
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
   const fd = fs.openSync(file, 'r');
-  const parts: Buffer[] = [];
   try {
-    for (const [start, end] of ranges) {
-      const data = Buffer.alloc(end - start + 1);
+    ranges.forEach(([start, end], i) => {
+      const data = Buffer.allocUnsafe(end - start + 1);
       fs.readSync(fd, data, 0, data.length, start);
-      parts.push(Buffer.from(`\r\n--${boundary}\r\nContent-Type: application/octet-stream\r\nContent-Range: bytes ${start}-${end}/${st.size}\r\n\r\n`));
-      parts.push(data);
+      res.write(heads[i]);
+      res.write(data);
       stats.bytes += data.length;
-    }
+    });
   } finally {
     fs.closeSync(fd);
   }
-  parts.push(Buffer.from(`\r\n--${boundary}--\r\n`));
-  const body = Buffer.concat(parts);
-  delete headers['Content-Type'];
-  res.writeHead(206, { ...headers, 'Content-Type': `multipart/byteranges; boundary=${boundary}`, 'Content-Length': body.length });
-  res.end(req.method === 'HEAD' ? undefined : body);
+  res.end(tail);
 }
 
 function configure(url: URL): void {

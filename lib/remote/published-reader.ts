@@ -18,8 +18,8 @@ export class PublishedReader implements ImageReader {
   readonly path: string;
   readonly kind = 'raster' as const;
   readonly #inner: RasterReader;
-  #queued: number[] = [];
-  #flush: Promise<void> | null = null;
+  #queued: Array<{ windows: Window[]; resolve: () => void; reject: (err: unknown) => void }> = [];
+  #scheduled = false;
 
   /** `url`: the object's URL (what errors and `path` name). */
   constructor(inner: RasterReader, url: string) {
@@ -56,22 +56,30 @@ export class PublishedReader implements ImageReader {
   }
 
   /**
-   * Fetches the bytes of the windows' missing tiles; the windows of every call made in this turn
-   * of the event loop go into one native prefetch.
+   * Fetches the bytes of the windows' missing tiles. The windows of every call made in this turn
+   * of the event loop are fetched together, in two halves (by position in the image), each one
+   * native prefetch: the reads of the first half decode on the pool while the second arrives.
    */
   prefetch(windows: Window[]): Promise<void> {
-    for (const w of windows) {
-      if (w.iy1 > w.iy0 && w.ix1 > w.ix0) this.#queued.push(w.iy0, w.iy1, w.ix0, w.ix1);
+    const mine: Window[] = windows.filter((w) => w.iy1 > w.iy0 && w.ix1 > w.ix0);
+    if (mine.length === 0) return Promise.resolve();
+    const waiting = new Promise<void>((resolve, reject) => this.#queued.push({ windows: mine, resolve, reject }));
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
     }
-    if (this.#flush === null) {
-      this.#flush = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-        const all = new Float64Array(this.#queued);
-        this.#queued = [];
-        this.#flush = null;
-        return all.length === 0 ? undefined : this.#inner.prefetchAsync(all);
-      });
+    return waiting;
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const calls = this.#queued.sort((a, b) => a.windows[0].iy0 - b.windows[0].iy0 || a.windows[0].ix0 - b.windows[0].ix0);
+    this.#queued = [];
+    const halves = calls.length > 8 ? [calls.slice(0, calls.length >> 1), calls.slice(calls.length >> 1)] : [calls];
+    for (const half of halves) {
+      const wins = new Float64Array(half.flatMap((c) => c.windows.flatMap((w) => [w.iy0, w.iy1, w.ix0, w.ix1])));
+      this.#inner.prefetchAsync(wins).then(() => half.forEach((c) => c.resolve()), (err: unknown) => half.forEach((c) => c.reject(err)));
     }
-    return this.#flush;
   }
 
   /** @internal The native reader, for loadBatch's one native call. */

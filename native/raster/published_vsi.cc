@@ -223,9 +223,16 @@ void PublishedFile::IndexTiles(void* gdalDataset, int tilesX, int tilesY, int ba
       }
     }
   }
+  // Pixel-interleaved (a COG's default): every band names the same blocks; keep one.
+  bool shared = true;
+  const size_t per = static_cast<size_t>(tilesX) * tilesY;
+  for (size_t i = per; i < tiles.size() && shared; ++i) {
+    shared = tiles[i].offset == tiles[i % per].offset && tiles[i].size == tiles[i % per].size;
+  }
+  if (shared) tiles.resize(per);
   tilesX_ = tilesX;
   tilesY_ = tilesY;
-  bands_ = bands;
+  bands_ = shared ? 1 : bands;
   tiles_ = std::move(tiles);
 }
 
