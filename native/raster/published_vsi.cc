@@ -25,8 +25,6 @@ namespace nds {
 namespace {
 
 constexpr const char* kPrefix = "/vsindspub/";
-// Ranges closer than this are fetched as one (the bytes between cost less than a request).
-constexpr int64_t kMergeGap = 64 << 10;
 // Bytes fetched either side of a tile: a COG block's leader (its size, 4 bytes) and trailer (its
 // last 4 bytes repeated), which GDAL reads with the tile (and a little more: it reads 12 bytes
 // past the tile's data when checking them), so that GDAL's read is served from the same range.
@@ -307,9 +305,10 @@ void PublishedFile::Read(int64_t off, int64_t len, uint8_t* dst, const CancelFla
 void PublishedFile::Prefetch(std::vector<ByteRange> ranges, const CancelFlag& cancel) {
   std::sort(ranges.begin(), ranges.end(), [](const ByteRange& a, const ByteRange& b) { return a.offset < b.offset; });
   std::vector<ByteRange> merged;
+  const int64_t gap = object_.MergeGap();  // ranges closer than this are fetched as one
   for (const ByteRange& r : ranges) {
     if (r.length <= 0 || r.end() <= static_cast<int64_t>(head_.size())) continue;
-    if (!merged.empty() && r.offset <= merged.back().end() + kMergeGap) {
+    if (!merged.empty() && r.offset <= merged.back().end() + gap) {
       merged.back().length = std::max(merged.back().end(), r.end()) - merged.back().offset;
     } else {
       merged.push_back(r);

@@ -52,7 +52,7 @@ class PublishedFile {
   // Any thread: bytes [off, off + len) (within the file) into `dst`, from the header, the cache,
   // or one GET. Throws CodedError.
   void Read(int64_t off, int64_t len, uint8_t* dst, const CancelFlag& cancel);
-  // Any thread: fetches the ranges not cached (gaps of up to 64 KiB are merged), all at once.
+  // Any thread: fetches the ranges not cached (close ranges merged: RemoteObject::MergeGap), all at once.
   void Prefetch(std::vector<ByteRange> ranges, const CancelFlag& cancel);
 
  private:

@@ -291,6 +291,11 @@ void RemoteObject::Check(const Answer& a) {
   }
 }
 
+int64_t RemoteObject::MergeGap() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return multirange_ == 0 ? int64_t{512} << 10 : int64_t{64} << 10;
+}
+
 bool RemoteObject::Direct() { return mode_ == Mode::kHttp || (mode_ == Mode::kSigned && !Url().empty()); }
 
 RemoteObject::Facts RemoteObject::Probe(const CancelFlag& cancel) {

@@ -51,6 +51,11 @@ class RemoteObject {
   // Fetches `ranges` (any order; each within [0, size)), one buffer per range, in order.
   std::vector<std::vector<uint8_t>> Fetch(const std::vector<ByteRange>& ranges, const CancelFlag& cancel);
 
+  // The gap between two ranges below which fetching the bytes between them costs less than
+  // another request: small where many ranges go in one request (multi-range), larger where each
+  // run of ranges is a request of its own (object stores).
+  int64_t MergeGap();
+
   // True when the object has a plain or presigned URL (Probe and GetAll then ask the server
   // directly; otherwise the caller asks GDAL's VSI layer).
   bool Direct();
