@@ -17,7 +17,7 @@ import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CO
 import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
 import { DEFAULT_MAX_READERS } from '../cache/opener';
 import { FramesError, NdsamplerError } from '../errors';
-import type { DType, NDArray } from '../ndarray';
+import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { Region } from '../region';
 import * as v from '../validate';
 import { ImageTable } from './images';
@@ -31,8 +31,8 @@ import type { Sampler, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
-import { coerceRemoteCache, PublishedCache } from '../remote/publish';
-import type { RemoteCacheOptions } from '../remote/publish';
+import { coerceRemoteCache, PublishedCache } from '../remote/published';
+import type { RemoteCacheOptions } from '../remote/published';
 import type { PrepareHost, PrepareOptions, PrepareReport } from './prepare';
 import type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
 
@@ -256,9 +256,22 @@ export abstract class Frames {
     batchOpts.boundless = true;
     return createSampler<Batch<D>>({
       imageIds: this.imageIds,
-      shape: (id) => this.loadFrame(id).shape,
+      shape: (id) => this.#shapeAsync(id),
       load: (requests, out) => this.loadBatch<D>(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
     }, plan, prefetch);
+  }
+
+  /** An image's [H, W, C] with its header read on the libuv pool (single-file images; others from loadFrame). */
+  async #shapeAsync(imageId: ImageId): Promise<Shape3> {
+    const state = await this.#images.getAsync(imageId);
+    const chan = this.#images.fast(state, undefined);
+    if (chan === null) return this.loadFrame(imageId).shape;
+    const lease = await this.#images.opener.openAsync(chan, 'ifExists');
+    try {
+      return [...lease.reader.shape] as Shape3;
+    } finally {
+      lease.release();
+    }
   }
 
   /**
@@ -315,6 +328,7 @@ export abstract class Frames {
       unknownImage: (id) => this.unknownImage(id),
       cacheDpath: this.cacheDpath,
       backendType: this.#backend.type,
+      backend: this.backend,
       pathinfoAsync: async (id) => (await this.#images.getAsync(id)).pathinfo,
       ensureAsync: (chan) => this.#images.opener.ensureAsync(chan),
       stampKey: () => this.#stampKey(),

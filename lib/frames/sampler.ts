@@ -217,8 +217,8 @@ export function epochItems(ids: ImageId[], shapes: Shape3[], p: CheckedPlan, epo
 /** What the sampler needs from Frames. */
 export interface SamplerHost<B> {
   imageIds: ImageId[];
-  /** The image's [H, W, C] (its header only). */
-  shape(imageId: ImageId): Shape3;
+  /** The image's [H, W, C] (its header only; opened on the libuv pool when it is a promise). */
+  shape(imageId: ImageId): Shape3 | Promise<Shape3>;
   /** frames.loadBatch with the caller's batch options; `out` a batch from this sampler's ring or undefined. */
   load(requests: Array<{ imageId: ImageId; region: Region }>, out: B | undefined): Promise<B>;
 }
@@ -232,10 +232,19 @@ export type Sampler<B> = AsyncIterable<B> & { state(): SamplerState };
  */
 export function createSampler<B extends { dims: number[] }>(host: SamplerHost<B>, p: CheckedPlan, prefetch: number): Sampler<B> {
   const ids = host.imageIds.slice();
-  const shapes: Shape3[] = [];
-  const shapesOf = (): Shape3[] => {
-    if (shapes.length !== ids.length) for (let i = shapes.length; i < ids.length; i++) shapes.push(host.shape(ids[i]));
-    return shapes;
+  let shapes: Shape3[] | null = null;
+  /** Every image's shape, asked once (16 at a time: remote headers are awaited, never waited for). */
+  const loadShapes = async (): Promise<void> => {
+    if (shapes !== null) return;
+    const got = new Array<Shape3>(ids.length);
+    let next = 0;
+    await Promise.all(Array.from({ length: Math.min(16, ids.length) }, async () => {
+      while (next < ids.length) {
+        const i = next++;
+        got[i] = await host.shape(ids[i]);
+      }
+    }));
+    shapes = got;
   };
   let state: SamplerState = { version: 1, seed: p.seed, epoch: p.start.epoch, position: p.start.position, rank: p.rank, worldSize: p.worldSize };
   const ringSize = prefetch + 2;
@@ -250,7 +259,7 @@ export function createSampler<B extends { dims: number[] }>(host: SamplerHost<B>
     const nextPlan = (): { epoch: number; after: number; requests: Array<{ imageId: ImageId; region: Region }> } | null => {
       for (;;) {
         if (epoch >= p.epochs) return null;
-        if (items === null) items = epochItems(ids, shapesOf(), p, epoch);
+        if (items === null) items = epochItems(ids, shapes as Shape3[], p, epoch);
         if (position < items.length) {
           const chunk = items.slice(position, position + p.batchSize);
           position += chunk.length;
@@ -278,6 +287,7 @@ export function createSampler<B extends { dims: number[] }>(host: SamplerHost<B>
       return true;
     };
     try {
+      await loadShapes();
       while (inflight.length < prefetch + 1 && issue()) { /* fill the pipeline */ }
       while (inflight.length > 0) {
         const head = inflight.shift() as { plan: { epoch: number; after: number }; batch: Promise<B> };
