@@ -12,6 +12,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
 import type { Row } from './timing';
 import { benchSoak } from './soak';
+import { benchLabels } from './labels';
 import { benchCoco } from './coco';
 import { benchRemote } from './remote';
 import { allocate, openImage, writeNpy } from '../dist';
@@ -649,6 +650,8 @@ async function main(): Promise<void> {
   if (want('frames')) await benchFrames();
   if (want('throughput')) await benchThroughput();
   if (want('coco')) await benchCoco({ dataDir, log, record, ensureNpy });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build
+  if (want('labels')) await benchLabels({ nds: require('../dist'), npy: ensureNpy('img8192.npy', 8192, 8192, 3), log, record });
   if (wantNamed('remote')) await benchRemote(dataDir, syntheticImage, log, record);  // only when named: servers, ~400 MiB over loopback
   if (wantNamed('soak')) await benchSoak(dataDir, syntheticImage, log, record);
   writeResults();

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `ndsampler` command: demo, prepare, manifest, info, bench (one module each under lib/cli/).
+ * The `ndsampler` command: demo, prepare, manifest, info, show, bench (one module each under lib/cli/).
  * Exit codes: 0 success, 1 a failure (an image that could not be read or converted, ...),
  * 2 a usage error (printed with the usage text on stderr).
  */
@@ -10,6 +10,7 @@ import { describeError, err, help, out, USAGE, UsageError } from './cli/args';
 import { cmdBench } from './cli/bench';
 import { cmdDemo } from './cli/demo';
 import { cmdInfo, cmdManifest, cmdPrepare } from './cli/prepare';
+import { cmdShow } from './cli/show';
 
 export { collectInputs } from './cli/args';
 
@@ -44,6 +45,8 @@ export async function main(argv: string[]): Promise<number> {
         return cmdManifest(rest);
       case 'bench':
         return cmdBench(rest);
+      case 'show':
+        return await cmdShow(rest);
       default:
         throw new UsageError(`unknown command '${cmd}'`);
     }

@@ -52,7 +52,11 @@ export class BackendConfigError extends NdsamplerError {}
 export class ClosedError extends NdsamplerError {}
 /** Work cancelled through an AbortSignal (ERR_ABORTED). */
 export class AbortError extends NdsamplerError {}
-/** Image ids, pathinfo, hashid, prepare and serialisation problems in Frames (ERR_UNKNOWN_IMAGE, ERR_HASHID, ...). */
+/**
+ * Image ids, pathinfo, hashid, prepare and serialisation problems in Frames (ERR_UNKNOWN_IMAGE,
+ * ERR_HASHID, ...), and malformed annotations of a dataset (ERR_ANNOTATION, with `annotationId`), and annotation
+ * ids a dataset does not have (ERR_UNKNOWN_ANNOTATION).
+ */
 export class FramesError extends NdsamplerError {}
 
 type ErrorClass = new (code: string, message: string, props?: ErrorProps) => NdsamplerError;
@@ -85,6 +89,8 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_CHANNELS: FramesError,
   ERR_FRAMES_JSON: FramesError,
   ERR_SAMPLER_STATE: FramesError,
+  ERR_ANNOTATION: FramesError,
+  ERR_UNKNOWN_ANNOTATION: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
   ERR_TOO_LARGE: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,

@@ -127,13 +127,15 @@ export interface RasterArrayDesc {
 /**
  * Layout of one crop in loadBatch's `items` (native/batch/batch_layout.h `Item`): KIND (ITEM_KIND);
  * a WINDOW item reads source SRC's in-image window Y0..C1 and lands it at OY, OX with size IH x IW
- * (output resolution) in its slot; a FUSED item samples parts PART0 .. PART0 + NPARTS; FILL is the
- * raw fill value of every item.
+ * (output resolution, larger than the window for an enlarged read) in its slot, turned by ORIENT
+ * (lib/geometry.ts orientation code; 0: as read; OY..IW are then in the crop as read, the slot
+ * transposed by an odd quarter turn); a FUSED item samples parts PART0 .. PART0 + NPARTS (ORIENT
+ * 0: its orientation is in its parts' affines); FILL is the raw fill value of every item.
  */
 export const ITEM = {
   KIND: 0, SRC: 1, Y0: 2, Y1: 3, X0: 4, X1: 5, C0: 6, C1: 7, OY: 8, OX: 9, IH: 10, IW: 11, FILL: 12,
-  PART0: 13, NPARTS: 14,
-  LENGTH: 15,
+  PART0: 13, NPARTS: 14, ORIENT: 15,
+  LENGTH: 16,
 } as const;
 export const ITEM_KIND = { NONE: -1, WINDOW: 0, FUSED: 1 } as const;
 
@@ -176,6 +178,23 @@ export interface NativeBatchOptions {
   bands?: Float64Array;
   out: TypedArray | undefined;
   view?: Float64Array;
+}
+
+/**
+ * The one options object of rasterizeMasks (lib/labels/masks.ts builds it; native/labels/
+ * mask_job.cc). `shapes` holds 4 numbers per shape, painted in order into crop `crop`: crop,
+ * value, kind (0 polygon, 1 RLE), offset into `geom`. A polygon at its offset: nParts, then per
+ * part nRings, then per ring nPoints and its x, y pairs (canvas pixel edges; the rings of a part
+ * are filled even-odd). An RLE: imgH, imgW, the affine t0..t5 from canvas pixel centres to image
+ * coordinates, the canvas box c0, r0, c1, r1 to visit, nRuns and the run lengths.
+ */
+export interface NativeMaskOptions {
+  n: number; h: number; w: number;
+  dtype: 'uint8' | 'uint16' | 'int32';
+  shapes: Float64Array;
+  geom: Float64Array;
+  /** The data of an earlier result of this env to fill again in place (else a new buffer). */
+  out?: Uint8Array | Uint16Array | Int32Array;
 }
 
 export interface NativeBatchResult {
@@ -255,6 +274,8 @@ export interface NativeBinding {
   /** How many nice levels (0..19) the pool threads run below the JS thread that starts them. */
   setThreadPoolNice(n: number): void;
   threadPoolNice(): number;
+  /** Paints the masks of a labeled batch on the addon's pool (n * h * w elements of `dtype`). */
+  rasterizeMasks(opts: NativeMaskOptions): Promise<Uint8Array | Uint16Array | Int32Array>;
   /** VSIStatExL + the HTTP headers of a (remote) VSI path; never throws for a remote failure. */
   statRemote(path: string, fresh: boolean): NativeRemoteStat;
   statRemoteAsync(path: string, fresh: boolean): Promise<NativeRemoteStat>;

@@ -2,7 +2,8 @@
 'use strict';
 // Writes the seed corpora of the libFuzzer targets (native/fuzz/fuzz_<name>.cc), one directory
 // per target, at build/CI time (nothing binary is committed):
-//   node scripts/fuzz-seeds.js OUTDIR      -> OUTDIR/npy_header, OUTDIR/request, OUTDIR/tiff_tiles
+//   node scripts/fuzz-seeds.js OUTDIR      -> OUTDIR/npy_header, OUTDIR/request, OUTDIR/tiff_tiles,
+//                                             OUTDIR/rasterize
 // - npy_header: whole valid .npy files (header + data) of every dtype in every byte order numpy
 //   writes ('<', '>', '=', '|'), format versions 1.0, 2.0 and 3.0, C and Fortran order, 2-D and
 //   3-D, including an empty array; the header bytes are built here as numpy lays them out.
@@ -115,4 +116,18 @@ function npyFile(descr, shape, fortran, version) {
     ds.close();
   }
   process.stdout.write(`fuzz-seeds: tiff_tiles: ${cases.length} files\n`);
+}
+
+// ---- rasterize -----------------------------------------------------------------------------
+// Deterministic pseudo-random byte strings, as for request (read through FuzzedDataProvider).
+{
+  const d = dir('rasterize');
+  let s = 0x2545f491;
+  const next = () => { s ^= s << 13; s ^= s >>> 17; s ^= s << 5; return s >>> 0; };
+  for (let i = 0; i < 24; i++) {
+    const b = Buffer.alloc(64 + (i * 29) % 400);
+    for (let j = 0; j < b.length; j++) b[j] = next() & 0xff;
+    fs.writeFileSync(path.join(d, `random-${String(i).padStart(2, '0')}`), b);
+  }
+  process.stdout.write('fuzz-seeds: rasterize: 24 files\n');
 }

@@ -4,6 +4,10 @@
  * native multi-file read with it: the plan (which window of each file, at which read scale), the
  * reads (through the readers: COG overviews when reduced), dequantization and the sampler
  * ('nearest' or 'linear', without antialiasing). Pure TypeScript on the calling thread.
+ *
+ * One change since: a sample within TIE (1e-9 pixel) of a pixel edge counts as on it, as the
+ * library's planner and sampler now have it (before, a sample on a crop's first column computed
+ * as -1e-17 fell outside the crop and left a column of fill where the image has pixels).
  */
 import { FramesError } from '../lib/errors';
 import type { ChannelInfo } from '../lib/cache/config';
@@ -14,6 +18,8 @@ import { boxWindow, normalizeRegion } from '../lib/region';
 import type { Region, Window } from '../lib/region';
 
 export type Interpolation = 'nearest' | 'linear';
+
+const TIE = 1e-9;
 
 /** An affine transform as its first two rows: a, b, tx, c, d, ty. */
 export type M3 = [number, number, number, number, number, number];
@@ -132,9 +138,9 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead, m: 
   if (m[1] === 0 && m[3] === 0 && (interp === 'nearest' || exact)) {
     // Separable: one crop column per output column, one crop row per output row.
     const cols = new Int32Array(W);
-    for (let j = 0; j < W; j++) cols[j] = Math.floor(m[0] * (j + 0.5) + m[2]);
+    for (let j = 0; j < W; j++) cols[j] = Math.floor(m[0] * (j + 0.5) + m[2] + TIE);
     for (let i = 0; i < H; i++) {
-      const row = Math.floor(m[4] * (i + 0.5) + m[5]);
+      const row = Math.floor(m[4] * (i + 0.5) + m[5] + TIE);
       if (row < 0 || row >= ch) continue;
       const rbase = crop.offset + row * sy;
       let o = i * W * C + c0;
@@ -155,8 +161,8 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead, m: 
       const u = m[0] * x + m[1] * y + m[2];
       const vv = m[3] * x + m[4] * y + m[5];
       if (interp === 'nearest') {
-        const col = Math.floor(u);
-        const row = Math.floor(vv);
+        const col = Math.floor(u + TIE);
+        const row = Math.floor(vv + TIE);
         if (row < 0 || row >= ch || col < 0 || col >= cw) continue;
         const base = crop.offset + row * sy + col * sx;
         for (let k = 0; k < nb; k++) dst[o + k] = src[base + offs[k]];
@@ -166,7 +172,7 @@ export function sample(out: NDArray, c0: number, crop: NDArray, r: FileRead, m: 
       // points within half a pixel of its border clamp to the edge pixels.
       const fu = u - 0.5;
       const fv = vv - 0.5;
-      if (u < 0 || vv < 0 || u > cw || vv > ch) continue;
+      if (u < -TIE || vv < -TIE || u > cw + TIE || vv > ch + TIE) continue;
       const c0i = Math.floor(fu);
       const r0i = Math.floor(fv);
       const ax = fu - c0i;
@@ -249,10 +255,10 @@ export function referenceFused(files: RefFile[], grid: [number, number], region:
         }
       }
       const lin = interp === 'linear' ? 0.5 : 0;
-      rx0 = Math.floor(Math.min(...us) - lin);
-      rx1 = Math.floor(Math.max(...us) - lin) + 1 + (lin ? 1 : 0);
-      ry0 = Math.floor(Math.min(...vs) - lin);
-      ry1 = Math.floor(Math.max(...vs) - lin) + 1 + (lin ? 1 : 0);
+      rx0 = Math.floor(Math.min(...us) - lin + TIE);
+      rx1 = Math.floor(Math.max(...us) - lin + TIE) + 1 + (lin ? 1 : 0);
+      ry0 = Math.floor(Math.min(...vs) - lin + TIE);
+      ry1 = Math.floor(Math.max(...vs) - lin + TIE) + 1 + (lin ? 1 : 0);
     }
     const y0 = Math.min(Math.max(ry0, 0), fh);
     const y1 = Math.min(Math.max(ry1, y0), fh);

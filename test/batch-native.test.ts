@@ -18,6 +18,9 @@ test.after(() => rmrf(root));
 const file = path.join(root, 'a.npy');
 writeNpy(file, makeArray(16, 20, 3, 'uint8', (y, x, c) => y * 10 + x + c * 100));
 const reader = new NpyReader(file);
+const file16 = path.join(root, 'b.npy');
+writeNpy(file16, makeArray(16, 20, 3, 'uint16', (y, x, c) => y * 10 + x + c * 100));
+const reader16 = new NpyReader(file16);
 
 /** A valid one-crop fused batch: 4x4 output, 2 channels, band 2 then band 0 of the file, 2x upsampled from (1, 1). */
 function fused(): NativeBatchOptions {
@@ -48,6 +51,46 @@ test('a well-formed fused work list samples what it says, sync and on the pool',
   const res = native.loadBatchSync({ ...fused(), out });
   assert.is(res.data, out);
   assert.equal(Array.from(out), want);
+});
+
+/** A window item over rows 0..ih, columns 0..iw, channels 0..2 of the file, turned by `orient`. */
+function window(ih: number, iw: number, orient: number): Float64Array {
+  const items = new Float64Array(ITEM.LENGTH);
+  items.set([ITEM_KIND.WINDOW, 0, 0, ih, 0, iw, 0, 2, 0, 0, ih, iw, 0], 0);
+  items[ITEM.ORIENT] = orient;
+  return items;
+}
+
+test("a turned window item is numpy's flip / rot90 of its window (orientation codes 0..15), NHWC and NCHW", async () => {
+  // S: rows 0..3, columns 0..5 of the file, channels 0 and 1 (value y * 10 + x + c * 100).
+  const [sh, sw] = [3, 5];
+  const S = (y: number, x: number, c: number) => y * 10 + x + c * 100;
+  for (let code = 0; code < 16; code++) {
+    const [hf, vf, k] = [(code & 1) !== 0, (code & 2) !== 0, code >> 2];
+    const F = (y: number, x: number, c: number) => S(vf ? sh - 1 - y : y, hf ? sw - 1 - x : x, c);
+    // numpy's rot90(F, k): counter-clockwise; out[i, j] = F[j, w - 1 - i] for k = 1
+    const [h, w] = k % 2 === 1 ? [sw, sh] : [sh, sw];
+    const turn = (i: number, j: number): [number, number] => (k === 0 ? [i, j] : k === 1 ? [j, sw - 1 - i] : k === 2 ? [sh - 1 - i, sw - 1 - j] : [sh - 1 - j, i]);
+    // uint8 (the LUT paths) and uint16 sources; as they are, or normalised (x * 2) into float32
+    for (const [src, dtype] of [[reader, 'uint8'], [reader16, 'uint16'], [reader, 'float32'], [reader16, 'float32']] as const) {
+      for (const layout of ['NHWC', 'NCHW'] as const) {
+        const want: number[] = [];
+        const v = (i: number, j: number, c: number) => F(...turn(i, j), c) * (dtype === 'float32' ? 2 : 1);
+        if (layout === 'NHWC') {
+          for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) for (let c = 0; c < 2; c++) want.push(v(i, j, c));
+        } else {
+          for (let c = 0; c < 2; c++) for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) want.push(v(i, j, c));
+        }
+        const o: NativeBatchOptions = {
+          ...fused(), h, w, layout, dtype, normalize: dtype === 'float32', scale: 2, sources: [src.nativeHandle()],
+          parts: undefined, bands: undefined, items: window(sh, sw, code),
+        };
+        const what = `code ${code} ${src.dtype} -> ${dtype} ${layout}`;
+        assert.equal(Array.from(native.loadBatchSync(o).data), want, what);
+        assert.equal(Array.from((await native.loadBatch(o).promise).data), want, `${what} (pool)`);
+      }
+    }
+  }
 });
 
 test('malformed parts, items, bands and views are refused, never a crash', async () => {
@@ -87,6 +130,12 @@ test('malformed parts, items, bands and views are refused, never a crash', async
     ['overlapping view', mutate((o) => { o.view = Float64Array.from([0, 1, 1, 1]); o.out = new Uint8Array(64); }), 'ERR_OUT_BUFFER'],
     ['view past out', mutate((o) => { o.view = Float64Array.from([1, 8, 2, 1]); o.out = new Uint8Array(32); }), 'ERR_OUT_BUFFER'],
     ['negative view', mutate((o) => { o.view = Float64Array.from([-1, 8, 2, 1]); }), 'ERR_INVALID_ARG_TYPE'],
+    ['orientation code', mutate((o) => { o.items[ITEM.ORIENT] = 16; }), 'ERR_INVALID_ARG_TYPE'],
+    ['a turned fused item', mutate((o) => { o.items[ITEM.ORIENT] = 1; }), 'ERR_INVALID_ARG_TYPE'],
+    ['a turned window item placed by the slot, not by the crop as read', mutate((o) => {
+      Object.assign(o, { h: 4, w: 2, parts: undefined, bands: undefined });
+      o.items = window(4, 2, 4);  // S of a quarter turn is [2, 4]: 4 rows do not fit
+    }), 'ERR_REGION'],
     ['a window item outside its image', mutate((o) => {
       o.items = new Float64Array(ITEM.LENGTH);
       o.items.set([ITEM_KIND.WINDOW, 0, 0, 17, 0, 4, 0, 2, 0, 0, 4, 4], 0);
@@ -106,5 +155,8 @@ test('malformed parts, items, bands and views are refused, never a crash', async
   assert.is(native.loadBatchSync(fused()).data.length, 32);
 });
 
-test.after(() => reader.close());
+test.after(() => {
+  reader.close();
+  reader16.close();
+});
 test.run();

@@ -39,6 +39,8 @@ Commands:
   info <image> [--workdir DIR]      shape, dtype, bands, whether it is a COG, and its cache entries
                                     (a .kwcoco.json / COCO .json: its images, assets, channels, caches;
                                     prepare takes one too and prepares every asset)
+  show <dataset|demo> --out FILE    a contact sheet of samples with their boxes, polygons and
+      [--image ID | --sampler]      keypoints drawn (--count N, --size PX, --seed S, --workdir DIR)
   bench [args...]                   run the benchmark (bench/run.ts of a source checkout)
 
 Options:

@@ -7,6 +7,7 @@ import { hasDriver } from '../gdal';
 import type { NDArray } from '../ndarray';
 import { toContiguous } from '../ndarray';
 import { cocoDemo } from './coco';
+import { labeledDemo } from './show';
 import { describeError, err, help, out, parse, workdirArg } from './args';
 
 /** A small deterministic PRNG (mulberry32). */
@@ -131,6 +132,8 @@ export async function cmdDemo(args: string[]): Promise<number> {
   const cw = ch.map((hd, i) => Math.max(hd.length, ...coco.map((r) => r[i].length)));
   out(ch.map((c, i) => c.padEnd(cw[i])).join('  '));
   for (const r of coco) out(r.map((c, i) => c.padEnd(cw[i])).join('  '));
+  out('');
+  await labeledDemo(workdir);
   out(`workdir: ${workdir}`);
   return 0;
 }

@@ -285,8 +285,11 @@ export class AlignableImageData {
    * each file's native crop with the transform that aligns it.
    */
   loadRegion(imgRegion?: Region | null, opts?: AlignableRegionOptions): NDArray | Prefused {
-    const o = this.resolve(opts);
-    const parsed = parseRegion(imgRegion);
+    return this.loadResolved(parseRegion(imgRegion), this.resolve(opts));
+  }
+
+  /** @internal loadRegion with checked options (which may carry a size and an orientation). */
+  loadResolved(parsed: ParsedRegion | null, o: Resolved): NDArray | Prefused {
     const readers = new Map<Group, ImageReader>();
     for (const g of this.groupsFor(o.channels)) readers.set(g, this.#reader(g, o.mode));
     const plan = this.plan(parsed, o, readers);

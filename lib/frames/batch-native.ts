@@ -21,7 +21,11 @@ import type { M3 } from './affine';
 
 export type BaseReader = NpyReader | RasterReader;
 
-/** A crop of one file by the readers' rule: the in-image part of `win` placed at (oy, ox), ih x iw. */
+/**
+ * A crop of one file by the readers' rule: the in-image part of `win` placed at (oy, ox), ih x iw
+ * of the crop as read, which is then turned by `orient` (lib/geometry.ts; 0: as read) as it is
+ * written, so `shape` is the turned crop's.
+ */
 export interface WindowCrop {
   kind: 'window';
   reader: BaseReader;
@@ -30,6 +34,7 @@ export interface WindowCrop {
   shape: Shape3;
   win: Window;
   place: { oy: number; ox: number; ih: number; iw: number };
+  orient: number;
   /** The raw fill value as a value of `dtype`. */
   fill: number;
 }
@@ -163,6 +168,7 @@ export function encode(crops: ReadonlyArray<CropPlan | null>, [h, w, c]: Shape3,
       items[at + ITEM.OX] = place.ox;
       items[at + ITEM.IH] = place.ih;
       items[at + ITEM.IW] = place.iw;
+      items[at + ITEM.ORIENT] = p.orient;
       continue;
     }
     items[at + ITEM.KIND] = ITEM_KIND.FUSED;

@@ -7,16 +7,17 @@
  *
  * Internal. Runs on the calling JS thread.
  */
-import type { ReaderPins } from '../cache/entry-reader';
+import { ReaderPins } from '../cache/entry-reader';
 import type { ReaderLease } from '../cache/opener';
 import type { ImageId } from '../cache/config';
-import { placement, scaledShape } from '../geometry';
+import { orientedDims, placement, placementSized, scaledShape } from '../geometry';
 import type { ImageReader } from '../readers';
 import { coversImage, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import type { AlignableImageData, Resolved } from './alignable';
-import { rawValue } from './batch-native';
-import type { CropPlan, WindowCrop } from './batch-native';
+import { rawValue, runOneAsync, runOneSync } from './batch-native';
+import type { BaseReader, CropPlan, WindowCrop } from './batch-native';
+import type { NDArray } from '../ndarray';
 import type { Group, Interpolation } from './fused';
 import type { ImageState, ImageTable } from './images';
 
@@ -35,6 +36,13 @@ export interface CropOptions {
   channels: unknown;
   interpolation: Interpolation;
   antialias: boolean;
+  /**
+   * The crop's own output size [h, w] before `orient` (CocoSampler's targets), instead of the
+   * window at `scale`: each axis at its own ratio, enlarged too (nearest for a single file).
+   */
+  size?: [number, number];
+  /** Flips and quarter turns applied as the crop is written (lib/geometry.ts orientCode; default 0). */
+  orient?: number;
 }
 
 /** Where a batch keeps what it holds until it settles: reader leases (pool) and pins (entries). */
@@ -46,17 +54,25 @@ export interface Holds {
 /** A window crop of a single-file image from the reader `lease` holds. */
 function windowFrom(lease: ReaderLease, parsed: ParsedRegion | null, c: CropOptions, holds: Holds): WindowCrop {
   holds.leases.push(lease);
-  const reader = holds.pins.base(lease.reader);
+  return windowCrop(holds.pins.base(lease.reader), parsed, c);
+}
+
+/** A window crop of `reader` (a pinned base reader). */
+function windowCrop(reader: BaseReader, parsed: ParsedRegion | null, c: CropOptions): WindowCrop {
   const win = resolveRegion(parsed, reader.shape, c.boundless);
-  const shape = scaledShape(win, c.scale);
-  return { kind: 'window', reader, dtype: reader.dtype, shape, win, place: placement(win, c.scale, shape), fill: rawValue(reader.dtype, c.fill) };
+  const orient = c.orient ?? 0;
+  // S, the crop as read (then turned by `orient`).
+  const [sh, sw] = c.size ?? scaledShape(win, c.scale);
+  const place = c.size === undefined ? placement(win, c.scale, [sh, sw, 0]) : placementSized(win, sh, sw);
+  const [h, w] = orientedDims(orient, sh, sw);
+  return { kind: 'window', reader, dtype: reader.dtype, shape: [h, w, win.c1 - win.c0], win, place, orient, fill: rawValue(reader.dtype, c.fill) };
 }
 
 /** How a fused crop of the batch is read. */
 function resolved(channels: unknown, c: CropOptions): Resolved {
   return {
     channels: channels as string | string[] | undefined, fused: true, mode: 'build', interpolation: c.interpolation,
-    antialias: c.antialias, scale: c.scale, boundless: c.boundless, fill: c.fill, out: undefined,
+    antialias: c.antialias, scale: c.scale, boundless: c.boundless, fill: c.fill, out: undefined, size: c.size, orient: c.orient,
   };
 }
 
@@ -112,4 +128,34 @@ export async function planItem(images: ImageTable, r: BatchRequest, parsed: Pars
     return lease;
   }));
   return fusedFrom(al, groups, leases, parsed, channels, c, holds);
+}
+
+/**
+ * One crop planned with its own options (CocoSampler.loadSample), read on the calling thread into
+ * a new array of its image's dtype: a single-file image through its reader (its cache entry built
+ * here when missing), an image of several files through AlignableImageData.
+ */
+export function readPlanned(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: CropOptions): NDArray {
+  const state = images.get(r.imageId);
+  const channels = channelsOf(r, c);
+  const chan = images.fast(state, channels);
+  if (chan === null) return images.alignable(state).loadResolved(parsed, resolved(channels, c)) as NDArray;
+  const pins = new ReaderPins();
+  try {
+    const crop = windowCrop(pins.base(images.openFast(state, chan, false)), parsed, c);
+    return runOneSync(crop);
+  } finally {
+    pins.release();
+  }
+}
+
+/** readPlanned with the files opened on the libuv pool and the crop read on the addon's pool. */
+export async function readPlannedAsync(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: CropOptions): Promise<NDArray> {
+  const holds: Holds = { leases: [], pins: new ReaderPins() };
+  try {
+    return await runOneAsync(await planItem(images, r, parsed, c, holds));
+  } finally {
+    holds.pins.release();
+    for (const l of holds.leases) l.release();
+  }
 }

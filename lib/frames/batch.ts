@@ -110,7 +110,8 @@ function numbers(x: unknown, name: string): number[] {
   });
 }
 
-function checkOptions(opts: unknown): Checked {
+/** @internal loadBatch's options checked (CocoSampler's labeled batches check theirs here too). */
+export function checkBatchOptions(opts: unknown): Checked {
   const o = v.options(opts, 'options', BATCH_KEYS);
   const layout = o.layout === undefined ? 'NHWC' : v.oneOf(o.layout, 'options.layout', ['NHWC', 'NCHW'] as const);
   const dtype = o.dtype === undefined ? undefined : v.oneOf(o.dtype, 'options.dtype', DTYPES);
@@ -183,7 +184,7 @@ function aborted(): AbortError {
 
 /** Frames.loadBatch (see docs/api.md). `images`: the Frames object's current ImageTable. */
 export async function loadBatch(images: ImageTable, requests: unknown, opts?: unknown): Promise<Batch> {
-  const c = checkOptions(opts);
+  const c = checkBatchOptions(opts);
   if (!Array.isArray(requests)) throw v.typeError('an array of {imageId, region, channels}', 'requests', requests);
   if (requests.length === 0) throw v.rangeError('a non-empty array', 'requests', requests);
   const reqs = requests as BatchRequest[];
@@ -221,7 +222,7 @@ export interface RunBatchOptions {
  * @internal The batch engine behind loadBatch, for samplers that choose each crop's options
  * themselves (CocoSampler): every crop planned with its own CropOptions (scale, boundless, fill,
  * interpolation, channels), read as one batch of `c`'s layout, dtype and normalisation. Checked
- * input only (lib/frames/batch.ts checkOptions). Resolves as loadBatch.
+ * input only (checkBatchOptions). Resolves as loadBatch.
  */
 export async function loadCrops(images: ImageTable, crops: CropRequest[], c: RunBatchOptions): Promise<Batch> {
   if (c.signal?.aborted) throw aborted();

@@ -132,6 +132,11 @@ export class CocoFrames extends Frames {
     return this.#images.ids;
   }
 
+  /** The dataset as given (parsed JSON; not a copy: treat it as read-only). */
+  get dataset(): CocoDataset {
+    return this.#dataset;
+  }
+
   override get length(): number {
     return this.#images.size;
   }

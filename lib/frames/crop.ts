@@ -70,7 +70,7 @@ function planScaledNpy(reader: ImageReader, win: Window, c: CheckedCrop, out: ND
     }
   }
   if (shape[0] === 0 || shape[1] === 0 || shape[2] === 0) return out ?? allocate(shape, dtype, true);
-  return { kind: 'window', reader: pins.base(reader), dtype, shape, win, place: placement(win, c.scale, shape), fill: rawValue(dtype, c.fill) };
+  return { kind: 'window', reader: pins.base(reader), dtype, shape, win, place: placement(win, c.scale, shape), orient: 0, fill: rawValue(dtype, c.fill) };
 }
 
 /** Reads `win` (normalised with c.boundless) per the crop options. */

@@ -20,14 +20,14 @@ import { FramesError, NdsamplerError } from '../errors';
 import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { Region } from '../region';
 import * as v from '../validate';
-import { ImageTable } from './images';
+import { IMAGE_TABLE, ImageTable } from './images';
 import { BATCH_KEYS, loadBatch } from './batch';
 import type { Batch, BatchOptions, BatchRequest } from './batch';
 import { ClassRegistry, carriedPathinfo, readFramesJson } from './json';
 import { readImage, readRegion, readRegionAsync, REGION_KEYS } from './reads';
 import { lazyFrame } from './lazy';
-import { checkPlan, createSampler, SAMPLER_KEYS } from './sampler';
-import type { Sampler, SamplerOptions } from './sampler';
+import { checkPlan, createSampler, frameItems, SAMPLER_KEYS } from './sampler';
+import type { SampleItem, Sampler, SamplerBatch, SamplerOptions } from './sampler';
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
@@ -239,12 +239,17 @@ export abstract class Frames {
     return loadBatch(this.#images, requests, opts) as Promise<Batch<D>>;
   }
 
+  /** @internal The current image table (lib/labels/ plans its crops through it). */
+  [IMAGE_TABLE](): ImageTable {
+    return this.#images;
+  }
+
   /**
    * An async iterable of batches for a training loop (frames/sampler.ts): `size` crops, `batchSize`
    * at a time, seeded and resumable (`state()`), split across `rank`/`worldSize`, `prefetch`
    * batches in flight, read by loadBatch with the batch options given here.
    */
-  sampler<D extends DType = DType>(opts: SamplerOptions<D>): Sampler<Batch<D>> {
+  sampler<D extends DType = DType>(opts: SamplerOptions<D>): Sampler<SamplerBatch<D>> {
     const o = v.options(opts, 'options', [...SAMPLER_KEYS, ...BATCH_KEYS]) as SamplerOptions;
     if (o.out !== undefined) throw v.typeError('no out option (the sampler recycles its own buffers)', 'options.out', o.out);
     const plan = checkPlan(o);
@@ -254,10 +259,15 @@ export abstract class Frames {
     // Crops of images smaller than `size` reach outside them: every batch is read boundless (the
     // same pixels as a plain read wherever a crop lies inside its image).
     batchOpts.boundless = true;
-    return createSampler<Batch<D>>({
-      imageIds: this.imageIds,
-      shape: (id) => this.#shapeAsync(id),
-      load: (requests, out) => this.loadBatch<D>(requests, out === undefined ? batchOpts : { ...batchOpts, out }),
+    const plans = frameItems(this.imageIds.slice(), (id) => this.#shapeAsync(id), plan);
+    return createSampler<SamplerBatch<D>, SampleItem>({
+      prepare: plans.prepare,
+      epochItems: plans.epochItems,
+      load: async (items, out) => {
+        const targets = items.map((it) => ({ imageId: it.imageId, region: it.region }));
+        const b = await this.loadBatch<D>(targets, out === undefined ? batchOpts : { ...batchOpts, out });
+        return Object.assign(b, { targets });
+      },
     }, plan, prefetch);
   }
 

@@ -9,7 +9,8 @@
  * Sampling (the semantics this plan encodes): output pixel (i, j) of a region read at `scale`
  * samples each file at the file coordinates of the image point (x0 + (j + 0.5) * kx,
  * y0 + (i + 0.5) * ky), kx = region width / output width. 'nearest' takes the file pixel containing
- * it, 'linear' interpolates between pixel centres. What no file covers is `fill`.
+ * it (a point within 1e-9 pixel of a pixel edge is on it), 'linear' interpolates between pixel
+ * centres. What no file covers is `fill`.
  *
  * Pure functions on the calling thread.
  */
@@ -18,7 +19,7 @@ import type { DType, Shape3 } from '../ndarray';
 import type { ImageReader } from '../readers';
 import { resolveRegion } from '../region';
 import type { ParsedRegion, Window } from '../region';
-import { scaled } from '../geometry';
+import { orientAffine, orientedDims, scaled } from '../geometry';
 import { compose, invert } from './affine';
 import type { M3 } from './affine';
 import { rawValue } from './batch-native';
@@ -49,6 +50,10 @@ export interface FusedOptions {
   antialias: boolean;
   /** false: each file's crop as it is read (AlignableImageData's prefused form). */
   fused: boolean;
+  /** The output size [h, w] before `orient`, instead of the region at `scale` (CocoSampler's targets). */
+  size?: [number, number];
+  /** Flips and quarter turns of the output (lib/geometry.ts), folded into each part's affine by fusedCrop. */
+  orient?: number;
 }
 
 /** One file's window, clipped, and the read size and transform of its crop. */
@@ -90,6 +95,12 @@ export function fusedDtype(dtypes: DType[]): DType {
   if (dtypes.every((d) => d === dtypes[0])) return dtypes[0] ?? 'uint8';
   return dtypes.some((d) => d === 'float64' || d === 'int32' || d === 'uint32') ? 'float64' : 'float32';
 }
+
+/**
+ * A sample this close to a pixel edge counts as on it (native/batch/fused_sampler.cc kTie): the
+ * windows planned here hold the pixel the sampler takes for a tie, whatever the rounding.
+ */
+const TIE = 1e-9;
 
 /** kwimage's antialiasing kernel (im_cv2._gauss_params): sigma0 fitted to pyrDown's [1 4 6 4 1] / 16. */
 const AA_SIGMA0 = 1.0699027846904146;
@@ -157,10 +168,11 @@ export function fileRead(sel: Selection, reader: ImageReader, outToImg: M3, h: n
       }
     }
     const lin = linear ? 0.5 : 0;
-    rx0 = Math.floor(Math.min(...us) - lin) - margin;
-    rx1 = Math.floor(Math.max(...us) - lin) + 1 + (lin ? 1 : 0) + margin;
-    ry0 = Math.floor(Math.min(...vs) - lin) - margin;
-    ry1 = Math.floor(Math.max(...vs) - lin) + 1 + (lin ? 1 : 0) + margin;
+    const floor = (u: number): number => Math.floor(u - lin + TIE);
+    rx0 = floor(Math.min(...us)) - margin;
+    rx1 = floor(Math.max(...us)) + 1 + (lin ? 1 : 0) + margin;
+    ry0 = floor(Math.min(...vs)) - margin;
+    ry1 = floor(Math.max(...vs)) + 1 + (lin ? 1 : 0) + margin;
   }
   const y0 = Math.min(Math.max(ry0, 0), fh);
   const y1 = Math.min(Math.max(ry1, y0), fh);
@@ -195,16 +207,23 @@ export function planFused(sels: Selection[], grid: [number, number], parsed: Par
   }
   const rh = win.y1 - win.y0;
   const rw = win.x1 - win.x0;
-  const h = scaled(rh, o.scale);
-  const w = scaled(rw, o.scale);
+  const [h, w] = o.size ?? [scaled(rh, o.scale), scaled(rw, o.scale)];
   const outToImg: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
   const reads = kept.map((sel) => fileRead(sel, readerOf(sel.group), outToImg, h, w, o));
   const dtype = fusedDtype(reads.map((r) => (quantizationOf(r.sel.group.chan) !== null ? 'float32' : r.reader.dtype)));
   return { win, shape: [h, w, win.c1 - win.c0], dtype, outToImg, reads, fill: rawValue(dtype, o.fill) };
 }
 
-/** The plan as a crop for the native sampler; `base` gives the (pinned) base reader of a reader. */
+/**
+ * The plan as a crop for the native sampler; `base` gives the (pinned) base reader of a reader.
+ * An orientation is folded into each part's affine (output pixel -> the plan's unturned output
+ * grid -> crop), so the sampler writes the turned crop directly; shape is the turned one.
+ */
 export function fusedCrop(plan: FusedPlan, o: FusedOptions, base: (r: ImageReader) => BaseReader): FusedCrop {
+  const orient = o.orient ?? 0;
+  const [h, w, c] = plan.shape;
+  const unturn = orient === 0 ? null : invert(orientAffine(orient, h, w));
+  const [oh, ow] = orientedDims(orient, h, w);
   const parts: FusedPart[] = [];
   let ch0 = 0;
   for (const r of plan.reads) {
@@ -212,11 +231,11 @@ export function fusedCrop(plan: FusedPlan, o: FusedOptions, base: (r: ImageReade
     if (!r.empty) {
       parts.push({
         reader: base(r.reader), y0: r.y0, y1: r.y1, x0: r.x0, x1: r.x1, b0: r.b0, b1: r.b1, readH: r.readH, readW: r.readW,
-        m: r.outToCrop, interp: o.interpolation, ch0, bands: r.sel.bands.map((b) => b - r.b0),
+        m: unturn === null ? r.outToCrop : compose(r.outToCrop, unturn), interp: o.interpolation, ch0, bands: r.sel.bands.map((b) => b - r.b0),
         quant: quantizationOf(r.sel.group.chan), aa: r.aa,
       });
     }
     ch0 += n;
   }
-  return { kind: 'fused', dtype: plan.dtype, shape: plan.shape, fill: plan.fill, parts };
+  return { kind: 'fused', dtype: plan.dtype, shape: [oh, ow, c], fill: plan.fill, parts };
 }

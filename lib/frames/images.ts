@@ -34,6 +34,13 @@ export interface ImageSource {
   target(): EntryTarget;
 }
 
+/**
+ * The key of Frames' internal method that gives its current ImageTable (for lib/labels/, whose
+ * samplers plan their own crops through lib/frames/batch.ts loadCrops and reads.ts readPlanned).
+ * Not exported from the package. The table changes on updateBackend: ask for it on every use.
+ */
+export const IMAGE_TABLE: unique symbol = Symbol('ndsampler.imageTable');
+
 export class ImageTable {
   readonly opener: CacheOpener;
   readonly #source: ImageSource;

@@ -15,7 +15,7 @@ import type { ImageId } from '../cache/config';
 import { FramesError } from '../errors';
 import type { DType, Shape3 } from '../ndarray';
 import type { Region } from '../region';
-import type { BatchOptions } from './batch';
+import type { Batch, BatchOptions } from './batch';
 import * as v from '../validate';
 
 /** Where the sampler is: enough to continue exactly (JSON). */
@@ -41,8 +41,13 @@ export interface SamplerPlanOptions {
   rank?: number;
   worldSize?: number;
   regions?: RegionsOption;
+  /** Random crops per image per epoch ('random' regions; default 1). */
+  cropsPerImage?: number;
   resume?: SamplerState;
 }
+
+/** A batch of frames.sampler: a Batch plus the image and region of each crop (targets[i] is crop i). */
+export type SamplerBatch<D extends DType = DType> = Batch<D> & { targets: Array<{ imageId: ImageId; region: Region }> };
 
 /** frames.sampler's options: the plan, `prefetch`, and the loadBatch options (all but `out`). */
 export interface SamplerOptions<D extends DType = DType> extends SamplerPlanOptions, Omit<BatchOptions<D>, 'out'> {
@@ -51,7 +56,7 @@ export interface SamplerOptions<D extends DType = DType> extends SamplerPlanOpti
   out?: never;
 }
 
-export const SAMPLER_KEYS = ['size', 'batchSize', 'seed', 'shuffle', 'epochs', 'prefetch', 'rank', 'worldSize', 'regions', 'resume'] as const;
+export const SAMPLER_KEYS = ['size', 'batchSize', 'seed', 'shuffle', 'epochs', 'prefetch', 'rank', 'worldSize', 'regions', 'cropsPerImage', 'resume'] as const;
 
 /** One crop of an epoch: the image and a region of exactly `size` (boundless where the image is smaller). */
 export interface SampleItem {
@@ -70,6 +75,7 @@ export interface CheckedPlan {
   rank: number;
   worldSize: number;
   regions: RegionsOption;
+  cropsPerImage: number;
   start: { epoch: number; position: number };
 }
 
@@ -86,9 +92,17 @@ export function checkPlan(o: SamplerPlanOptions): CheckedPlan {
   const rank = o.rank === undefined ? 0 : v.integer(o.rank, 'options.rank', 0, worldSize - 1);
   const regions = o.regions === undefined ? 'random' : typeof o.regions === 'function' ? o.regions
     : v.oneOf(o.regions, 'options.regions', ['random', 'grid'] as const);
+  const cropsPerImage = o.cropsPerImage === undefined ? 1 : v.integer(o.cropsPerImage, 'options.cropsPerImage', 1, 1 << 16);
+  if (cropsPerImage !== 1 && regions !== 'random') throw v.typeError("no cropsPerImage (it is for regions 'random')", 'options.cropsPerImage', o.cropsPerImage);
+  const start = checkResume(o.resume, seed, rank, worldSize);
+  return { size, batchSize, seed, shuffle, epochs, rank, worldSize, regions, cropsPerImage, start };
+}
+
+/** The start of a resumed plan (`resume` checked against this sampler's seed and rank). */
+export function checkResume(resume: unknown, seed: number, rank: number, worldSize: number): { epoch: number; position: number } {
   let start = { epoch: 0, position: 0 };
-  if (o.resume !== undefined) {
-    const r = o.resume;
+  if (resume !== undefined) {
+    const r = resume as SamplerState;
     if (!v.isPlainObject(r) || r.version !== 1) throw v.typeError('a SamplerState from sampler.state()', 'options.resume', r);
     const epoch = v.integer(r.epoch, 'options.resume.epoch', 0, Number.MAX_SAFE_INTEGER);
     const position = v.integer(r.position, 'options.resume.position', 0, Number.MAX_SAFE_INTEGER);
@@ -98,7 +112,7 @@ export function checkPlan(o: SamplerPlanOptions): CheckedPlan {
     }
     start = { epoch, position };
   }
-  return { size, batchSize, seed, shuffle, epochs, rank, worldSize, regions, start };
+  return start;
 }
 
 // ---- a counter-based generator: the same numbers on every machine ----------------------------
@@ -157,9 +171,13 @@ export function imageItems(imageId: ImageId, index: number, shape: Shape3, p: Ch
   const [H, W] = shape;
   if (p.regions === 'random') {
     const rng = new Rng(p.seed, epoch, index, 0x5a4d);
-    const y = H >= h ? rng.below(H - h + 1) : 0;
-    const x = W >= w ? rng.below(W - w + 1) : 0;
-    return [{ imageId, region: [[y, y + h], [x, x + w]], boundless: H < h || W < w }];
+    const out: SampleItem[] = [];
+    for (let k = 0; k < p.cropsPerImage; k++) {
+      const y = H >= h ? rng.below(H - h + 1) : 0;
+      const x = W >= w ? rng.below(W - w + 1) : 0;
+      out.push({ imageId, region: [[y, y + h], [x, x + w]], boundless: H < h || W < w });
+    }
+    return out;
   }
   if (p.regions === 'grid') {
     const starts = (n: number, k: number): number[] => {
@@ -190,7 +208,7 @@ export function imageItems(imageId: ImageId, index: number, shape: Shape3, p: Ch
 }
 
 /** Fisher–Yates with the epoch's generator. */
-function shuffled<T>(items: T[], p: CheckedPlan, epoch: number): T[] {
+export function shuffled<T>(items: T[], p: { shuffle: boolean; seed: number }, epoch: number): T[] {
   if (!p.shuffle) return items;
   const rng = new Rng(p.seed, epoch, 0x5f1e);
   for (let i = items.length - 1; i > 0; i--) {
@@ -214,38 +232,60 @@ export function epochItems(ids: ImageId[], shapes: Shape3[], p: CheckedPlan, epo
 
 // ---- the iterable --------------------------------------------------------------------------
 
-/** What the sampler needs from Frames. */
-export interface SamplerHost<B> {
-  imageIds: ImageId[];
-  /** The image's [H, W, C] (its header only; opened on the libuv pool when it is a promise). */
-  shape(imageId: ImageId): Shape3 | Promise<Shape3>;
-  /** frames.loadBatch with the caller's batch options; `out` a batch from this sampler's ring or undefined. */
-  load(requests: Array<{ imageId: ImageId; region: Region }>, out: B | undefined): Promise<B>;
+/** What the sampler needs from its owner (Frames, CocoSampler). */
+export interface SamplerHost<B, I> {
+  /**
+   * Work before the first plan, awaited (Frames: every image's shape, its header opened on the
+   * libuv pool: remote headers are awaited, never waited for). Optional.
+   */
+  prepare?(): Promise<void>;
+  /** This rank's items of an epoch, in order (the same for the same epoch, every time). */
+  epochItems(epoch: number): I[];
+  /** Loads a batch of items with the caller's batch options; `out` a batch from this sampler's ring or undefined. */
+  load(items: I[], out: B | undefined): Promise<B>;
+}
+
+/** What the iterable needs of a checked plan. */
+export interface IterPlan {
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  rank: number;
+  worldSize: number;
+  start: { epoch: number; position: number };
+  /** Leave out the last batch of an epoch when it is short (default false). */
+  dropLast?: boolean;
 }
 
 export type Sampler<B> = AsyncIterable<B> & { state(): SamplerState };
+
+/** frames.sampler's host items: the epoch's crops from `shape` (image headers, read once). */
+export function frameItems(ids: ImageId[], shape: (id: ImageId) => Shape3 | Promise<Shape3>, p: CheckedPlan): { prepare(): Promise<void>; epochItems(epoch: number): SampleItem[] } {
+  let shapes: Shape3[] | null = null;
+  return {
+    /** Every image's shape, asked once (16 at a time: remote headers are awaited, never waited for). */
+    async prepare(): Promise<void> {
+      if (shapes !== null) return;
+      const got = new Array<Shape3>(ids.length);
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(16, ids.length) }, async () => {
+        while (next < ids.length) {
+          const i = next++;
+          got[i] = await shape(ids[i]);
+        }
+      }));
+      shapes = got;
+    },
+    epochItems: (epoch) => epochItems(ids, shapes as Shape3[], p, epoch),
+  };
+}
 
 /**
  * The sampler over `host`. `prefetch` batches are loaded ahead of the consumer (default 2); a
  * yielded batch's buffer is reused for the batch `prefetch + 2` after it, whose load starts when
  * the consumer asks for the second batch after the yielded one.
  */
-export function createSampler<B extends { dims: number[] }>(host: SamplerHost<B>, p: CheckedPlan, prefetch: number): Sampler<B> {
-  const ids = host.imageIds.slice();
-  let shapes: Shape3[] | null = null;
-  /** Every image's shape, asked once (16 at a time: remote headers are awaited, never waited for). */
-  const loadShapes = async (): Promise<void> => {
-    if (shapes !== null) return;
-    const got = new Array<Shape3>(ids.length);
-    let next = 0;
-    await Promise.all(Array.from({ length: Math.min(16, ids.length) }, async () => {
-      while (next < ids.length) {
-        const i = next++;
-        got[i] = await host.shape(ids[i]);
-      }
-    }));
-    shapes = got;
-  };
+export function createSampler<B extends { dims: number[] }, I>(host: SamplerHost<B, I>, p: IterPlan, prefetch: number): Sampler<B> {
   let state: SamplerState = { version: 1, seed: p.seed, epoch: p.start.epoch, position: p.start.position, rank: p.rank, worldSize: p.worldSize };
   const ringSize = prefetch + 2;
 
@@ -255,15 +295,16 @@ export function createSampler<B extends { dims: number[] }>(host: SamplerHost<B>
     // The plan, as a lazy sequence of (epoch, position after, requests).
     let epoch = state.epoch;
     let position = state.position;
-    let items: SampleItem[] | null = null;
-    const nextPlan = (): { epoch: number; after: number; requests: Array<{ imageId: ImageId; region: Region }> } | null => {
+    let items: I[] | null = null;
+    const nextPlan = (): { epoch: number; after: number; requests: I[] } | null => {
       for (;;) {
         if (epoch >= p.epochs) return null;
-        if (items === null) items = epochItems(ids, shapes as Shape3[], p, epoch);
-        if (position < items.length) {
+        if (items === null) items = host.epochItems(epoch);
+        const short = p.dropLast === true && items.length - position < p.batchSize;
+        if (position < items.length && !short) {
           const chunk = items.slice(position, position + p.batchSize);
           position += chunk.length;
-          return { epoch, after: position, requests: chunk.map((it) => ({ imageId: it.imageId, region: it.region })) };
+          return { epoch, after: position, requests: chunk };
         }
         if (items.length === 0) return null;  // nothing for this rank (more ranks than items, or no images)
         epoch++;
@@ -287,7 +328,7 @@ export function createSampler<B extends { dims: number[] }>(host: SamplerHost<B>
       return true;
     };
     try {
-      await loadShapes();
+      if (host.prepare !== undefined) await host.prepare();
       while (inflight.length < prefetch + 1 && issue()) { /* fill the pipeline */ }
       while (inflight.length > 0) {
         const head = inflight.shift() as { plan: { epoch: number; after: number }; batch: Promise<B> };

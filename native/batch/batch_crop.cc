@@ -30,21 +30,23 @@ void FillView(const BatchJob& job, const SlotView& v, double raw) {
   const int n = ItemSize(job.cv.out);
   std::vector<uint8_t> values(static_cast<size_t>(job.C * n));
   for (int64_t k = 0; k < job.C; ++k) CastOne(job.cv.Apply(raw, k), job.cv.out, values.data() + k * n);
-  FillSlot(v.base, job.H, job.W, job.C, v.sy, v.sx, v.sc, job.cv.out, values.data());
+  FillSlot(v.base, v.h, v.w, job.C, v.sy, v.sx, v.sc, job.cv.out, values.data());
 }
 
 namespace {
 
-// A window item: the in-image window, read (scaled: nearest) into rows oy.. and columns ox.. of
-// the slot, converted; the rest of the slot is the fill.
+// A window item: the in-image window, read (another size: nearest) into rows oy.. and columns
+// ox.. of the crop as `v` sees it (turned by its orientation), converted; the rest is the fill.
+// Only a plain view is written by the slot's own layout (GDAL straight into it, a row copy); a
+// turned one goes through the kernel, which writes by the view's strides.
 void WriteWindow(const BatchJob& job, const BatchItem& it, const SlotView& v) {
   const int osz = ItemSize(job.cv.out);
-  const bool partial = it.oy != 0 || it.ox != 0 || it.ih != job.H || it.iw != job.W;
+  const bool partial = it.oy != 0 || it.ox != 0 || it.ih != v.h || it.iw != v.w;
   if (partial) FillView(job, v, it.fill);
   if (it.ih == 0 || it.iw == 0 || it.src < 0) return;
   const BatchSource& s = job.sources[it.src];
   uint8_t* d0 = v.At(it.oy, it.ox, osz);
-  const bool same = s.dtype == job.cv.out && !job.cv.normalize;
+  const bool same = s.dtype == job.cv.out && !job.cv.normalize && v.plain;
   const int isz = ItemSize(s.dtype);
   const Window win{it.iy0, it.iy1, it.ix0, it.ix1, it.c0, it.c1};
   thread_local std::vector<int64_t> rows, xoff;
@@ -56,7 +58,7 @@ void WriteWindow(const BatchJob& job, const BatchItem& it, const SlotView& v) {
     if (same) {  // straight into the slot, with the slot's strides
       Destination dst;
       dst.data = d0;
-      dst.length = job.SlotElems();
+      dst.length = job.SlotElems();  // (a plain view: the slot's own strides, all positive)
       dst.sy = v.sy, dst.sx = v.sx, dst.sc = v.sc, dst.outH = it.ih, dst.outW = it.iw;
       s.raster->Read(win, dst);
       return;

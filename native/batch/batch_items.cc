@@ -4,6 +4,7 @@
 #include <cmath>
 #include <string>
 
+#include "batch/orient.h"
 #include "core/args.h"
 #include "core/errors.h"
 
@@ -107,7 +108,7 @@ void ParseItems(Napi::Env env, const Napi::Object& o, BatchJob& j, bool uses8[2]
   }
   j.bands.resize(nbands);
   for (size_t b = 0; b < nbands; ++b) j.bands[b] = static_cast<int64_t>(br[b]);  // checked per part above
-  const double H = static_cast<double>(j.H), W = static_cast<double>(j.W), C = static_cast<double>(j.C);
+  const double C = static_cast<double>(j.C);
   j.items.resize(static_cast<size_t>(j.n));
   for (int64_t i = 0; i < j.n; ++i, r += kItemLen) {
     BatchItem& it = j.items[i];
@@ -115,7 +116,10 @@ void ParseItems(Napi::Env env, const Napi::Object& o, BatchJob& j, bool uses8[2]
     it.kind = static_cast<int>(r[kItemKind]);
     it.fill = r[kItemFill];
     if (std::isnan(it.fill)) ThrowArg(env, "loadBatch: fill must be a number");
+    if (!IntIn(r[kItemOrient], 0, kOrientCodes - 1)) ThrowArg(env, "loadBatch: bad orientation code");
+    it.orient = static_cast<int>(r[kItemOrient]);
     if (it.kind == kFused) {
+      if (it.orient != 0) ThrowArg(env, "loadBatch: a fused item is turned by its parts' affines (orientation 0)");
       if (!IntIn(r[kItemPart0], 0, static_cast<double>(nparts)) ||
           !IntIn(r[kItemNParts], 0, static_cast<double>(nparts) - r[kItemPart0])) {
         ThrowArg(env, "loadBatch: a fused item's parts are outside options.parts");
@@ -128,11 +132,15 @@ void ParseItems(Napi::Env env, const Napi::Object& o, BatchJob& j, bool uses8[2]
     it.src = static_cast<int>(r[kItemSrc]);
     const BatchSource& s = j.sources[it.src];
     const double* w = r + kItemY0;  // y0 y1 x0 x1 c0 c1 oy ox ih iw
+    // oy .. iw are in the crop as read (S): the slot transposed by an odd number of quarter turns.
+    // The output may be larger than the window (an enlarged read: nearest).
+    int64_t sh = 0, sw = 0;
+    ReadDims(it.orient, j.H, j.W, &sh, &sw);
+    const double SH = static_cast<double>(sh), SW = static_cast<double>(sw);
     const bool okWin = IntIn(w[0], 0, s.H) && IntIn(w[1], w[0], s.H) && IntIn(w[2], 0, s.W) && IntIn(w[3], w[2], s.W) &&
-                       IntIn(w[4], 0, s.C) && IntIn(w[5], w[4], s.C) && w[5] - w[4] == C && IntIn(w[6], 0, H) &&
-                       IntIn(w[7], 0, W) && IntIn(w[8], 0, H - w[6]) && IntIn(w[9], 0, W - w[7]) &&
-                       w[8] <= w[1] - w[0] && w[9] <= w[3] - w[2] && (w[8] == 0) == (w[1] == w[0]) &&
-                       (w[9] == 0) == (w[3] == w[2]);
+                       IntIn(w[4], 0, s.C) && IntIn(w[5], w[4], s.C) && w[5] - w[4] == C && IntIn(w[6], 0, SH) &&
+                       IntIn(w[7], 0, SW) && IntIn(w[8], 0, SH - w[6]) && IntIn(w[9], 0, SW - w[7]) &&
+                       (w[8] == 0) == (w[1] == w[0]) && (w[9] == 0) == (w[3] == w[2]);
     if (!okWin) ThrowJs(env, ErrorInfo{"ERR_REGION", "loadBatch: item window is outside its image or slot", "", 0, ""});
     it.iy0 = static_cast<int64_t>(w[0]), it.iy1 = static_cast<int64_t>(w[1]);
     it.ix0 = static_cast<int64_t>(w[2]), it.ix1 = static_cast<int64_t>(w[3]);

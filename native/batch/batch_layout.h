@@ -11,8 +11,9 @@ namespace nds {
 
 // What an item is: kNone (nothing to read: it already failed in TypeScript, its slot is filled),
 // kWindow (one file, read by the readers' rule: the in-image window iy0..ix1 at output size ih x iw
-// placed at (oy, ox) of the slot; a smaller output is a nearest read: GDAL's from raster overviews,
-// Nearest() of batch_crop.cc from npy), kFused (several files resampled into the slot: parts).
+// placed at (oy, ox) of the slot, or of the crop as read when it is turned (kItemOrient); an
+// output of another size is a nearest read: GDAL's (from raster overviews when smaller), Nearest()
+// of batch_crop.cc from npy), kFused (several files resampled into the slot: parts).
 enum ItemKind : int { kNone = -1, kWindow = 0, kFused = 1 };
 
 enum Item : int {
@@ -31,6 +32,11 @@ enum Item : int {
   kItemFill,   // the raw fill value (of the image's dtype), converted like any pixel
   kItemPart0,  // kFused: its parts are parts[part0 .. part0 + nparts)
   kItemNParts,
+  // kWindow: how the crop is turned as it is written (batch/orient.h code 0..15; 0: as read). The
+  // window fields above (OY .. IW) are then in the crop as read, S: the slot transposed for an
+  // odd number of quarter turns. A kFused item has 0 here: its orientation is in its parts'
+  // affines (lib/frames/fused.ts).
+  kItemOrient,
   kItemLen
 };
 
@@ -83,6 +89,7 @@ struct BatchItem {
   int64_t iy0 = 0, iy1 = 0, ix0 = 0, ix1 = 0, c0 = 0, c1 = 0, oy = 0, ox = 0, ih = 0, iw = 0;
   double fill = 0;
   int64_t part0 = 0, nparts = 0;
+  int orient = 0;
 };
 
 // A parsed part (JS thread), read by pool threads. See Part.

@@ -19,6 +19,12 @@ namespace nds {
 
 namespace {
 
+// A sample this close to a pixel edge counts as on it (lib/frames/fused.ts kTie): the edge of a
+// crop or of a pixel is where exact arithmetic puts it, whatever the rounding of the affine (a
+// sample at exactly the crop's first column, computed as -1e-17, is still in the crop; a turned
+// or flipped affine picks the pixel the plain one picks).
+constexpr double kTie = 1e-9;
+
 // A part's crop as readable memory: pixel (0, 0) of band b0, byte strides, its size.
 struct CropMem {
   const uint8_t* base = nullptr;
@@ -42,9 +48,30 @@ struct Scratch {
   std::vector<double> plain, blurred;
 };
 
+// A part's affine as the sampler uses it. An affine that swaps the axes (a quarter turn folded
+// in by lib/frames/fused.ts: output rows follow crop columns and output columns crop rows) maps
+// onto the crop's transposed view instead, where it is separable again; `swapped` says so.
+struct PartAffine {
+  double m[6];
+  bool swapped = false;
+  int64_t h = 0, w = 0;  // the crop as the affine sees it (readH x readW, or transposed)
+};
+
+PartAffine AffineOf(const FusedPart& pt) {
+  PartAffine a;
+  const double* m = pt.m;
+  a.swapped = m[0] == 0 && m[4] == 0 && m[1] != 0 && m[3] != 0;
+  const double t[6] = {m[3], m[4], m[5], m[0], m[1], m[2]};
+  for (int k = 0; k < 6; ++k) a.m[k] = a.swapped ? t[k] : m[k];
+  a.h = a.swapped ? pt.readW : pt.readH;
+  a.w = a.swapped ? pt.readH : pt.readW;
+  return a;
+}
+
 struct Ctx {
   const BatchJob* job;
   const FusedPart* pt;
+  double m[6];  // pt's affine onto c (AffineOf)
   CropMem c;
   const int64_t* boff;  // byte offset of each written band in a crop pixel
   bool dequant;         // apply pt's dequantization when loading
@@ -89,7 +116,7 @@ void SampleT(const Ctx& x) {
   const int64_t dsy = x.v.sy * static_cast<int64_t>(sizeof(D)), dsx = x.v.sx * static_cast<int64_t>(sizeof(D));
   const int64_t dsc = x.v.sc * static_cast<int64_t>(sizeof(D));
   uint8_t* const d0 = x.v.base + ch0 * dsc;
-  const double* m = pt.m;
+  const double* m = x.m;
   const double cw = static_cast<double>(c.w), chh = static_cast<double>(c.h);
   const int64_t ra = std::max(x.ra, x.i0), rb = std::min(x.rb, x.i1);  // separable rows of this block
   if (x.nearest) {
@@ -109,8 +136,8 @@ void SampleT(const Ctx& x) {
       const double yy = static_cast<double>(i) + 0.5;
       for (int64_t j = 0; j < W; ++j) {
         const double xx = static_cast<double>(j) + 0.5;
-        const double u = m[0] * xx + m[1] * yy + m[2];
-        const double vv = m[3] * xx + m[4] * yy + m[5];
+        const double u = m[0] * xx + m[1] * yy + m[2] + kTie;
+        const double vv = m[3] * xx + m[4] * yy + m[5] + kTie;
         if (!(u >= 0 && u < cw && vv >= 0 && vv < chh)) continue;  // floor outside the crop (or NaN)
         const uint8_t* sp = c.base + static_cast<int64_t>(vv) * c.sy + static_cast<int64_t>(u) * c.sx;
         uint8_t* d = d0 + i * dsy + j * dsx;
@@ -149,7 +176,7 @@ void SampleT(const Ctx& x) {
       const double xx = static_cast<double>(j) + 0.5;
       const double u = m[0] * xx + m[1] * yy + m[2];
       const double vv = m[3] * xx + m[4] * yy + m[5];
-      if (u < 0 || vv < 0 || u > cw || vv > chh || u != u || vv != vv) continue;
+      if (u < -kTie || vv < -kTie || u > cw + kTie || vv > chh + kTie || u != u || vv != vv) continue;
       const double fu = u - 0.5, fv = vv - 0.5;
       const double c0 = std::floor(fu), r0 = std::floor(fv);
       LinAxis cx, ry;
@@ -224,12 +251,13 @@ void ValidRun(const std::vector<T>& a, int64_t n, Valid valid, int64_t* lo, int6
 
 // Geometry of a separable part: per output row/column the crop index (nearest) or the two taps
 // (linear), and the run of rows and columns that land inside the crop.
-void SeparableAxes(const FusedPart& pt, const CropMem& c, bool nearest, int64_t H, int64_t W, Scratch& g, Ctx& x) {
-  const double* m = pt.m;
+void SeparableAxes(const CropMem& c, bool nearest, int64_t H, int64_t W, Scratch& g, Ctx& x) {
+  const double* m = x.m;
   if (nearest) {
     g.rows.resize(static_cast<size_t>(H));
     g.cols.resize(static_cast<size_t>(W));
     auto index = [](double u, int64_t n) {
+      u += kTie;
       return u >= 0 && u < static_cast<double>(n) ? static_cast<int64_t>(u) : -1;
     };
     for (int64_t j = 0; j < W; ++j) g.cols[j] = index(m[0] * (static_cast<double>(j) + 0.5) + m[2], c.w);
@@ -241,7 +269,7 @@ void SeparableAxes(const FusedPart& pt, const CropMem& c, bool nearest, int64_t 
   }
   auto axis = [](double u, int64_t n) {
     LinAxis a;
-    if (u < 0 || u > static_cast<double>(n) || u != u) return a;
+    if (u < -kTie || u > static_cast<double>(n) + kTie || u != u) return a;
     const double fu = u - 0.5;
     const double f = std::floor(fu);
     a.t = fu - f, a.omt = 1 - a.t;
@@ -295,14 +323,15 @@ void NearestByKernel(const Ctx& x) {
 
 // Does a separable part write every pixel of the slot (for its channels)? Its coordinates are
 // monotonic along each axis, so the first and last row and column decide.
-bool Covers(const FusedPart& pt, bool nearest, int64_t H, int64_t W) {
-  const double* m = pt.m;
+bool Covers(const PartAffine& a, bool nearest, int64_t H, int64_t W) {
+  const double* m = a.m;
   auto in = [&](double u, int64_t n) {
-    return nearest ? (u >= 0 && u < static_cast<double>(n)) : (u >= 0 && u <= static_cast<double>(n));
+    return nearest ? (u + kTie >= 0 && u + kTie < static_cast<double>(n))
+                   : (u >= -kTie && u <= static_cast<double>(n) + kTie);
   };
   auto at = [](int64_t i) { return static_cast<double>(i) + 0.5; };
-  return in(m[0] * at(0) + m[2], pt.readW) && in(m[0] * at(W - 1) + m[2], pt.readW) &&
-         in(m[4] * at(0) + m[5], pt.readH) && in(m[4] * at(H - 1) + m[5], pt.readH);
+  return in(m[0] * at(0) + m[2], a.w) && in(m[0] * at(W - 1) + m[2], a.w) && in(m[4] * at(0) + m[5], a.h) &&
+         in(m[4] * at(H - 1) + m[5], a.h);
 }
 
 // The written bands of a crop as float64 (dequantized when asked), h x w x nb, for the blur.
@@ -355,11 +384,15 @@ namespace {
 // antialiased, and computes its geometry.
 void PreparePart(const BatchJob& job, const FusedPart& pt, const SlotView& v, Scratch& g, Ctx& x) {
   const BatchSource& s = job.sources[pt.src];
-  const double* m = pt.m;
+  const PartAffine a = AffineOf(pt);
+  const double* m = a.m;
   x = Ctx{};
   x.job = &job, x.pt = &pt, x.v = v, x.g = &g, x.src = &s;
+  for (int k = 0; k < 6; ++k) x.m[k] = m[k];
   x.separable = m[1] == 0 && m[3] == 0;
-  const bool exact = m[0] == 1 && m[4] == 1 && m[2] == std::floor(m[2]) && m[5] == std::floor(m[5]);
+  // Unit steps (flipped or not) from pixel centres to pixel centres: every sample is a pixel.
+  const bool exact =
+      std::fabs(m[0]) == 1 && std::fabs(m[4]) == 1 && m[2] == std::floor(m[2]) && m[5] == std::floor(m[5]);
   x.nearest = pt.interp == kNearest || (x.separable && exact);
   const int isz = ItemSize(s.dtype);
   x.c.dtype = s.dtype;
@@ -400,7 +433,11 @@ void PreparePart(const BatchJob& job, const FusedPart& pt, const SlotView& v, Sc
     x.dequant = false;
     x.npyMemory = false;
   }
-  if (x.separable) SeparableAxes(pt, x.c, x.nearest, job.H, job.W, g, x);
+  if (a.swapped) {  // sampled through the crop's transposed view
+    std::swap(x.c.sy, x.c.sx);
+    std::swap(x.c.h, x.c.w);
+  }
+  if (x.separable) SeparableAxes(x.c, x.nearest, job.H, job.W, g, x);
   x.byKernel = x.nearest && x.separable && !x.dequant;
   if (x.byKernel) PrepareKernel(x, g);
 }
@@ -419,8 +456,9 @@ void WriteFused(const BatchJob& job, const BatchItem& it, const SlotView& v) {
   int64_t covered = 0;
   for (int64_t p = 0; p < it.nparts; ++p) {
     const FusedPart& pt = job.parts[it.part0 + p];
-    const bool separable = pt.m[1] == 0 && pt.m[3] == 0;
-    if (separable && Covers(pt, pt.interp == kNearest, job.H, job.W)) covered += pt.nb;
+    const PartAffine a = AffineOf(pt);
+    const bool separable = a.m[1] == 0 && a.m[3] == 0;
+    if (separable && Covers(a, pt.interp == kNearest, job.H, job.W)) covered += pt.nb;
   }
   if (covered < job.C) FillView(job, v, it.fill);
   if (scratch.size() < static_cast<size_t>(it.nparts)) scratch.resize(static_cast<size_t>(it.nparts));

@@ -4,9 +4,15 @@
 // affine into its channels of the slot:
 // - nearest: output pixel (i, j) takes the crop pixel containing the point M (j + 0.5, i + 0.5);
 //   points outside the crop keep the fill. Values are never invented (label images stay valid).
+//   A point within 1e-9 pixel of a pixel edge counts as on it (so on the pixel to its right or
+//   below), whatever the rounding of M: ties (even reductions put samples on pixel edges) resolve
+//   alike on every path and orientation.
 // - linear: bilinear between crop pixel centres; points outside [0, w] x [0, h] keep the fill,
 //   points within half a pixel of the border clamp to the edge pixels. A separable integer shift
-//   at unit scale hits pixel centres and is served as nearest (the same values). With antialiasing
+//   at unit scale, flipped or not, hits pixel centres and is served as nearest (the same values).
+// - an affine that swaps the axes (an orientation with a quarter turn, folded into the part's
+//   affine by lib/frames/fused.ts) is sampled through the crop's transposed view, where it is
+//   separable: the same paths, the same values as any separable affine. With antialiasing
 //   (a part whose read downsamples) the crop is first blurred by a separable Gaussian
 //   (antialias.h), as kwcoco's delayed_image does for linear warps.
 // - dequantization: (x - qmin) * qscale + omin as float32, nodata -> NaN, before anything else.

@@ -11,6 +11,7 @@
 #include "core/errors.h"
 #include "core/file_lock.h"
 #include "hash/xxh128.h"
+#include "labels/mask_job.h"
 #include "npy/npy_reader.h"
 #include "npy/npy_writer.h"
 #include "raster/cog_codecs.h"
@@ -123,6 +124,8 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::ThreadPoolSizeJs>(env, exports, "threadPoolSize");
   Export<nds::SetThreadPoolNiceJs>(env, exports, "setThreadPoolNice");
   Export<nds::ThreadPoolNiceJs>(env, exports, "threadPoolNice");
+  // masks of labeled batches, on the same pool
+  Export<nds::RasterizeMasksJs>(env, exports, "rasterizeMasks");
 }
 
 // JS thread, once per environment (main thread or worker). A worker terminated while it loads

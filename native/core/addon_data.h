@@ -22,6 +22,8 @@ struct AddonData {
   Napi::FunctionReference npyReaderClass, rasterReaderClass;
   // Batch state of this env (batch/batch_env.h BatchEnv), shared with the jobs in flight.
   std::shared_ptr<void> batch;
+  // Mask-job state of this env (labels/mask_job.cc LabelsEnv), shared with the jobs in flight.
+  std::shared_ptr<void> labels;
   // The npy readers' slot table of this env (npy/npy_slots.h NpySlots), shared with the readers.
   std::shared_ptr<void> npySlots;
   // Descriptors holding cache-entry locks (core/file_lock.h); closed here at env teardown.

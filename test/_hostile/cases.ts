@@ -22,6 +22,7 @@ import { CocoFrames } from '../../lib';
 import { main as cliMain } from '../../lib/cli';
 import { NPY_LIE_NAMES, TW63, tw63Expected, rpsValue, type HostilePaths } from './files';
 import { startServer } from '../_remote-util';
+import { LABEL_CASES } from './labels-cases';
 
 type Cls = abstract new (...args: never[]) => Error;
 
@@ -536,4 +537,5 @@ export const CASES: HostileCase[] = [
       return 'accepted';
     },
   },
+  ...LABEL_CASES,
 ];
