@@ -6,11 +6,10 @@
  * Threads: the calling JS thread. Sync paths block it (for another builder's lock, a conversion,
  * a server); async paths poll the lock and convert, open and ask servers on the libuv pool.
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
 import { makeDirs } from '../atomic';
-import { FileError, fsError, NdsamplerError } from '../errors';
+import { FileError, NdsamplerError } from '../errors';
 import { lockAsync, lockPathFor, lockSync } from '../lock';
 import type { EntryLock } from '../lock';
 import type { RemoteStamps } from '../remote/stamps';

@@ -24,7 +24,7 @@ import { copyFileAtomicAsync, makeDirsAsync } from '../atomic';
 import { hashFileAsync } from '../cache/config';
 import type { BackendConfig, ChannelInfo } from '../cache/config';
 import { entryKeyOf, fileStamp, identityOf, readSidecar, sameStamp, stampText } from '../cache/entry';
-import { FramesError, NdsamplerError, fsError } from '../errors';
+import { FramesError, NdsamplerError } from '../errors';
 import { cogHeaderLengthAsync, writeCogTaggedAsync } from '../gdal';
 import type { RasterReader } from '../readers';
 import { openImageAsync } from '../readers-async';
