@@ -24,6 +24,11 @@ import { NPY_LIE_NAMES, TW63, tw63Expected, rpsValue, type HostilePaths } from '
 import { startServer } from '../_remote-util';
 import { LABEL_CASES } from './labels-cases';
 
+/** Set by scripts/asan-check.sh: the addon is instrumented (slower, and RSS is the sanitizer's). */
+export const UNDER_ASAN = process.env.NDS_UNDER_ASAN === '1';
+/** What time limits are multiplied by (instrumented code runs ~2-3x slower). */
+export const SLOW = UNDER_ASAN ? 3 : 1;
+
 type Cls = abstract new (...args: never[]) => Error;
 
 export interface HostileCase {
@@ -79,7 +84,7 @@ async function prepareFailure(frames: Frames): Promise<never> {
 
 /** `node dist/cli.js info FILE`: exit 1 with the code on stderr, in bounded time. */
 function cliInfo(P: HostilePaths, file: string): string {
-  const r = spawnSync(process.execPath, [CLI, 'info', file, '--workdir', wd(P)], { timeout: 4000, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [CLI, 'info', file, '--workdir', wd(P)], { timeout: 4000 * SLOW, encoding: 'utf8' });
   if (r.error) throw new Error(`cli info hung: killed after 4 s (${(r.error as Error).message})`);
   if (r.signal) throw new Error(`cli info crashed with ${r.signal}: ${r.stderr.slice(-300)}`);
   if (r.status === 0) return `exit 0: ${r.stdout}`;
