@@ -53,8 +53,16 @@ void ParseWork(Napi::Env env, const Napi::Object& o, BatchJob& j) {
     ThrowArg(env, "loadBatch: options.dtype must be a dtype name");
   }
   const std::string layout = StringValue(env, o.Get("layout"), "loadBatch: options.layout");
-  if (layout != "NHWC" && layout != "NCHW") ThrowArg(env, "loadBatch: options.layout must be 'NHWC' or 'NCHW'");
+  if (layout != "NHWC" && layout != "NCHW" && layout != "NCTHW") {
+    ThrowArg(env, "loadBatch: options.layout must be 'NHWC', 'NCHW' or 'NCTHW'");
+  }
   j.nchw = layout == "NCHW";
+  j.ncthw = layout == "NCTHW";
+  if (j.ncthw) {
+    const double nf = Num(env, o, "frames");
+    if (!IntIn(nf, 1, n) || std::fmod(n, nf) != 0) ThrowArg(env, "loadBatch: options.frames must divide n (NCTHW)");
+    j.frames = static_cast<int64_t>(nf);
+  }
   j.fillOnError = o.Get("fillOnError").ToBoolean().Value();
   j.cv.normalize = o.Get("normalize").ToBoolean().Value();
   if (j.cv.normalize) {
