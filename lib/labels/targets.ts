@@ -20,7 +20,7 @@
  * Runs on the calling thread.
  */
 import type { ImageId } from '../cache/config';
-import { FramesError } from '../errors';
+import { FramesError, RegionError } from '../errors';
 import { parseRegion, resolveRegion } from '../region';
 import type { Region } from '../region';
 import * as v from '../validate';
@@ -195,7 +195,7 @@ export function resolveTarget(store: Pick<LabelStore, 'get' | 'imageSize'>, t: u
     x0 = win.x0 - pw;
     nh = win.y1 - win.y0 + 2 * ph;
     nw = win.x1 - win.x0 + 2 * pw;
-    if (nh <= 0 || nw <= 0) throw new FramesError('ERR_REGION', `${name}: the region is empty`);
+    if (nh <= 0 || nw <= 0) throw new RegionError('ERR_REGION', `${name}: the region is empty`);
     sh = Math.max(1, Math.round(nh * aug.scale));
     sw = Math.max(1, Math.round(nw * aug.scale));
   }
