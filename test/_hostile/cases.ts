@@ -23,6 +23,7 @@ import { main as cliMain } from '../../lib/cli';
 import { NPY_LIE_NAMES, TW63, tw63Expected, rpsValue, type HostilePaths } from './files';
 import { startServer } from '../_remote-util';
 import { LABEL_CASES } from './labels-cases';
+import { VIDEO_CASES } from './video-cases';
 
 type Cls = abstract new (...args: never[]) => Error;
 
@@ -538,4 +539,5 @@ export const CASES: HostileCase[] = [
     },
   },
   ...LABEL_CASES,
+  ...VIDEO_CASES,
 ];
