@@ -8,8 +8,11 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { CocoSampler } from '../lib';
 import type { SampleAnnotations, Target } from '../lib';
+import { nodeArgs, readImage } from './_frames-util';
 import { extent, numpy, objectPixels } from './_labels-fixture';
 import { gdalWarp, makePaintedVideo } from './_video-fixture';
 import type { FrameFile, PaintedVideo } from './_video-fixture';
@@ -17,6 +20,7 @@ import type { FrameFile, PaintedVideo } from './_video-fixture';
 let P: PaintedVideo;
 let S: CocoSampler;
 const VID = 7;
+const CLI = path.resolve(__dirname, '..', 'lib', 'cli.ts');
 const byId = new Map<number, FrameFile>();
 
 test.before(() => {
@@ -412,6 +416,26 @@ test('CocoSampler.demo({kind: \'video\'}): moving tracks; half-resolution frames
     const v = f1.data[(y * W + x) * C + c];
     if (f1.data[(y * W + x + 1) * C + c] !== v || f1.data[((y + 1) * W + x) * C + c] !== v) assert.unreachable(`half-res frame at (${y}, ${x})`);
   }
+});
+
+test('ndsampler show demo-video: strips of track windows, or a whole video; usage errors', () => {
+  const dir = fs.mkdtempSync(`${P.dir}/show-`);
+  const run = (...args: string[]) => spawnSync(process.execPath, [...nodeArgs(CLI), 'show', ...args, '--workdir', dir], { encoding: 'utf8', timeout: 120_000 });
+  let r = run('demo-video', '--out', `${dir}/strips.png`, '--count', '2', '--frames', '3', '--size', '64');
+  assert.is(r.status, 0, r.stderr);
+  assert.match(r.stdout, /2 windows of 3 frames/);
+  // two rows of three 64-pixel frames, 4 pixels apart
+  assert.equal(readImage(`${dir}/strips.png`).shape, [2 * 64 + 3 * 4, 3 * 64 + 4 * 4, 3]);
+  r = run('demo-video', '--out', `${dir}/video.png`, '--video', '1');
+  assert.is(r.status, 0, r.stderr);
+  assert.equal(readImage(`${dir}/video.png`).shape, [240 + 2 * 4, 8 * 320 + 9 * 4, 3]);
+  r = run('demo-video', '--out', `${dir}/x.png`, '--video', '9');
+  assert.is(r.status, 2);
+  assert.match(r.stderr, /no video of that id/);
+  r = run('demo-video', '--out', `${dir}/x.png`, '--image', '1');
+  assert.is(r.status, 2);
+  r = run(P.file, '--out', `${dir}/p.png`, '--frames', '2', '--size', '32');
+  assert.is(r.status, 0, r.stderr);
 });
 
 test.run();
