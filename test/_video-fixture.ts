@@ -151,11 +151,11 @@ for q in reqs:
     s, (ox, oy) = q['s'], q['off']
     # file pixel (u, v) -> video (s u + ox, s v + oy); georeferenced Y is -y (north up)
     mem.SetGeoTransform([ox, s, 0, -oy, 0, -s])
-    x0, y0, w, h = q['x0'], q['y0'], q['w'], q['h']
-    dst = gdal.Warp('', mem, format='MEM', outputBounds=[x0, -(y0 + h), x0 + w, -y0], xRes=1, yRes=1,
+    x0, y0, w, h, res = q['x0'], q['y0'], q['w'], q['h'], q['res']
+    dst = gdal.Warp('', mem, format='MEM', outputBounds=[x0, -(y0 + h), x0 + w, -y0], xRes=res, yRes=res,
                     resampleAlg='near', warpOptions=['INIT_DEST=%d' % q['fill']], outputType=gdal.GDT_Byte)
     a = np.stack([dst.GetRasterBand(b + 1).ReadAsArray() for b in range(3)], axis=-1)
-    assert a.shape == (h, w, 3), a.shape
+    assert a.shape == (round(h / res), round(w / res), 3), a.shape
     out.append(a.flatten().tolist())
 print(json.dumps(out))
 `;
@@ -163,10 +163,10 @@ print(json.dumps(out))
 /**
  * GDAL's warper (python3 osgeo.gdal.Warp, nearest, the exact file -> video affine as the file's
  * geotransform) of each request's file onto the video window x0..x0+w, y0..y0+h (pixels outside
- * the file: `fill`), as HWC uint8.
+ * the file: `fill`) at `res` video pixels per output pixel (default 1), as HWC uint8.
  */
-export function gdalWarp(reqs: Array<{ frame: FrameFile; x0: number; y0: number; w: number; h: number; fill: number }>): Uint8Array[] {
-  const input = reqs.map((q) => ({ file: q.frame.file, s: q.frame.s, off: q.frame.off, x0: q.x0, y0: q.y0, w: q.w, h: q.h, fill: q.fill }));
+export function gdalWarp(reqs: Array<{ frame: FrameFile; x0: number; y0: number; w: number; h: number; fill: number; res?: number }>): Uint8Array[] {
+  const input = reqs.map((q) => ({ file: q.frame.file, s: q.frame.s, off: q.frame.off, x0: q.x0, y0: q.y0, w: q.w, h: q.h, fill: q.fill, res: q.res ?? 1 }));
   const r = spawnSync(PY, ['-c', WARP], { input: JSON.stringify(input), encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`gdal warp failed: ${r.stderr}`);
   return (JSON.parse(r.stdout) as number[][]).map((a) => Uint8Array.from(a));

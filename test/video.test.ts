@@ -216,6 +216,21 @@ test('augmented video targets: every frame is numpy\'s flip / rot90 of the plain
   }
 });
 
+test('scaled video windows (augment.scale 2) are GDAL\'s warp at half a video pixel, in a sample and a batch', async () => {
+  const tg = { videoId: VID, cx: 60, cy: 50, windowDims: [40, 48] as [number, number], augment: { scale: 2 } };
+  const s = S.loadSample(tg);
+  assert.equal(s.im.dims, [7, 40, 48, 3]);
+  // the window read: round(40 / 2) x round(48 / 2) around the centre
+  const [x0, y0] = [Math.floor(60 - 12), Math.floor(50 - 10)];
+  assert.equal([s.transform[2], s.transform[5], s.transform[0]], [x0, y0, 0.5]);
+  const refs = gdalWarp(s.imageIds.map((id) => ({ frame: byId.get(id as number)!, x0, y0, w: 24, h: 20, fill: 0, res: 0.5 })));
+  const b = await S.loadBatch([tg]);
+  refs.forEach((ref, t) => {
+    assert.equal(Array.from(frameOf(s, t).data), Array.from(ref), `frame ${t} of the sample`);
+    assert.equal(Array.from(b.data.subarray(t * ref.length, (t + 1) * ref.length)), Array.from(ref), `frame ${t} of the batch`);
+  });
+});
+
 test('labeled video batch: the samples\' pixels and labels; NCTHW and NTCHW element by element', async () => {
   const targets = [
     { videoId: VID, timeSlice: [0, 4] as [number, number], cx: 30, cy: 30, windowDims: [24, 20] as [number, number] },
