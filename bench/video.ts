@@ -14,7 +14,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loopDelay } from './timing';
 import type { Row } from './timing';
 
 type Nds = typeof import('../dist');
@@ -107,19 +107,6 @@ async function pair(host: VideoBenchHost, name: string, k: (p: number) => number
   row(m.video, m.flat, `${name}: 16 windows of 5 x 224², NTHWC uint8, boxes + polygons`);
   row(m.video3d, m.flat3d, `${name}: the same, NCTHW float32 normalised (vs NCHW)`);
   sampler.frames.close();
-}
-
-/** The event loop's p99 (ms) while `fn` runs, with a 1 ms interval timer ticking. */
-async function loopDelay(fn: () => Promise<unknown>): Promise<{ p99: number; ms: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  const tick = setInterval(() => undefined, 1);
-  h.enable();
-  const t0 = process.hrtime.bigint();
-  await fn();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  h.disable();
-  clearInterval(tick);
-  return { p99: h.percentile(99) / 1e6, ms };
 }
 
 async function loop(host: VideoBenchHost, file: (p: number) => string): Promise<void> {

@@ -3,8 +3,9 @@
  * labels. It holds a CocoFrames (the pixels) and a LabelStore (categories, annotations, a spatial
  * index per image); targets.ts resolves targets into windows, sample.ts reads one sample,
  * labeled-batch.ts many, regions.ts plans positives / negatives / grids and stream.ts streams
- * labeled batches. Every method runs on the calling thread; pixel and mask work of the async
- * methods runs on the addon's pool.
+ * labeled batches; video targets, plans with windowDims [t, h, w] and video streams go to the
+ * video-*.ts files (over videos.ts's VideoIndex). Every method runs on the calling thread; pixel
+ * and mask work of the async methods runs on the addon's pool.
  */
 import * as path from 'node:path';
 import type { ImageId } from '../cache/config';
@@ -84,9 +85,10 @@ export class CocoSampler {
   }
 
   /**
-   * A CocoSampler over the demo dataset (labels/demo.ts: shapes of known colour and place on
-   * textured images), written on first use into `dpath` (default `<workdir>/demo-shapes/`).
-   * `workdir` defaults to `<per-user cache>/demo`, `backend` to null.
+   * A CocoSampler over a demo dataset, written on first use into `dpath`: kind 'shapes' (default;
+   * labels/demo.ts: shapes of known colour and place on textured images, `<workdir>/demo-shapes/`)
+   * or 'video' (labels/video-demo.ts: a multispectral video of moving shapes, frames at two
+   * resolutions, `<workdir>/demo-video/`). `workdir` defaults to `<per-user cache>/demo`, `backend` to null.
    */
   static demo(opts?: { workdir?: string; dpath?: string; backend?: FramesOptions['backend']; kind?: 'shapes' | 'video' }): CocoSampler {
     const o = v.options(opts, 'options', ['workdir', 'dpath', 'backend', 'kind'] as const);

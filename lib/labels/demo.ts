@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic';
+import { writeTextIfChanged } from '../atomic';
 import { fsError } from '../errors';
 import { Rng } from '../frames/sampler';
 import { writeRaster } from '../gdal';
@@ -159,12 +159,6 @@ export function ensureShapesDemo(dpath: string): string {
   };
   const file = path.join(dpath, SHAPES_DEMO_FILE);
   const text = JSON.stringify(dataset) + '\n';
-  let current: string | null;
-  try {
-    current = fs.readFileSync(file, 'utf8');
-  } catch {
-    current = null;
-  }
-  if (current !== text) writeFileAtomic(file, text);
+  writeTextIfChanged(file, text);
   return file;
 }
