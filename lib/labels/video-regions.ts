@@ -51,14 +51,18 @@ export function frameOverlapping(store: LabelStore, f: FrameInfo, x0: number, y0
   return store.overlapping(f.imageId, a, b, c, d, 0);
 }
 
-/** The largest fraction of the window (x0, y0) + (h, w) any one annotation box of `f` covers, in video space. */
-export function worstOverlap(store: LabelStore, f: FrameInfo, x0: number, y0: number, h: number, w: number): number {
+/**
+ * The largest fraction of the window (x0, y0) + (h, w) any one annotation box of `f` covers, in
+ * video space; it stops counting once it reaches `enough`.
+ */
+export function worstOverlap(store: LabelStore, f: FrameInfo, x0: number, y0: number, h: number, w: number, enough = Infinity): number {
   let worst = 0;
   for (const a of frameOverlapping(store, f, x0, y0, x0 + w, y0 + h)) {
     const [bx0, by0, bx1, by1] = videoBox(f, a);
     const iw = Math.min(bx1, x0 + w) - Math.max(bx0, x0);
     const ih = Math.min(by1, y0 + h) - Math.max(by0, y0);
     if (iw > 0 && ih > 0) worst = Math.max(worst, (iw * ih) / (w * h));
+    if (worst >= enough) break;
   }
   return worst;
 }
@@ -176,8 +180,12 @@ export function videoPositives(store: LabelStore, videos: VideoIndex, dims: [num
   return out;
 }
 
-/** A random space-time window of `dims` (a video with frames drawn uniformly, then a start and a position uniform inside it). */
-export function drawWindow(store: LabelStore, videos: VideoIndex, ids: VideoId[], dims: [number, number, number], rng: Rng):
+/**
+ * A random space-time window of `dims` (a video with frames drawn uniformly, then a start and a
+ * position uniform inside it) and its worst overlap over its frames, counted only up to `enough`
+ * (a caller that keeps the least overlapped of several draws needs no more).
+ */
+export function drawWindow(store: LabelStore, videos: VideoIndex, ids: VideoId[], dims: [number, number, number], rng: Rng, enough = Infinity):
   { videoId: VideoId; t0: number; y0: number; x0: number; overlap: number } {
   const [t, h, w] = dims;
   const videoId = ids[rng.below(ids.length)];
@@ -187,7 +195,7 @@ export function drawWindow(store: LabelStore, videos: VideoIndex, ids: VideoId[]
   const y0 = H > h ? rng.below(H - h + 1) : 0;
   const x0 = W > w ? rng.below(W - w + 1) : 0;
   let overlap = 0;
-  for (let p = t0; p < Math.min(t0 + t, frames.length); p++) overlap = Math.max(overlap, worstOverlap(store, frames[p], x0, y0, h, w));
+  for (let p = t0; p < Math.min(t0 + t, frames.length) && overlap < enough; p++) overlap = Math.max(overlap, worstOverlap(store, frames[p], x0, y0, h, w, enough));
   return { videoId, t0, y0, x0, overlap };
 }
 
@@ -206,7 +214,7 @@ export function videoNegatives(store: LabelStore, videos: VideoIndex, count: num
   const rng = new Rng(seed, 0x4e68);
   const [t, h, w] = dims;
   for (let k = 0; k < 100 * count + 1000 && out.length < count; k++) {
-    const d = drawWindow(store, videos, ids, dims, rng);
+    const d = drawWindow(store, videos, ids, dims, rng, maxOverlap + 1e-12);
     if (d.overlap > maxOverlap) continue;
     out.push({ videoId: d.videoId, timeSlice: [d.t0, d.t0 + t], cx: d.x0 + w / 2, cy: d.y0 + h / 2, windowDims: [h, w] });
   }

@@ -64,7 +64,7 @@ export function createVideoStream(store: LabelStore, videos: VideoIndex, frames:
     const rng = new Rng(seed, epoch, n, 0x4e68);
     let best = drawWindow(store, videos, ids, dims, rng);
     for (let k = 1; k < 16 && best.overlap > 0; k++) {
-      const d = drawWindow(store, videos, ids, dims, rng);
+      const d = drawWindow(store, videos, ids, dims, rng, best.overlap);
       if (d.overlap < best.overlap) best = d;
     }
     return { videoId: best.videoId, timeSlice: [best.t0, best.t0 + t], cx: best.x0 + w / 2, cy: best.y0 + h / 2 };
