@@ -302,6 +302,7 @@ export async function loadCrops(images: ImageTable, crops: CropRequest[], c: Run
     });
     const all = errors.concat(res.errors).sort((a, b) => a.index - b.index);
     const dims = c.layout === 'NHWC' ? [N, H, W, C] : c.layout === 'NCHW' ? [N, C, H, W] : [N / (c.frames ?? 1), C, c.frames ?? 1, H, W];
+    // (An NCTHW batch is video-batch.ts's, which gives it its own layout and dims.)
     return { data: res.data, dims, dtype, layout: c.layout as BatchLayout, errors: all };
   } finally {
     opener.onClose.delete(onClose);

@@ -92,6 +92,8 @@ void ParseWork(Napi::Env env, const Napi::Object& o, BatchJob& j) {
         view.As<Napi::TypedArray>().ElementLength() != 4) {
       ThrowArg(env, "loadBatch: options.view must be a Float64Array [offset, sy, sx, sc] of a one-crop batch");
     }
+    // The view is filled from (or is) an HWC crop: the other layouts have no view.
+    if (j.nchw || j.ncthw) ThrowArg(env, "loadBatch: options.view goes with layout 'NHWC'");
     const double* v = view.As<Napi::Float64Array>().Data();
     if (!IntIn(v[0], 0, big) || !IntIn(v[1], 0, big) || !IntIn(v[2], 0, big) || !IntIn(v[3], 0, big)) {
       ThrowArg(env, "loadBatch: options.view holds non-negative integers");

@@ -59,4 +59,12 @@ export const VIDEO_CASES: HostileCase[] = [
       fillOnError: false, sources: [], items: new Float64Array(3 * ITEM.LENGTH).map((_, i) => (i % ITEM.LENGTH === ITEM.KIND ? -1 : 0)), out: undefined,
     }),
   },
+  {
+    name: 'loadBatchSync called directly: NCTHW with a one-crop view', cls: TypeError, code: 'ERR_INVALID_ARG_TYPE',
+    run: () => native.loadBatchSync({
+      n: 1, h: 1, w: 1, c: 1, dtype: 'uint8', layout: 'NCTHW', frames: 1, normalize: false, scale: 1, mean: new Float64Array(1), std: Float64Array.of(1),
+      fillOnError: false, sources: [], items: new Float64Array(ITEM.LENGTH).map((_, i) => (i === ITEM.KIND ? -1 : 0)), out: new Uint8Array(4),
+      view: Float64Array.of(0, 1, 1, 1),
+    }),
+  },
 ];
