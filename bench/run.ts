@@ -4,7 +4,7 @@
  * measured in the same run; the results go to bench/results.json and bench/RESULTS.md.
  * Data is generated deterministically under bench/data/ on first use.
  */
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,6 +15,7 @@ import { benchSoak } from './soak';
 import { benchLabels } from './labels';
 import { benchCoco } from './coco';
 import { benchVideo } from './video';
+import { benchRemote } from './remote';
 import { allocate, openImage, writeNpy } from '../dist';
 import type { Batch, NDArray, Region } from '../dist';
 
@@ -600,100 +601,6 @@ function machine(): string {
 
 const NOTES_MARK = '<!-- notes: everything below this line is kept when the tables are regenerated -->';
 
-/**
- * remote: a published 8192² 'auto' COG on a local S3 API server (s3rver from npm, in a child
- * process on 127.0.0.1): random 224x224 crops read in place, cold (GDAL's curl cache dropped and
- * the object opened again before each crop) and warm (one reader, GDAL's cache on, our tile cache
- * off so every crop goes through GDAL's cache); requests per crop counted by the server. Then
- * prepare --publish of 8 images with 2 shards in 2 processes at once against 1 process.
- */
-async function benchRemote(): Promise<void> {
-  log('\n## remote: published COG on a local S3 server (µs per crop; requests per crop)');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const nds = require('../dist') as typeof import('../dist');
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { startServer, useS3 } = require('../test/_remote-util') as typeof import('../test/_remote-util');
-  const cogFile = path.join(dataDir, 'img8192.auto.cog.tif');
-  if (!fs.existsSync(cogFile)) throw new Error(`${cogFile} is missing: run the cog section first`);
-  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'nds-bench-s3-'));
-  const s3 = await startServer('s3', store);
-  try {
-    useS3(s3.port);
-    const obj = '/vsis3/bkt/bench/img8192.auto.cog.tif';  // openImage takes GDAL paths (Frames also take s3:// URLs)
-    const t0 = performance.now();
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const gdalTs = require('../dist/gdal') as typeof import('../dist/gdal');
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { native } = require('../dist/native') as typeof import('../dist/native');
-    gdalTs.uploadFile(cogFile, obj);
-    log(`  upload of ${(fs.statSync(cogFile).size / 2 ** 20).toFixed(0)} MiB: ${((performance.now() - t0) / 1000).toFixed(2)} s`);
-    const crops = randomCrops(8192, 8192, 224, 224, 40, 77);
-    const budget = 256 << 20;
-    nds.setTileCacheBudget(0);
-    const cold: number[] = [];
-    await s3.reset();
-    for (const [y0, y1, x0, x1] of crops) {
-      nds.clearRemoteCache();
-      const a = performance.now();
-      const r = nds.openImage(obj);
-      r.read([[y0, y1], [x0, x1]]);
-      cold.push((performance.now() - a) * 1000);
-      r.close();
-    }
-    const coldReq = (await s3.stats()).requests / crops.length;
-    const reader = nds.openImage(obj);
-    reader.read([[0, 224], [0, 224]]);
-    const warm: number[] = [];
-    await s3.reset();
-    for (let round = 0; round < 2; round++) {
-      for (const [y0, y1, x0, x1] of crops) {
-        const a = performance.now();
-        reader.read([[y0, y1], [x0, x1]]);
-        if (round === 1) warm.push((performance.now() - a) * 1000);
-      }
-    }
-    const warmReq = (await s3.stats()).requests / (2 * crops.length);
-    reader.close();
-    nds.setTileCacheBudget(budget);
-    const med = (xs: number[]) => xs.slice().sort((p, q) => p - q)[xs.length >> 1];
-    record({ section: 'remote', case: '8192² COG on S3, random 224x224x3, cold (open + read)', ours: med(cold), peers: { 'requests/crop': coldReq } });
-    record({ section: 'remote', case: '8192² COG on S3, random 224x224x3, GDAL cache warm', ours: med(warm), peers: { 'requests/crop (2 passes)': warmReq } });
-
-    // prepare --publish: 8 images, 1 process vs 2 shards in 2 processes
-    const imgDir = path.join(dataDir, 'remote-src');
-    fs.mkdirSync(imgDir, { recursive: true });
-    const list: string[] = [];
-    for (let i = 0; i < 8; i++) {
-      const f = path.join(imgDir, `src${i}.png`);
-      if (!fs.existsSync(f)) {
-        const a = syntheticImage(1536, 1536, 3, 11 + i);
-        native.writeRaster(f, a.data, { shape: a.shape, strides: a.strides, offset: a.offset, dtype: a.dtype }, 'PNG', []);
-      }
-      list.push(f);
-    }
-    const listFile = path.join(imgDir, 'list.json');
-    fs.writeFileSync(listFile, JSON.stringify(list));
-    const env = { ...process.env, AWS_S3_ENDPOINT: `127.0.0.1:${s3.port}`, AWS_HTTPS: 'NO', AWS_VIRTUAL_HOSTING: 'FALSE', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
-    const cli = path.join(here, '..', 'dist', 'cli.js');
-    const runCli = (args: string[]) => new Promise<void>((resolve, reject) => {
-      const child = spawn(process.execPath, [cli, 'prepare', listFile, '--backend', 'cog', '--workers', '1', ...args], { env, stdio: 'ignore' });
-      child.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`prepare ${args.join(' ')} exited with ${code}`))));
-    });
-    const wd = (tag: string) => fs.mkdtempSync(path.join(os.tmpdir(), `nds-bench-${tag}-`));
-    let a = performance.now();
-    await runCli(['--workdir', wd('one'), '--publish', 's3://bkt/one']);
-    const one = (performance.now() - a) / 1000;
-    a = performance.now();
-    const w2 = wd('two');
-    await Promise.all([0, 1].map((i) => runCli(['--workdir', w2, '--publish', 's3://bkt/two', '--shard', `${i}/2`])));
-    const two = (performance.now() - a) / 1000;
-    record({ section: 'remote', case: 'prepare --publish 8 x 1536² PNG, 2 shards in 2 processes', unit: 's', ours: two, peers: { '1 process': one } });
-  } finally {
-    await s3.stop();
-    fs.rmSync(store, { recursive: true, force: true });
-  }
-}
-
 /** Merges this run's sections into results.json and regenerates the tables of RESULTS.md. */
 function writeResults(): void {
   const file = path.join(here, 'results.json');
@@ -748,7 +655,7 @@ async function main(): Promise<void> {
   if (want('labels')) await benchLabels({ nds: require('../dist'), npy: ensureNpy('img8192.npy', 8192, 8192, 3), log, record });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build
   if (want('video')) await benchVideo({ nds: require('../dist'), dataDir, log, record, ensureNpy });
-  if (sections.includes('remote')) await benchRemote();  // only when asked: it starts a server and uploads 128 MiB
+  if (wantNamed('remote')) await benchRemote(dataDir, syntheticImage, log, record);  // only when named: servers, ~400 MiB over loopback
   if (wantNamed('soak')) await benchSoak(dataDir, syntheticImage, log, record);
   writeResults();
 }

@@ -53,7 +53,8 @@ export function setTempTracker(t: typeof tracker): void {
   tracker = t;
 }
 
-function publish(file: string, make: (tmp: string) => void): void {
+/** Runs `make(tmp)` (which writes the temp file) and publishes it as `file` by the rule above. */
+export function publishFile(file: string, make: (tmp: string) => void): void {
   const tmp = tempPath(file);
   tracker?.track(tmp);
   try {
@@ -80,7 +81,7 @@ function publishTracked(file: string, tmp: string, make: (tmp: string) => void):
 
 /** Writes `data` to `file` atomically by the rule above. */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
-  publish(file, (tmp) => {
+  publishFile(file, (tmp) => {
     let fd: number;
     try {
       fd = fs.openSync(tmp, 'wx');
@@ -117,13 +118,52 @@ export function writeTextIfChanged(file: string, text: string): void {
 
 /** Publishes a symlink at `file` pointing to the absolute path of `target`, by the rule above. */
 export function symlinkAtomic(target: string, file: string): void {
-  publish(file, (tmp) => {
+  publishFile(file, (tmp) => {
     try {
       fs.symlinkSync(path.resolve(target), tmp);
     } catch (err) {
       throw fsError(err, file, 'symlink');
     }
   });
+}
+
+/**
+ * The rule above with the file work on the libuv pool: `make(tmp)` writes the temp file (e.g. a
+ * copy, or a download), then it is fsynced, renamed onto `file`, and the directory fsynced. The
+ * temp file is removed on any failure.
+ */
+export async function publishFileAsync(file: string, make: (tmp: string) => Promise<void>): Promise<void> {
+  const tmp = tempPath(file);
+  tracker?.track(tmp);
+  try {
+    try {
+      await make(tmp);
+      const fh = await fs.promises.open(tmp, 'r+').catch((err: unknown) => { throw fsError(err, file, 'open'); });
+      try {
+        await fh.sync().catch((err: unknown) => { throw fsError(err, file, 'fsync'); });
+      } finally {
+        await fh.close();
+      }
+      await fs.promises.rename(tmp, file).catch((err: unknown) => { throw fsError(err, file, 'rename'); });
+    } catch (err) {
+      await fs.promises.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    const dir = await fs.promises.open(path.dirname(file), 'r').catch((err: unknown) => { throw fsError(err, path.dirname(file), 'open'); });
+    try {
+      await dir.sync().catch((err: unknown) => { throw fsError(err, path.dirname(file), 'fsync'); });
+    } finally {
+      await dir.close();
+    }
+  } finally {
+    tracker?.untrack(tmp);
+  }
+}
+
+/** Copies `src` to `file` by the rule above (copy on the libuv pool). */
+export function copyFileAtomicAsync(src: string, file: string): Promise<void> {
+  return publishFileAsync(file, (tmp) => fs.promises.copyFile(src, tmp, fs.constants.COPYFILE_EXCL)
+    .catch((err: unknown) => { throw fsError(err, (err as NodeJS.ErrnoException).path === src ? src : file, 'copyfile'); }));
 }
 
 /**
@@ -145,9 +185,7 @@ export function makeDirs(dir: string): void {
       if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fsError(err, at, 'stat');
     }
     if (st !== undefined) {
-      if (!st.isDirectory()) {
-        throw new FileError('ERR_NOT_A_FILE', `cannot create directory '${dir}': '${at}' is a file, not a directory`, { path: at, errno: 20, syscall: 'mkdir' });
-      }
+      if (!st.isDirectory()) throw notADir(dir, at);
       break;
     }
     missing.push(at);
@@ -159,11 +197,50 @@ export function makeDirs(dir: string): void {
     try {
       fs.mkdirSync(missing[i]);
     } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      if (e.code === 'EEXIST' && fs.statSync(missing[i], { throwIfNoEntry: false })?.isDirectory()) continue;
-      throw new FileError('ERR_IO', `cannot create directory '${missing[i]}'${missing[i] === path.resolve(dir) ? '' : ` (for '${dir}')`}: ${e.message}` +
-        (e.code === 'ENOENT' ? ' (its parent exists: this file system does not take new directories there)' : ''),
-        { path: missing[i], errno: typeof e.errno === 'number' ? e.errno : undefined, syscall: 'mkdir', cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && fs.statSync(missing[i], { throwIfNoEntry: false })?.isDirectory()) continue;
+      throw mkdirError(dir, missing[i], err);
     }
   }
+}
+
+/** makeDirs with every stat and mkdir on the libuv pool (for async APIs). Same errors. */
+export async function makeDirsAsync(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let at = path.resolve(dir);
+  for (;;) {
+    let st: fs.Stats | undefined;
+    try {
+      st = await fs.promises.stat(at);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw fsError(err, at, 'stat');
+    }
+    if (st !== undefined) {
+      if (!st.isDirectory()) throw notADir(dir, at);
+      break;
+    }
+    missing.push(at);
+    const up = path.dirname(at);
+    if (up === at) break;
+    at = up;
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    try {
+      await fs.promises.mkdir(missing[i]);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST' && (await fs.promises.stat(missing[i]).catch(() => undefined))?.isDirectory()) continue;
+      throw mkdirError(dir, missing[i], err);
+    }
+  }
+}
+
+function notADir(dir: string, at: string): FileError {
+  return new FileError('ERR_NOT_A_FILE', `cannot create directory '${dir}': '${at}' is a file, not a directory`, { path: at, errno: 20, syscall: 'mkdir' });
+}
+
+function mkdirError(dir: string, level: string, err: unknown): FileError {
+  const e = err as NodeJS.ErrnoException;
+  return new FileError('ERR_IO', `cannot create directory '${level}'${level === path.resolve(dir) ? '' : ` (for '${dir}')`}: ${e.message}` +
+    (e.code === 'ENOENT' ? ' (its parent exists: this file system does not take new directories there)' : ''),
+  { path: level, errno: typeof e.errno === 'number' ? e.errno : undefined, syscall: 'mkdir', cause: err });
 }

@@ -37,9 +37,11 @@ export class RegionError extends NdsamplerError {}
 /**
  * A file that cannot be read or written (ERR_SOURCE_MISSING, ERR_NOT_A_FILE, ERR_IO), that changed
  * on disk under an open reader (ERR_SOURCE_CHANGED), or a cache entry that does not read back even
- * after it was rebuilt (ERR_CACHE_CORRUPT), or a remote object a server refused or failed to serve
- * (ERR_REMOTE, with the HTTP `status` when there was one), or a file whose name is not valid UTF-8, which no
- * path string can name (ERR_PATH_ENCODING).
+ * after it was rebuilt, or a published object that is not the entry it should be
+ * (ERR_CACHE_CORRUPT), or a remote object a server refused or failed to serve (ERR_REMOTE, with the
+ * HTTP `status` when there was one and a `reason`), or a published cache's manifest that breaks
+ * its schema (ERR_MANIFEST, with the `field` at fault), or a file whose name is not valid UTF-8,
+ * which no path string can name (ERR_PATH_ENCODING).
  */
 export class FileError extends NdsamplerError {}
 /** GDAL refused to open, read or write something (ERR_GDAL_OPEN, ERR_GDAL_READ, ERR_GDAL_WRITE, ...). */
@@ -74,6 +76,7 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_CACHE_CORRUPT: FileError,
   ERR_REMOTE: FileError,
   ERR_PATH_ENCODING: FileError,
+  ERR_MANIFEST: FileError,
   ERR_GDAL_OPEN: GdalError,
   ERR_GDAL_READ: GdalError,
   ERR_GDAL_WRITE: GdalError,

@@ -10,18 +10,21 @@ export type { Region, SliceLike } from './region';
 export { normalizeRegion } from './region';
 export { openImage, writeNpy, NpyReader, RasterReader, setMappingBudget, mappingStats } from './readers';
 export type { ImageReader, ReadOptions, MappingStats } from './readers';
+export { openImageAsync } from './readers-async';
+export type { OpenImageAsyncOptions } from './readers-async';
 export { COG_CONFIG_DEFAULTS, COG_CONFIG_KEYS } from './cog-config';
 export type { CogConfig, CogOverviews, CogPredictor } from './cog-config';
 export {
   writeCog, writeCogAsync, isCog, coerceCogConfig, cogCompressions,
   convertToNpy, convertToNpyAsync, writeRaster, tileCacheStats, setTileCacheBudget, setMaxOpenDatasets,
   datasetStats, setPixelLimit, DEFAULT_PIXEL_LIMIT, gdalVersion,
-  setRemoteOptions, statRemote, clearRemoteCache, REMOTE_DEFAULTS,
+  setRemoteOptions, statRemote, statRemoteAsync, clearRemoteCache, REMOTE_DEFAULTS,
 } from './gdal';
 export type { WriteRasterOptions, RemoteStat } from './gdal';
 export { encode, encodeAsync, ENCODE_FORMATS, readVsimem, unlinkVsimem } from './encode';
 export type { EncodeFormat, EncodeOptions } from './encode';
 export { mergeManifests } from './remote/manifest';
+export { REMOTE_STAMP_TTL_MS } from './remote/stamps';
 export type { Manifest, ManifestEntry, MergeReport } from './remote/manifest';
 export type { RemoteCacheOptions } from './remote/publish';
 export type { RasterInfo, TileCacheStats, DatasetStats } from './native';
@@ -41,7 +44,7 @@ export { AlignableImageData } from './frames/alignable';
 export type { AlignableRegionOptions, Interpolation, Prefused, PrefusedChannel } from './frames/alignable';
 export { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } from './frames/batch';
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
-export type { Sampler, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
+export type { Sampler, SamplerBatch, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
 export { CocoSampler } from './labels/coco-sampler';
 export type { CocoSamplerOptions, VideoTarget, VideoStreamOptions } from './labels/coco-sampler';
 export type { Video, VideoId } from './labels/videos';

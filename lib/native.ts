@@ -72,6 +72,8 @@ export interface RasterInfo {
   tileDecoder: 'libtiff' | 'gdal' | null; // who decodes tiles on a cache miss (null: not tiled)
   compression: string | null;
   predictor: number;                      // TIFF predictor: 2 horizontal, 3 floating point, 0 none
+  /** The identity a cache entry carries in its metadata (NDSAMPLER_ENTRY, NDSAMPLER_SRC), or null. */
+  identity: { entry: string; src: string } | null;
 }
 
 export interface NativeRasterReader {
@@ -80,7 +82,21 @@ export interface NativeRasterReader {
   readInto(dst: TypedArray, req: Float64Array): void;
   /** As NativeNpyReader.readIntoAsync, always on the pool (a promise). */
   readIntoAsync(dst: TypedArray | null, req: Float64Array): Promise<ArrayBuffer | undefined>;
+  /** Fetches at once the remote bytes of windows [y0, y1, x0, x1]... (published objects; else a no-op). */
+  prefetchAsync(windows: Float64Array, token?: CancelToken): Promise<void>;
   close(): void;
+}
+
+/** An opaque cancel token (newCancelToken): cancelToken() stops the remote work it was given to. */
+export type CancelToken = { readonly __cancelToken: unique symbol };
+
+/** A published cache object to open in place (openPublishedAsync). */
+export interface NativePublishedSpec {
+  vsiPath: string;   // /vsicurl/https://…, /vsis3/…
+  name: string;      // the URL errors name
+  size: number;      // what the server must report
+  head: number;      // bytes [0, head) hold the header: fetched with one GET
+  maxHandles: number;
 }
 
 /** The options writeCog passes down; lib/cog.ts builds it from a checked CogConfig. */
@@ -94,6 +110,7 @@ export interface NativeCogOptions {
   quality: number;                // -1 = codec default
   predictor: string;              // 'AUTO' | 'NO' | 'STANDARD' | 'FLOATING_POINT' | 'YES'
   numThreads: number;             // 0 = ALL_CPUS
+  metadata?: Record<string, string>;  // dataset metadata items written into the header
 }
 
 export interface TileCacheStats { hits: number; misses: number; bytes: number; budget: number; entries: number }
@@ -263,8 +280,20 @@ export interface NativeBinding {
   rasterizeMasks(opts: NativeMaskOptions): Promise<Uint8Array | Uint16Array | Int32Array>;
   /** VSIStatExL + the HTTP headers of a (remote) VSI path; never throws for a remote failure. */
   statRemote(path: string, fresh: boolean): NativeRemoteStat;
+  statRemoteAsync(path: string, fresh: boolean): Promise<NativeRemoteStat>;
   /** A whole (small) VSI file; ERR_SOURCE_MISSING (404) / ERR_REMOTE / ERR_TOO_LARGE. */
   readVsiFile(path: string, maxBytes: number): Buffer;
+  readVsiFileAsync(path: string, maxBytes: number): Promise<Buffer>;
+  /** Opens a RasterReader on the libuv pool (remote paths included). */
+  openRasterAsync(path: string, opts: { maxHandles: number }, token?: CancelToken): Promise<NativeRasterReader>;
+  /** Opens a published object in place through /vsindspub/ (one GET for its header) on the libuv pool. */
+  openPublishedAsync(spec: NativePublishedSpec, token?: CancelToken): Promise<NativeRasterReader>;
+  /** openPublishedAsync on the calling thread (synchronous reads). */
+  openPublished(spec: NativePublishedSpec): NativeRasterReader;
+  /** Where a local COG's header ends (its first tile's offset less the block leader); 0 if not a tiled GeoTIFF. */
+  cogHeaderLengthAsync(path: string): Promise<number>;
+  newCancelToken(): CancelToken;
+  cancelToken(token: CancelToken): void;
   /** Copies a local file to a VSI path with one VSI write (one PUT, or an atomic multipart upload). */
   uploadFile(src: string, dst: string): void;
   uploadFileAsync(src: string, dst: string): Promise<void>;
@@ -287,6 +316,8 @@ export interface NativeRemoteStat {
   lastModified?: string;
   status: number;
   errnum: number;
+  /** 'http', 'timeout', 'connection' or '' (native/raster/remote_error.h). */
+  reason: string;
   message: string;
 }
 

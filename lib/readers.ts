@@ -9,11 +9,12 @@ import { ClosedError, NdsamplerError, RegionError, withCallSite } from './errors
 import { allocate, allocateResult, checkArray, fill, ITEMSIZE, TYPED_ARRAY } from './ndarray';
 import type { DType, NDArray, Shape3, TypedArray } from './ndarray';
 import { native, REQ } from './native';
-import type { NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
+import type { CancelToken, NativeNpyReader, NativeRasterReader, NpyInfo, RasterInfo } from './native';
 import { checkScale, placement, scaledShape } from './geometry';
 import { isPartial, normalizeRegion } from './region';
 import type { Region, Window } from './region';
-import { isRemote, toGdalPath } from './remote/url';
+import { gdalSource } from './remote-io';
+import { isRemote } from './remote/url';
 import * as v from './validate';
 
 export interface ReadOptions {
@@ -327,9 +328,10 @@ export class RasterReader extends BaseReader {
   protected supportsScale = true;
   #native: NativeRasterReader | null;
 
-  constructor(file: string, opts: { maxHandles?: number } = {}) {
+  /** `opened`: a native reader an async open already made (lib/readers-async.ts); `file` is then its path. */
+  constructor(file: string, opts: { maxHandles?: number } = {}, opened?: NativeRasterReader) {
     super(file);
-    this.#native = new native.RasterReader(file, { maxHandles: opts.maxHandles ?? 4 });
+    this.#native = opened ?? new native.RasterReader(file, { maxHandles: opts.maxHandles ?? 4 });
     this.info = this.#native.info();
     this.shape = this.info.shape;
     this.dtype = this.info.dtype;
@@ -341,6 +343,19 @@ export class RasterReader extends BaseReader {
     return this.#native as NativeRasterReader;
   }
 
+  /**
+   * @internal Fetches at once the remote bytes the windows ([y0, y1, x0, x1] each) need, on the
+   * libuv pool: a published object read in place (lib/remote/published.ts) then serves them
+   * from memory; a no-op for other files.
+   */
+  prefetchAsync(windows: Float64Array, token?: CancelToken): Promise<void> {
+    try {
+      return this.nativeReader().prefetchAsync(windows, token);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
   close(): void {
     if (this.isClosed) return;
     this.isClosed = true;
@@ -349,48 +364,41 @@ export class RasterReader extends BaseReader {
   }
 }
 
-/** The process-wide count of live npy mappings and the budget past which views become copies. */
-export interface MappingStats {
-  live: number;
-  budget: number;
-  /** readAsync calls on npy readers copied at once on the calling thread (small and resident). */
-  inlineReads: number;
-  /** readAsync calls on npy readers queued on the libuv pool. */
-  poolReads: number;
-}
+export { setMappingBudget, mappingStats } from './mappings';
+export type { MappingStats } from './mappings';
 
-/**
- * Sets how many npy file mappings may be live in this process (default 4096) before
- * `read(region, {copy: false})` and `loadImage` on npy return copies instead of zero-copy views.
- * Process-wide (shared by every worker thread), since the kernel's cap on mappings is.
- */
-export function setMappingBudget(n: number): void {
-  native.setMappingBudget(v.integer(n, 'n', 0, Number.MAX_SAFE_INTEGER));
-}
-
-/**
- * Live mappings (open npy readers plus views not yet finalized), the budget, and how many npy
- * readAsync calls ran inline and on the pool (process-wide counts since the addon loaded).
- */
-export function mappingStats(): MappingStats {
-  return native.mappingStats();
-}
-
-/** Opens an image: '.npy' files with the mmap reader, anything else through GDAL. */
-export function openImage(file: string, opts?: { kind?: 'npy' | 'raster' }): NpyReader | RasterReader {
-  v.string(file, 'path');
-  const o = v.options(opts, 'options', ['kind'] as const);
+/** @internal openImage's kind of `file` (options checked), refusing remote npy files. */
+export function imageKind(file: string, o: { kind?: unknown }): 'npy' | 'raster' {
   const kind = o.kind === undefined
     ? (path.extname(file).toLowerCase() === '.npy' ? 'npy' : 'raster')
     : v.oneOf(o.kind, 'options.kind', ['npy', 'raster'] as const);
-  if (isRemote(file)) {
-    // URL forms (https://, s3://, gs://, az://) are read through GDAL's virtual file systems.
-    if (kind === 'npy') {
-      throw new NdsamplerError('ERR_UNSUPPORTED', `'${file}': npy files are read through mmap, so a remote one must be downloaded first`, { path: file });
-    }
-    return new RasterReader(toGdalPath(file));
+  if (kind === 'npy' && isRemote(file)) {
+    throw new NdsamplerError('ERR_UNSUPPORTED', `'${file}': npy files are read through mmap, so a remote one must be downloaded first`, { path: file });
   }
-  return kind === 'npy' ? new NpyReader(file) : new RasterReader(file);
+  return kind;
+}
+
+/** @internal An error from opening remote `file` names the URL the caller gave. */
+export function namedAfter(err: unknown, file: string): unknown {
+  if (err instanceof NdsamplerError && isRemote(file) && typeof err.path === 'string' && err.path !== file) err.path = file;
+  return err;
+}
+
+/**
+ * Opens an image: '.npy' files with the mmap reader, anything else through GDAL. URL forms
+ * (https://, s3://, gs://, az://) are read through GDAL's virtual file systems with the remote
+ * defaults (REMOTE_DEFAULTS); the open blocks the calling thread for as long as the server takes
+ * (openImageAsync does not).
+ */
+export function openImage(file: string, opts?: { kind?: 'npy' | 'raster' }): NpyReader | RasterReader {
+  v.string(file, 'path');
+  const kind = imageKind(file, v.options(opts, 'options', ['kind'] as const));
+  if (kind === 'npy') return new NpyReader(file);
+  try {
+    return new RasterReader(gdalSource(file));
+  } catch (err) {
+    throw namedAfter(err, file);
+  }
 }
 
 /** npy files are local files (written and read through mmap): never a GDAL virtual path. */

@@ -1,17 +1,32 @@
 // The remote tests' side of test/_remote-server.ts: start a server in a child process, read its
-// request counters, stop it; and the GDAL options that point s3:// paths at it.
+// request counters, set how it answers (latency, hanging, failures), stop it; and the GDAL options
+// that point s3:// paths at it.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { setRemoteOptions } from '../lib/gdal';
 import { nodeArgs } from './_frames-util';
+
+export interface ServerStats { requests: number; ranges: number; multiranges: number; heads: number; bytes: number }
+
+/** How the server answers from now on (test/_remote-server.ts, /__config). */
+export interface ServerConfig {
+  /** Milliseconds each response waits first (an injected latency). */
+  delay?: number;
+  /** Accept requests and never answer them. */
+  hang?: boolean;
+  /** Answer multi-range requests with one multipart body (default true), or with the first range only. */
+  multirange?: boolean;
+  /** Path prefix -> HTTP status to answer with (replaces the previous list). */
+  fail?: Record<string, number>;
+}
 
 export interface TestServer {
   port: number;
   /** http://127.0.0.1:PORT */
   base: string;
-  stats(): Promise<{ requests: number; ranges: number; bytes: number }>;
+  stats(): Promise<ServerStats>;
   reset(): Promise<void>;
+  configure(c: ServerConfig): Promise<void>;
   /** Stops the server (kills the child) and waits until it is gone. */
   stop(): Promise<void>;
 }
@@ -38,8 +53,19 @@ export function startServer(kind: 'http' | 's3', dir: string): Promise<TestServe
       child.removeAllListeners('exit');
       resolve({
         port, base,
-        stats: async () => (await getJson(`${base}/__stats`)) as { requests: number; ranges: number; bytes: number },
+        stats: async () => (await getJson(`${base}/__stats`)) as ServerStats,
         reset: async () => { await getJson(`${base}/__reset`); },
+        configure: async (c) => {
+          const q = new URLSearchParams();
+          if (c.delay !== undefined) q.set('delay', String(c.delay));
+          if (c.hang !== undefined) q.set('hang', c.hang ? '1' : '0');
+          if (c.multirange !== undefined) q.set('multirange', c.multirange ? '1' : '0');
+          if (c.fail !== undefined) {
+            q.append('fail', '');
+            for (const [p, status] of Object.entries(c.fail)) q.append('fail', `${p}:${status}`);
+          }
+          await getJson(`${base}/__config?${q.toString()}`);
+        },
         stop: () => new Promise<void>((done) => {
           if (child.exitCode !== null || child.signalCode !== null) {
             done();
@@ -53,8 +79,16 @@ export function startServer(kind: 'http' | 's3', dir: string): Promise<TestServe
   });
 }
 
-/** Points s3://<bucket> at the s3rver on `port` with `key` as access key id (path-specific GDAL options). */
-export function useS3(port: number, bucket = 'bkt', key = 'S3RVER'): void {
+type SetOptions = (opts: Record<string, string>, where: { prefix: string }) => void;
+
+/**
+ * Points s3://<bucket> at the s3rver on `port` with `key` as access key id (path-specific GDAL
+ * options). `set`: the library's setRemoteOptions (the bench passes the built package's, so the
+ * library is not loaded twice).
+ */
+export function useS3(port: number, bucket = 'bkt', key = 'S3RVER', set?: SetOptions): void {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const setRemoteOptions: SetOptions = set ?? (require('../lib/gdal') as { setRemoteOptions: SetOptions }).setRemoteOptions;
   setRemoteOptions({
     AWS_S3_ENDPOINT: `127.0.0.1:${port}`, AWS_HTTPS: 'NO', AWS_VIRTUAL_HOSTING: 'FALSE',
     AWS_ACCESS_KEY_ID: key, AWS_SECRET_ACCESS_KEY: 'S3RVER', AWS_REGION: 'us-east-1', GDAL_HTTP_MAX_RETRY: '0',

@@ -6,8 +6,8 @@
 import * as path from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { SimpleFrames } from '../lib';
-import type { Batch, BatchOptions, BatchRequest, DType, TypedArray, TypedArrayOf } from '../lib';
+import { CocoSampler, SimpleFrames } from '../lib';
+import type { Batch, BatchOptions, BatchRequest, DType, LabeledBatch, SamplerBatch, TypedArray, TypedArrayOf } from '../lib';
 import { makeArray, writeImage } from './_frames-util';
 import { rmrf, tempDir } from './_helpers/tmp';
 
@@ -73,11 +73,36 @@ test("an out of another dtype does not compile; sampler({dtype: 'float32'}) yiel
   let n = 0;
   for await (const batch of frames.sampler({ size: [8, 8], batchSize: 2, dtype: 'float32', epochs: 1, seed: 1 })) {
     yes<Equal<typeof batch.data, Float32Array>>();
+    yes<Equal<typeof batch, SamplerBatch<'float32'>>>();
     const d: Float32Array = batch.data;
     assert.ok(d instanceof Float32Array);
+    assert.equal(batch.targets.length, batch.dims[0]);
     n++;
   }
   assert.ok(n > 0);
+});
+
+test("CocoSampler: loadBatch({dtype: 'float32'}) and stream({dtype: 'float32'}) are LabeledBatch<'float32'>", async () => {
+  const s = new CocoSampler({
+    images: [{ id: 1, file_name: file, width: 24, height: 20 }], categories: [{ id: 1 }],
+    annotations: [{ id: 1, image_id: 1, category_id: 1, bbox: [2, 3, 8, 6] }],
+  }, { workdir: path.join(root, 'w2'), backend: 'npy' });
+  const b = await s.loadBatch([{ annotationId: 1, windowDims: [8, 8] }], { dtype: 'float32' });
+  yes<Equal<typeof b, LabeledBatch<'float32'>>>();
+  const data: Float32Array = b.data;
+  assert.ok(data instanceof Float32Array);
+  const any = await s.loadBatch([{ annotationId: 1, windowDims: [8, 8] }]);
+  yes<Equal<typeof any.data, TypedArray>>();
+  assert.ok(any.data instanceof Uint8Array, 'the image is uint8');
+  const mistake = (): unknown =>
+    // @ts-expect-error a float32 labeled batch cannot be the out of a uint8 one
+    s.loadBatch([{ annotationId: 1 }], { dtype: 'uint8', out: b });
+  assert.type(mistake, 'function');
+  for await (const batch of s.stream({ windowDims: [8, 8], batchSize: 1, dtype: 'float32', epochs: 1 })) {
+    yes<Equal<typeof batch.data, Float32Array>>();
+    assert.ok(batch.data instanceof Float32Array);
+  }
+  s.frames.close();
 });
 
 test.run();

@@ -1,7 +1,7 @@
 /**
  * CocoSampler's labels (lib/labels/): annotation formats (bbox, polygons, kwcoco polygons, RLE
  * lists and COCO's compressed strings, COCO and kwcoco keypoints), boxes taken from segmentations,
- * categories, and overlapping() against a brute-force scan of every box.
+ * categories, and overlapping() (and the overlap area) against a brute-force scan of every box.
  */
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -91,6 +91,17 @@ test('overlapping(): equal to a brute-force scan over random boxes and windows, 
     const want = anns.filter((a) => a.image_id === img && visibility(a.bbox[0], a.bbox[1], a.bbox[0] + a.bbox[2], a.bbox[1] + a.bbox[3],
       box[0], box[1], box[0] + box[2], box[1] + box[3]) > thresh).map((a) => a.id);
     assert.equal(s.overlapping(img, box, { visibleThresh: thresh }), want, `query ${q}`);
+    // The summed overlap area a stream's negative draws use, without a list (lib/labels/spatial.ts).
+    const [wx0, wy0, wx1, wy1] = [box[0], box[1], box[0] + box[2], box[1] + box[3]];
+    let area = 0;
+    for (const a of anns) {
+      if (a.image_id !== img) continue;
+      const iw = Math.min(a.bbox[0] + a.bbox[2], wx1) - Math.max(a.bbox[0], wx0);
+      const ih = Math.min(a.bbox[1] + a.bbox[3], wy1) - Math.max(a.bbox[1], wy0);
+      if (iw > 0 && ih > 0) area += iw * ih;
+    }
+    const got = s.store.overlapArea(img, wx0, wy0, wx1, wy1);
+    assert.ok(Math.abs(got - area) <= 1e-9 * Math.max(1, area), `query ${q}: overlap area ${got}, brute force ${area}`);
   }
 });
 

@@ -17,16 +17,22 @@
  *   someone else) is 'incomplete' and is rebuilt, never served as fresh. In PATH mode an entry whose
  *   source now has another size/mtime is 'stale' (a vanished source keeps its cache). A remote
  *   source (URL form or /vsi path) is stamped with what its server reports (size, ETag or
- *   Last-Modified), asked again at each check, never with a local mtime.
+ *   Last-Modified), never with a local mtime; the server is asked through the opener's
+ *   RemoteStamps (lib/remote/stamps.ts: once per opening, reused for REMOTE_STAMP_TTL_MS).
+ * - A cog entry carries its identity in its header (GDAL metadata items NDSAMPLER_ENTRY: its key,
+ *   NDSAMPLER_SRC: the source stamp it was built from, stampText), so a published copy can be
+ *   checked against the entry a reader expects (lib/remote/published.ts).
  * - Entries are built under the entry's lock (lib/lock.ts) by whoever finds them not fresh; the
  *   builder first removes the temporary files of builders that died (lib/atomic.ts names them).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { debuglog } from 'node:util';
-import { makeDirs, symlinkAtomic, writeFileAtomic } from '../atomic';
+import { makeDirs, publishFileAsync, symlinkAtomic, writeFileAtomic } from '../atomic';
 import { FileError, FramesError, fsError, NdsamplerError } from '../errors';
-import { convertToNpy, convertToNpyAsync, isCog, statRemote, writeCog, writeCogAsync } from '../gdal';
+import { convertToNpy, convertToNpyAsync, isCog, writeCogTagged, writeCogTaggedAsync } from '../gdal';
+import { RemoteStamps } from '../remote/stamps';
+import type { StampAnswer } from '../remote/stamps';
 import { isVirtual } from '../remote/url';
 import type { BackendConfig, BackendType, ChannelInfo } from './config';
 
@@ -64,13 +70,17 @@ export function fileStamp(file: string): FileStamp | null {
 export const sameStamp = (a: FileStamp | null, b: FileStamp | null): boolean =>
   a !== null && b !== null && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 
-/** A remote source's stamp, asked of the server (not GDAL's cache). Throws ERR_SOURCE_MISSING / ERR_REMOTE. */
-function statRemoteSource(file: string): SourceStamp {
-  const st = statRemote(file, { fresh: true });
-  const stamp: SourceStamp = { size: st.size, mtimeNs: '' };
-  if (st.etag !== null) stamp.etag = st.etag;
-  if (st.lastModified !== null) stamp.lastModified = st.lastModified;
-  return stamp;
+/** The key of an entry (its path under `<workdir>/_cache/frames`: `cog/<config hash>/<ab>/<file>`). */
+export function entryKeyOf(entry: string): string {
+  return entry.split(path.sep).slice(-4).join('/');
+}
+
+/** A source stamp as one string, its fields in a fixed order (a cog entry's NDSAMPLER_SRC). */
+export function stampText(s: SourceStamp): string {
+  const o: Record<string, unknown> = { size: s.size, mtimeNs: s.mtimeNs };
+  if (s.etag !== undefined) o.etag = s.etag;
+  if (s.lastModified !== undefined) o.lastModified = s.lastModified;
+  return JSON.stringify(o);
 }
 
 /**
@@ -84,27 +94,35 @@ export function sameRemote(was: SourceStamp, now: SourceStamp): boolean {
   return true;
 }
 
-/**
- * Is the source of an entry built from `was` unchanged? A vanished source keeps its cache (true);
- * so does a remote one that cannot be reached right now (its server is down: the entry is the
- * best there is; the next check that reaches the server decides).
- */
-export function sourceUnchanged(file: string, was: SourceStamp): boolean {
-  if (isVirtual(file)) {
-    try {
-      return sameRemote(was, statRemoteSource(file));
-    } catch (err) {
-      debug('freshness of %s not checked: %s', file, (err as Error).message);
-      return true;
-    }
-  }
+/** The remote rule: unchanged, or gone, or unreachable right now (the entry is the best there is). */
+function unchangedBy(file: string, was: SourceStamp, answer: StampAnswer): boolean {
+  if (answer.stamp !== undefined) return sameRemote(was, answer.stamp);
+  debug('freshness of %s not checked: %s', file, answer.error.message);
+  return true;
+}
+
+function localUnchanged(file: string, was: SourceStamp): boolean {
   const src = fs.statSync(file, { bigint: true, throwIfNoEntry: false });
   if (src === undefined) return true;
   return was.size === Number(src.size) && was.mtimeNs === src.mtimeNs.toString();
 }
 
-function statSource(file: string): SourceStamp {
-  if (isVirtual(file)) return statRemoteSource(file);
+/**
+ * Is the source of an entry built from `was` unchanged? A vanished source keeps its cache (true);
+ * so does a remote one that cannot be reached right now (its server is down: the entry is the
+ * best there is; the next check that reaches the server decides). Remote sources are asked
+ * through `stamps` (a synchronous call blocks for the server).
+ */
+export function sourceUnchanged(file: string, was: SourceStamp, stamps: RemoteStamps = new RemoteStamps()): boolean {
+  return isVirtual(file) ? unchangedBy(file, was, stamps.getSync(file)) : localUnchanged(file, was);
+}
+
+/** sourceUnchanged with the server asked on the libuv pool. */
+export async function sourceUnchangedAsync(file: string, was: SourceStamp, stamps: RemoteStamps): Promise<boolean> {
+  return isVirtual(file) ? unchangedBy(file, was, await stamps.get(file)) : localUnchanged(file, was);
+}
+
+function statLocalSource(file: string): SourceStamp {
   let st: fs.BigIntStats;
   try {
     st = fs.statSync(file, { bigint: true });
@@ -115,6 +133,11 @@ function statSource(file: string): SourceStamp {
     throw new FileError('ERR_NOT_A_FILE', `'${file}' is not a regular file`, { path: file });
   }
   return { size: Number(st.size), mtimeNs: st.mtimeNs.toString() };
+}
+
+function stampOf(answer: StampAnswer): SourceStamp {
+  if (answer.error !== undefined) throw answer.error;
+  return answer.stamp;
 }
 
 /** An entry's commit record, or null when there is none (or it is not version 2). */
@@ -138,14 +161,28 @@ export function readSidecar(entry: string): Sidecar | null {
  */
 export type EntryState = 'fresh' | 'missing' | 'incomplete' | 'stale';
 
-export function entryState(chan: ChannelInfo): EntryState {
+/** The local part of the state: null when it depends on the source (PATH mode), with the sidecar. */
+function localState(chan: ChannelInfo): { state: EntryState | null; side: Sidecar | null } {
   const entry = chan.cache as string;
   const now = fileStamp(entry);
-  if (now === null) return 'missing';
+  if (now === null) return { state: 'missing', side: null };
   const side = readSidecar(entry);
-  if (side === null || !sameStamp(now, side.entry)) return 'incomplete';
-  if (chan.hashidMode !== 'PATH') return 'fresh';
-  return sourceUnchanged(chan.path, side.src) ? 'fresh' : 'stale';
+  if (side === null || !sameStamp(now, side.entry)) return { state: 'incomplete', side };
+  return { state: chan.hashidMode !== 'PATH' ? 'fresh' : null, side };
+}
+
+/** The entry's state; a remote source is asked through `stamps` (blocking: a synchronous API). */
+export function entryState(chan: ChannelInfo, stamps: RemoteStamps = new RemoteStamps()): EntryState {
+  const { state, side } = localState(chan);
+  if (state !== null) return state;
+  return sourceUnchanged(chan.path, (side as Sidecar).src, stamps) ? 'fresh' : 'stale';
+}
+
+/** entryState with a remote source asked on the libuv pool (the local checks are a stat and a small read). */
+export async function entryStateAsync(chan: ChannelInfo, stamps: RemoteStamps): Promise<EntryState> {
+  const { state, side } = localState(chan);
+  if (state !== null) return state;
+  return await sourceUnchangedAsync(chan.path, (side as Sidecar).src, stamps) ? 'fresh' : 'stale';
 }
 
 /** A temporary file of the publish rule (or of the rule before it) made by process `pid`. */
@@ -187,46 +224,66 @@ export function removeStaleTemps(entry: string): string[] {
   return removed;
 }
 
-function finishEntry(chan: ChannelInfo, stamp: SourceStamp): void {
+/** The commit record of the entry just built. */
+function sidecarOf(chan: ChannelInfo, stamp: SourceStamp): string {
   const entry = chan.cache as string;
   const now = fileStamp(entry);
   if (now === null) throw new FileError('ERR_SOURCE_MISSING', `cache entry '${entry}' vanished right after it was built`, { path: entry });
   const side: Sidecar = { version: 2, source: isVirtual(chan.path) ? chan.path : path.resolve(chan.path), src: stamp, entry: now };
-  writeFileAtomic(sidecarPath(entry), JSON.stringify(side));
+  return JSON.stringify(side);
 }
 
-function startEntry(chan: ChannelInfo): SourceStamp {
+function finishEntry(chan: ChannelInfo, stamp: SourceStamp): void {
+  writeFileAtomic(sidecarPath(chan.cache as string), sidecarOf(chan, stamp));
+}
+
+/** finishEntry with the writes and fsyncs on the libuv pool. */
+async function finishEntryAsync(chan: ChannelInfo, stamp: SourceStamp): Promise<void> {
+  const file = sidecarPath(chan.cache as string);
+  const text = sidecarOf(chan, stamp);
+  await publishFileAsync(file, (tmp) => fs.promises.writeFile(tmp, text, { flag: 'wx' }).catch((err: unknown) => { throw fsError(err, file, 'write'); }));
+}
+
+function makeDir(chan: ChannelInfo): void {
   if (typeof chan.cache !== 'string') throw new FramesError('ERR_PATHINFO', `channel '${chan.path}' has no cache entry to build`);
-  const stamp = statSource(chan.path);
   try {
     makeDirs(path.dirname(chan.cache));
   } catch (err) {
     throw err instanceof NdsamplerError ? err : fsError(err, path.dirname(chan.cache), 'mkdir');
   }
-  return stamp;
+}
+
+/** The identity a cog entry carries in its header (see the module comment). */
+export function identityOf(chan: ChannelInfo, stamp: SourceStamp): Record<string, string> {
+  return { NDSAMPLER_ENTRY: entryKeyOf(chan.cache as string), NDSAMPLER_SRC: stampText(stamp) };
 }
 
 /** A local source that already is a COG is its own entry (a symlink); a remote one is copied (the cache is local). */
 const linkable = (file: string): boolean => !isVirtual(file) && isCog(file);
 
-/** Builds (or rebuilds) a channel's cache entry on the calling thread. The caller holds the entry's lock. */
-export function buildEntrySync(chan: ChannelInfo, backend: BackendConfig): void {
-  const stamp = startEntry(chan);
+/**
+ * Builds (or rebuilds) a channel's cache entry on the calling thread. The caller holds the entry's
+ * lock. A remote source is asked for its stamp through `stamps` (blocking).
+ */
+export function buildEntrySync(chan: ChannelInfo, backend: BackendConfig, stamps: RemoteStamps = new RemoteStamps()): void {
+  makeDir(chan);
+  const stamp = isVirtual(chan.path) ? stampOf(stamps.getSync(chan.path)) : statLocalSource(chan.path);
   const entry = chan.cache as string;
   debug('build %s entry %s <- %s', backend.type, entry, chan.path);
   if (backend.type === 'npy') convertToNpy(chan.path, entry);
   else if (linkable(chan.path)) symlinkAtomic(chan.path, entry);
-  else writeCog(chan.path, entry, backend.config);
+  else writeCogTagged(chan.path, entry, backend.config, identityOf(chan, stamp));
   finishEntry(chan, stamp);
 }
 
-/** Builds a channel's cache entry with the conversion on the libuv pool. The caller holds the entry's lock. */
-export async function buildEntryAsync(chan: ChannelInfo, backend: BackendConfig): Promise<void> {
-  const stamp = startEntry(chan);
+/** Builds a channel's cache entry with the conversion (and a remote source's stat) on the libuv pool. The caller holds the entry's lock. */
+export async function buildEntryAsync(chan: ChannelInfo, backend: BackendConfig, stamps: RemoteStamps): Promise<void> {
+  makeDir(chan);
+  const stamp = isVirtual(chan.path) ? stampOf(await stamps.get(chan.path)) : statLocalSource(chan.path);
   const entry = chan.cache as string;
   debug('build %s entry %s <- %s (async)', backend.type, entry, chan.path);
   if (backend.type === 'npy') await convertToNpyAsync(chan.path, entry);
   else if (linkable(chan.path)) symlinkAtomic(chan.path, entry);
-  else await writeCogAsync(chan.path, entry, backend.config);
-  finishEntry(chan, stamp);
+  else await writeCogTaggedAsync(chan.path, entry, backend.config, identityOf(chan, stamp));
+  await finishEntryAsync(chan, stamp);
 }

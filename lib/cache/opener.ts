@@ -7,32 +7,32 @@
  * - An entry is built only under its lock (lib/lock.ts): N processes (or threads) that need the
  *   same entry build it once; the others wait for the lock, then find it fresh and use it. The
  *   builder removes dead builders' temporary files first.
- * - An entry is used only once it reads back: npy readers check the file size against the header
- *   when they open; for a COG the last full-resolution tile (the end of the file) is decoded. This
- *   check runs once per file identity per thread.
+ * - An entry is used only once it reads back (lib/cache/checked.ts), once per file identity per thread.
+ * - One state check per opening: a remote source's server is asked through this object's
+ *   RemoteStamps (lib/remote/stamps.ts), once, and the answer reused for REMOTE_STAMP_TTL_MS by every
+ *   check of that opening (fresh? still fresh under the lock? the stamp to record?) and by
+ *   concurrent openings; concurrent async opens of one file share one open.
  * - A corrupt entry is rebuilt at most once per opener (heal once); after that its reads fail
  *   with ERR_CACHE_CORRUPT. A freshly built entry that does not read back is ERR_CACHE_CORRUPT at
  *   once. Nothing here loops.
  *
  * Threads: the calling JS thread. Sync paths block the thread while another builder holds the
- * entry's lock; async paths poll the lock.
+ * entry's lock, and for as long as a server takes (within REMOTE_DEFAULTS' timeouts); async paths
+ * poll the lock and do every open, remote question, download and build on the libuv pool.
  */
-import * as path from 'node:path';
 import { debuglog } from 'node:util';
-import { FileError, fsError, NdsamplerError } from '../errors';
-import { makeDirs } from '../atomic';
-import { lockAsync, lockPathFor, lockSync } from '../lock';
-import type { EntryLock } from '../lock';
-import { remoteOpenError } from '../gdal';
 import { openImage } from '../readers';
 import type { ImageReader } from '../readers';
+import { openImageAsync, raceAbort } from '../readers-async';
+import type { PublishedCache } from '../remote/published';
+import { RemoteStamps } from '../remote/stamps';
+import { EntryBuilder, isChanged, isCorrupt } from './builder';
+import { openChecked, openCheckedAsync } from './checked';
 import type { BackendConfig, ChannelInfo } from './config';
-import { buildEntryAsync, buildEntrySync, CACHE_EXT, entryState, fileStamp, removeStaleTemps, sameStamp } from './entry';
-import type { FileStamp } from './entry';
+import { CACHE_EXT, entryState, entryStateAsync } from './entry';
 import { EntryReader } from './entry-reader';
 import type { EntryHost, OpenedEntry } from './entry-reader';
 import { ReaderPool } from './pool';
-import type { PublishedCache } from '../remote/publish';
 import type { PoolEntry } from './pool';
 
 const debug = debuglog('ndsampler');
@@ -54,62 +54,25 @@ export interface ReaderLease {
 /** What AlignableImageData reads channels through: Frames's own opener or a standalone one. */
 export interface ChannelOpener {
   open(chan: ChannelInfo, mode: OpenMode): ImageReader;
-  openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease>;
+  /** `signal`: stop waiting (ERR_ABORTED); an open shared with other callers goes on for them. */
+  openAsync(chan: ChannelInfo, mode: OpenMode, signal?: AbortSignal): Promise<ReaderLease>;
 }
 
 export const DEFAULT_MAX_READERS = 32;
 
-/** Codes that mean "this entry file does not read back" (rebuilding it may help). */
-const CORRUPT = new Set(['ERR_GDAL_OPEN', 'ERR_GDAL_READ', 'ERR_NPY_HEADER', 'ERR_SOURCE_MISSING', 'ERR_IO']);
-const isCorrupt = (err: unknown): err is NdsamplerError => err instanceof NdsamplerError && CORRUPT.has(err.code);
-const isChanged = (err: unknown): boolean => err instanceof NdsamplerError && err.code === 'ERR_SOURCE_CHANGED';
-
-/** Entry files (by identity) that read back, per thread; bounded. */
-const validated = new Set<string>();
-const MAX_VALIDATED = 100_000;
-const stampKey = (file: string, s: FileStamp): string => `${file}\0${s.ino}\0${s.size}\0${s.mtimeNs}`;
-
-/**
- * Opens an entry file and checks that it reads back (see the invariants above); throws the
- * reader's coded error when it does not.
- */
-function openChecked(file: string): OpenedEntry {
-  const stamp = fileStamp(file);
-  const reader = openImage(file);
-  if (stamp !== null && validated.has(stampKey(file, stamp))) return { reader, stamp };
-  try {
-    const [H, W] = reader.shape;
-    if (reader.kind === 'raster' && H > 0 && W > 0) reader.read([[H - 1, H], [W - 1, W]]);
-  } catch (err) {
-    reader.close();
-    throw err;
-  }
-  if (stamp !== null) {
-    if (validated.size >= MAX_VALIDATED) validated.clear();
-    validated.add(stampKey(file, stamp));
-  }
-  return { reader, stamp };
-}
-
-/** openImage, with the precise code (ERR_SOURCE_MISSING, ERR_REMOTE) when a remote file cannot be opened. */
-function openRemoteAware(file: string): ImageReader {
-  try {
-    return openImage(file);
-  } catch (err) {
-    throw remoteOpenError(file, err);
-  }
-}
 
 /** Opens channels through their cache entries, building them on demand; one per backend. */
 export class CacheOpener implements ChannelOpener {
   readonly backend: BackendConfig;
   readonly pool: ReaderPool;
-  /** Entries being built by this object (async), so concurrent requests share one build. */
-  #building = new Map<string, Promise<boolean>>();
+  /** What servers said about remote sources, reused briefly (lib/remote/stamps.ts). */
+  readonly stamps = new RemoteStamps();
+  /** Opens entries checked, builds and heals them. */
+  readonly #builder: EntryBuilder;
+  /** Async opens in flight, by mode and pool key, so concurrent requests share one open. */
+  #opening = new Map<string, Promise<PoolEntry>>();
   /** Called by close() (loadBatch rejects its batches in flight with ERR_CLOSED). */
   readonly onClose = new Set<() => void>();
-  /** Entries this object has healed (rebuilt because they did not read back): at most once each. */
-  #healed = new Set<string>();
   /**
    * A published cache (Frames's `remoteCache`): an entry that is not fresh locally but is published
    * (and its source unchanged) is read from there, in place or staged, and never built here.
@@ -119,6 +82,7 @@ export class CacheOpener implements ChannelOpener {
   constructor(backend: BackendConfig, maxReaders = DEFAULT_MAX_READERS) {
     this.backend = backend;
     this.pool = new ReaderPool(maxReaders);
+    this.#builder = new EntryBuilder(backend, this.stamps, this.pool);
   }
 
   /** The channel's cache entry if this backend can serve it (its extension matches the type), else null. */
@@ -137,17 +101,26 @@ export class CacheOpener implements ChannelOpener {
     return this.#openFile(chan, mode);
   }
 
-  async openAsync(chan: ChannelInfo, mode: OpenMode): Promise<ReaderLease> {
+  async openAsync(chan: ChannelInfo, mode: OpenMode, signal?: AbortSignal): Promise<ReaderLease> {
     const entry = this.#entry(chan);
-    let e = entry === null || mode === 'source' ? undefined : this.pool.get(entry) ?? this.#openPublished(chan);
-    if (e === undefined && mode === 'build' && entry !== null) {
-      // Fresh and reading back: opened once (not checked by one open and opened again).
-      const opened = this.#openIfFresh(chan);
-      if (opened !== null) e = this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
-      else await this.ensureAsync(chan);
+    const source = mode === 'source' || entry === null;
+    const key = source ? chan.path : entry;
+    for (let attempt = 0; ; attempt++) {
+      const hit = this.pool.get(key);
+      if (hit !== undefined) return this.#lease(hit);
+      const e = await raceAbort(this.#shared(`${mode}\0${key}`, () => (source ? this.#openSourceAsync(chan) : this.#openEntryFileAsync(chan, mode))), signal, 'opening');
+      // Evicted (and closed) by other opens before this caller got to it: open again (rarely more than once).
+      if (!e.evicted || attempt >= 2) return this.#lease(e);
     }
-    e ??= this.#openFile(chan, mode);
-    return this.#lease(e);
+  }
+
+  /** One `open()` per `key` at a time; concurrent callers share its result. */
+  #shared(key: string, open: () => Promise<PoolEntry>): Promise<PoolEntry> {
+    const pending = this.#opening.get(key);
+    if (pending !== undefined) return pending;
+    const p = open().finally(() => this.#opening.delete(key));
+    this.#opening.set(key, p);
+    return p;
   }
 
   /**
@@ -175,14 +148,24 @@ export class CacheOpener implements ChannelOpener {
     };
   }
 
+  // ---- opening (sync) ------------------------------------------------------------------------
+
   #openFile(chan: ChannelInfo, mode: OpenMode): PoolEntry {
     const entry = this.#entry(chan);
     if (mode === 'source' || entry === null) return this.#openSource(chan);
-    const hit = this.pool.get(entry) ?? this.#openPublished(chan);
+    const hit = this.pool.get(entry);
     if (hit !== undefined) return hit;
+    const state = entryState(chan, this.stamps);
+    if (state !== 'fresh' && this.published !== null) {
+      const pub = this.published.open(chan, this.stamps);
+      if (pub !== null) {
+        debug('open %s (published entry)', entry);
+        return this.pool.add(entry, pub);
+      }
+    }
     let opened: OpenedEntry;
     if (mode === 'ifExists') {
-      if (entryState(chan) !== 'fresh') return this.#openSource(chan);
+      if (state !== 'fresh') return this.#openSource(chan);
       try {
         opened = openChecked(entry);
       } catch (err) {
@@ -190,248 +173,83 @@ export class CacheOpener implements ChannelOpener {
         return this.#openSource(chan);
       }
     } else {
-      opened = this.#openEntrySync(chan, null, null);
+      opened = this.#builder.openSync(chan, null, null, state);
     }
     debug('open %s', entry);
     return this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
-  }
-
-  /**
-   * The published entry of `chan`, opened and pooled under the entry's name, when there is a
-   * published cache, the local entry is not fresh, and the manifest lists it (source unchanged).
-   * Published objects are immutable (content-addressed), so the reader needs no identity checks.
-   */
-  #openPublished(chan: ChannelInfo): PoolEntry | undefined {
-    const where = this.#publishedPath(chan);
-    if (where === null) return undefined;
-    debug('open %s (published entry of %s)', where, chan.cache);
-    return this.pool.add(chan.cache as string, openRemoteAware(where));
-  }
-
-  #publishedPath(chan: ChannelInfo): string | null {
-    if (this.published === null || entryState(chan) === 'fresh') return null;
-    return this.published.pathFor(chan);
   }
 
   #openSource(chan: ChannelInfo): PoolEntry {
     const hit = this.pool.get(chan.path);
     if (hit !== undefined) return hit;
     debug('open %s', chan.path);
-    return this.pool.add(chan.path, openRemoteAware(chan.path));
+    return this.pool.add(chan.path, openImage(chan.path));
+  }
+
+  // ---- opening (async: everything on the libuv pool) ------------------------------------------
+
+  async #openSourceAsync(chan: ChannelInfo): Promise<PoolEntry> {
+    const hit = this.pool.get(chan.path);
+    if (hit !== undefined) return hit;
+    debug('open %s (async)', chan.path);
+    return this.pool.add(chan.path, await openImageAsync(chan.path));
+  }
+
+  /** The entry's reader (one state check; published, or built when needed), pooled. */
+  async #openEntryFileAsync(chan: ChannelInfo, mode: OpenMode): Promise<PoolEntry> {
+    const entry = chan.cache as string;
+    const state = await entryStateAsync(chan, this.stamps);
+    if (state !== 'fresh' && this.published !== null) {
+      const pub = await this.published.openAsync(chan, this.stamps);
+      if (pub !== null) {
+        debug('open %s (published entry, async)', entry);
+        return this.pool.add(entry, pub);
+      }
+    }
+    let opened: OpenedEntry;
+    if (mode === 'ifExists') {
+      if (state !== 'fresh') return this.#openSourceAsync(chan);
+      try {
+        opened = await openCheckedAsync(entry);
+      } catch (err) {
+        if (!isCorrupt(err) && !isChanged(err)) throw err;
+        return this.#openSourceAsync(chan);
+      }
+    } else {
+      opened = await this.#builder.openAsync(chan, null, null, state);
+    }
+    debug('open %s (async)', entry);
+    return this.pool.add(entry, new EntryReader(entry, opened, this.#host(chan)));
   }
 
   #host(chan: ChannelInfo): EntryHost {
     return {
-      reopen: (corrupt, stamp) => this.#openEntrySync(chan, corrupt, stamp),
-      reopenAsync: (corrupt, stamp) => this.#openEntryAsync(chan, corrupt, stamp),
+      reopen: (corrupt, stamp) => this.#builder.openSync(chan, corrupt, stamp, null),
+      reopenAsync: (corrupt, stamp) => this.#builder.openAsync(chan, corrupt, stamp, null),
     };
-  }
-
-  // ---- opening an entry: build when needed, check, heal once --------------------------------
-
-  /** The error for an entry that does not read back even after it was rebuilt. */
-  #corrupt(chan: ChannelInfo, err: NdsamplerError, after: string): FileError {
-    const entry = chan.cache as string;
-    return new FileError('ERR_CACHE_CORRUPT',
-      `cache entry '${entry}' (of '${chan.path}') does not read back ${after}: ${err.message}`, { path: entry, cause: err });
-  }
-
-  /** Marks `chan`'s entry as healed by this object, or throws ERR_CACHE_CORRUPT if it already was. */
-  #startHeal(chan: ChannelInfo, err: NdsamplerError): void {
-    const entry = chan.cache as string;
-    if (this.#healed.has(entry)) throw this.#corrupt(chan, err, 'after it was rebuilt once');
-    this.#healed.add(entry);
-    debug('heal %s: %s', entry, err.message);
-  }
-
-  /**
-   * Opens the entry checked. `corrupt`: a read of the file `failed` gave this error, so heal first.
-   * Otherwise builds first when the entry is not fresh (waiting for another builder's lock).
-   */
-  #openEntrySync(chan: ChannelInfo, corrupt: NdsamplerError | null, failed: FileStamp | null): OpenedEntry {
-    const entry = chan.cache as string;
-    if (corrupt === null) {
-      const opened = this.#openIfFresh(chan);
-      if (opened !== null) return opened;
-    }
-    if (corrupt !== null) {
-      this.#startHeal(chan, corrupt);
-      this.#ensureSync(chan, failed ?? fileStamp(entry));
-    } else {
-      this.#ensureSync(chan, null);
-    }
-    for (let attempt = 0; ; attempt++) {
-      const stamp = fileStamp(entry);
-      try {
-        return openChecked(entry);
-      } catch (err) {
-        if (isChanged(err) && attempt < 2) continue;  // replaced between stat and open: open the new one
-        if (!isCorrupt(err)) throw err;
-        this.#startHeal(chan, err);
-        this.#ensureSync(chan, stamp);
-      }
-    }
-  }
-
-  async #openEntryAsync(chan: ChannelInfo, corrupt: NdsamplerError | null, failed: FileStamp | null): Promise<OpenedEntry> {
-    const entry = chan.cache as string;
-    if (corrupt === null) {
-      const opened = this.#openIfFresh(chan);
-      if (opened !== null) return opened;
-    }
-    if (corrupt !== null) {
-      this.#startHeal(chan, corrupt);
-      await this.#buildShared(chan, failed ?? fileStamp(entry));
-    } else {
-      await this.ensureAsync(chan);
-    }
-    for (let attempt = 0; ; attempt++) {
-      const stamp = fileStamp(entry);
-      try {
-        return openChecked(entry);
-      } catch (err) {
-        if (isChanged(err) && attempt < 2) continue;
-        if (!isCorrupt(err)) throw err;
-        this.#startHeal(chan, err);
-        await this.#buildShared(chan, stamp);
-      }
-    }
-  }
-
-  /**
-   * The common case of opening an entry: it is fresh and reads back, so it is opened once (not
-   * checked by one open and opened again). Null when it is not fresh or does not read back; the
-   * caller then builds or heals it.
-   */
-  #openIfFresh(chan: ChannelInfo): OpenedEntry | null {
-    if (entryState(chan) !== 'fresh') return null;
-    try {
-      return openChecked(chan.cache as string);
-    } catch (err) {
-      if (isCorrupt(err) || isChanged(err)) return null;
-      throw err;
-    }
-  }
-
-  // ---- building ------------------------------------------------------------------------------
-
-  /**
-   * True when the entry can be used as it is: fresh, and reads back. `failed`: the identity of a
-   * file that did not read back; that same file is never usable (a replaced one may be).
-   */
-  #usable(chan: ChannelInfo, failed: FileStamp | null): boolean {
-    if (entryState(chan) !== 'fresh') return false;
-    const entry = chan.cache as string;
-    if (failed !== null && sameStamp(fileStamp(entry), failed)) return false;
-    try {
-      openChecked(entry).reader.close();
-      return true;
-    } catch (err) {
-      if (isCorrupt(err) || isChanged(err)) return false;
-      throw err;
-    }
-  }
-
-  /** After a build: the entry must read back, or the build itself is broken (ERR_CACHE_CORRUPT). */
-  #checkBuilt(chan: ChannelInfo): void {
-    try {
-      openChecked(chan.cache as string).reader.close();
-    } catch (err) {
-      if (isCorrupt(err)) throw this.#corrupt(chan, err, 'right after it was built');
-      throw err;
-    }
-  }
-
-  /**
-   * A new entry file was just published: an open EntryReader of it (still reading the old file,
-   * which stays valid) switches to the new one at its next read. Nothing is closed under a reader.
-   */
-  #published(chan: ChannelInfo): void {
-    const open = this.pool.get(chan.cache as string)?.reader;
-    if (open instanceof EntryReader) open.recheckNow();
-  }
-
-  #lockFile(chan: ChannelInfo): string {
-    const entry = chan.cache as string;
-    try {
-      makeDirs(path.dirname(entry));
-    } catch (err) {
-      throw err instanceof NdsamplerError ? err : fsError(err, path.dirname(entry), 'mkdir');
-    }
-    return lockPathFor(entry);
   }
 
   /** Ensures the entry exists, is fresh and reads back (synchronously). Returns true when it built it. */
   ensure(chan: ChannelInfo): boolean {
-    return this.#entry(chan) !== null && this.#publishedPath(chan) === null && this.#ensureSync(chan, null);
+    if (this.#entry(chan) === null) return false;
+    if (this.published !== null && entryState(chan, this.stamps) !== 'fresh' && this.published.lookup(chan, this.stamps) !== null) return false;
+    return this.#builder.ensureSync(chan, null);
   }
 
-  #ensureSync(chan: ChannelInfo, failed: FileStamp | null): boolean {
-    if (failed === null && this.#usable(chan, null)) return false;
-    const lock: EntryLock | null = lockSync(this.#lockFile(chan));
-    try {
-      // Under the lock no other builder of this entry is alive: re-check (someone may have just
-      // built it while we waited), then clear what dead builders left. Without the lock (this
-      // thread already holds it for an async build) just build: both publish atomically.
-      if (lock !== null) {
-        if (this.#usable(chan, failed)) return false;
-        removeStaleTemps(chan.cache as string);
-      }
-      buildEntrySync(chan, this.backend);
-      this.#published(chan);
-      this.#checkBuilt(chan);
-      return true;
-    } finally {
-      lock?.release();
-    }
-  }
-
-  /** Ensures the entry exists, is fresh and reads back, converting on the libuv pool. Resolves true when it built it. */
+  /**
+   * Ensures the entry exists, is fresh and reads back, converting on the libuv pool; an entry the
+   * published cache lists is left to it (never built). Resolves true when it built it.
+   */
   async ensureAsync(chan: ChannelInfo): Promise<boolean> {
-    const entry = this.#entry(chan);
-    if (entry === null) return false;
-    const pending = this.#building.get(entry);
-    if (pending !== undefined) {
-      await pending;
-      return false;
-    }
-    if (this.#usable(chan, null) || this.#publishedPath(chan) !== null) return false;
-    return this.#buildShared(chan, null);
-  }
-
-  /** One async build of `chan`'s entry at a time in this object; others await it (and report false). */
-  async #buildShared(chan: ChannelInfo, failed: FileStamp | null): Promise<boolean> {
-    const entry = chan.cache as string;
-    const pending = this.#building.get(entry);
-    if (pending !== undefined) {
-      await pending;
-      return false;
-    }
-    const job = this.#buildLocked(chan, failed);
-    this.#building.set(entry, job);
-    try {
-      return await job;
-    } finally {
-      this.#building.delete(entry);
-    }
-  }
-
-  async #buildLocked(chan: ChannelInfo, failed: FileStamp | null): Promise<boolean> {
-    const lock = await lockAsync(this.#lockFile(chan));
-    try {
-      if (this.#usable(chan, failed)) return false;
-      removeStaleTemps(chan.cache as string);
-      await buildEntryAsync(chan, this.backend);
-      this.#published(chan);
-      this.#checkBuilt(chan);
-      return true;
-    } finally {
-      lock.release();
-    }
+    if (this.#entry(chan) === null) return false;
+    if (this.published !== null && await entryStateAsync(chan, this.stamps) !== 'fresh'
+      && await this.published.lookupAsync(chan, this.stamps) !== null) return false;
+    return this.#builder.ensureAsync(chan);
   }
 
   close(): void {
     for (const fn of [...this.onClose]) fn();
     this.pool.clear();
+    this.stamps.clear();
   }
 }

@@ -9,7 +9,6 @@ import { openImage } from '../readers';
 import { cocoInfo, cocoPrepare, isCocoDataset } from './coco';
 import { backendArg, collectInputs, describeError, err, help, intArg, MAX_SHARDS, out, parse, pathEncodingError, shardArg, UsageError, workdirArg } from './args';
 import type { FileError } from '../errors';
-import { remoteOpenError } from '../gdal';
 import { isVirtual } from '../remote/url';
 import { mergeManifests } from '../remote/manifest';
 import { shardFromEnv } from '../remote/shard';
@@ -96,12 +95,7 @@ export function cmdInfo(args: string[]): number {
   if (isCocoDataset(file)) return cocoInfo(file, workdir, hasDriver('COG') ? ['npy', 'cog'] : ['npy']);
   const encoding = pathEncodingError(file);
   if (encoding !== null) throw encoding;
-  let reader: ReturnType<typeof openImage>;
-  try {
-    reader = openImage(file);
-  } catch (e) {
-    throw remoteOpenError(file, e);
-  }
+  const reader = openImage(file);  // a remote file's server errors come coded (ERR_REMOTE, ERR_SOURCE_MISSING)
   try {
     const [h, w, c] = reader.shape;
     const driver = reader.kind === 'npy' ? 'npy' : reader.info.driver;

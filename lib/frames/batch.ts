@@ -34,6 +34,8 @@ import type { Interpolation } from './fused';
 import { batchTooLarge, emptyCrop, sizeMismatch } from './batch-messages';
 import type { ImageTable } from './images';
 import { native } from '../native';
+import { raceAbort } from '../readers-async';
+import { prefetchPlanned } from '../remote/published-reader';
 
 export type { BatchRequest } from './batch-plan';
 
@@ -154,6 +156,28 @@ export function checkBatchOptions(opts: unknown): Checked {
 /** The image window a crop reads, for the error messages (null for a crop of several files). */
 const winOf = (p: CropPlan): Window | null => (p.kind === 'window' ? p.win : null);
 
+/**
+ * The windows the crops read at full resolution, each with the reader it reads from, for
+ * prefetchPlanned: the tiles of published objects read in place are fetched for the whole batch
+ * at once (one multi-range GET per object), not crop by crop on the pool. Reduced reads (overviews)
+ * are left to the native read. Other readers ignore it.
+ */
+function prefetchCrops(planned: ReadonlyArray<CropPlan | null>): Promise<void> {
+  const wins: Array<{ key: object; win: Window }> = [];
+  for (const p of planned) {
+    if (p === null) continue;
+    if (p.kind === 'window') {
+      if (p.place.ih === p.win.iy1 - p.win.iy0 && p.place.iw === p.win.ix1 - p.win.ix0) wins.push({ key: p.reader, win: p.win });
+      continue;
+    }
+    for (const q of p.parts) {
+      if (q.readH !== q.y1 - q.y0 || q.readW !== q.x1 - q.x0) continue;
+      wins.push({ key: q.reader, win: { y0: q.y0, y1: q.y1, x0: q.x0, x1: q.x1, c0: q.b0, c1: q.b1, iy0: q.y0, iy1: q.y1, ix0: q.x0, ix1: q.x1 } });
+    }
+  }
+  return wins.length === 0 ? Promise.resolve() : prefetchPlanned(wins, 1);
+}
+
 function aborted(): AbortError {
   return new AbortError('ERR_ABORTED', 'the batch was aborted');
 }
@@ -242,7 +266,7 @@ export async function loadCrops(images: ImageTable, crops: CropRequest[], c: Run
         reasons[i] = err;
       }
     }
-    if (pending.length > 0) await Promise.all(pending);
+    if (pending.length > 0) await raceAbort(Promise.all(pending), c.signal, 'the batch');  // opens may wait on servers
     if (closed) throw new ClosedError('ERR_CLOSED', 'the Frames object was closed with the batch in flight');
     if (c.signal?.aborted) throw aborted();
     const errors: Batch['errors'] = [];
@@ -293,6 +317,8 @@ export async function loadCrops(images: ImageTable, crops: CropRequest[], c: Run
         throw new RegionError('ERR_OUT_BUFFER', v.message(`${N * H * W * C} elements (N * H * W * C)`, 'options.out length', c.out.length));
       }
     }
+    await raceAbort(prefetchCrops(planned), c.signal, 'the batch');  // published objects: every crop's tiles at once
+    if (closed) throw new ClosedError('ERR_CLOSED', 'the Frames object was closed with the batch in flight');
     const res = await withCallSite(() => {
       const started = start(planned, [H, W, C], rawValue(srcDtype, c.fill), {
         dtype: dtype as DType, layout: c.layout, frames: c.frames, normalize, fillOnError: c.fillOnError, out: c.out,

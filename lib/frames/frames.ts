@@ -17,7 +17,7 @@ import { canonicalJson, coerceBackendConfig, DEFAULT_COG_BACKEND, DEFAULT_NPY_CO
 import type { BackendConfig, BackendSpec, ChannelInfo, HashidMode, ImageId, Pathinfo } from '../cache/config';
 import { DEFAULT_MAX_READERS } from '../cache/opener';
 import { FramesError, NdsamplerError } from '../errors';
-import type { DType, NDArray } from '../ndarray';
+import type { DType, NDArray, Shape3 } from '../ndarray';
 import type { Region } from '../region';
 import * as v from '../validate';
 import { IMAGE_TABLE, ImageTable } from './images';
@@ -31,8 +31,8 @@ import type { SampleItem, Sampler, SamplerBatch, SamplerOptions } from './sample
 import { defaultWorkdir, fileHashid, fillChannel, idKey } from './pathinfo';
 import type { EntryTarget } from './pathinfo';
 import { prepare } from './prepare';
-import { coerceRemoteCache, PublishedCache } from '../remote/publish';
-import type { RemoteCacheOptions } from '../remote/publish';
+import { coerceRemoteCache, PublishedCache } from '../remote/published';
+import type { RemoteCacheOptions } from '../remote/published';
 import type { PrepareHost, PrepareOptions, PrepareReport } from './prepare';
 import type { FramesJSON, FramesOptions, LazyFrame, LoadImageOptions, LoadRegionOptions, RegionRequest } from './types';
 
@@ -259,14 +259,29 @@ export abstract class Frames {
     // Crops of images smaller than `size` reach outside them: every batch is read boundless (the
     // same pixels as a plain read wherever a crop lies inside its image).
     batchOpts.boundless = true;
+    const plans = frameItems(this.imageIds.slice(), (id) => this.#shapeAsync(id), plan);
     return createSampler<SamplerBatch<D>, SampleItem>({
-      epochItems: frameItems(this.imageIds.slice(), (id) => this.loadFrame(id).shape, plan),
+      prepare: plans.prepare,
+      epochItems: plans.epochItems,
       load: async (items, out) => {
         const targets = items.map((it) => ({ imageId: it.imageId, region: it.region }));
         const b = await this.loadBatch<D>(targets, out === undefined ? batchOpts : { ...batchOpts, out });
         return Object.assign(b, { targets });
       },
     }, plan, prefetch);
+  }
+
+  /** An image's [H, W, C] with its header read on the libuv pool (single-file images; others from loadFrame). */
+  async #shapeAsync(imageId: ImageId): Promise<Shape3> {
+    const state = await this.#images.getAsync(imageId);
+    const chan = this.#images.fast(state, undefined);
+    if (chan === null) return this.loadFrame(imageId).shape;
+    const lease = await this.#images.opener.openAsync(chan, 'ifExists');
+    try {
+      return [...lease.reader.shape] as Shape3;
+    } finally {
+      lease.release();
+    }
   }
 
   /**
@@ -323,6 +338,7 @@ export abstract class Frames {
       unknownImage: (id) => this.unknownImage(id),
       cacheDpath: this.cacheDpath,
       backendType: this.#backend.type,
+      backend: this.backend,
       pathinfoAsync: async (id) => (await this.#images.getAsync(id)).pathinfo,
       ensureAsync: (chan) => this.#images.opener.ensureAsync(chan),
       stampKey: () => this.#stampKey(),

@@ -9,6 +9,8 @@
 import { AlignableImageData } from './alignable';
 import type { BackendConfig, ChannelInfo, ImageId, Pathinfo } from '../cache/config';
 import { CacheOpener } from '../cache/opener';
+import type { OpenMode } from '../cache/opener';
+import { isVirtual } from '../remote/url';
 import type { PoolEntry } from '../cache/pool';
 import type { ImageReader } from '../readers';
 import { idKey, pendingHashes, settleAsync, settleSync, singleChannel } from './pathinfo';
@@ -86,6 +88,20 @@ export class ImageTable {
   /** Every memoised pathinfo, in the order first built. */
   pathinfos(): Pathinfo[] {
     return [...this.#states.values()].map((s) => s.pathinfo);
+  }
+
+  /**
+   * For an image with remote channel files: opens every channel file (building entries in 'build'
+   * mode) on the libuv pool and leaves the readers in the pool, so the synchronous header reads
+   * AlignableImageData makes next find them open and never wait on a server on the calling
+   * thread. Images of local files are left alone (nothing is opened or built that a request does
+   * not need).
+   */
+  async warm(state: ImageState, mode: OpenMode, signal?: AbortSignal): Promise<void> {
+    const chans = Object.values(state.pathinfo.channels);
+    if (!chans.some((c) => isVirtual(c.path))) return;
+    const leases = await Promise.all(chans.map((chan) => this.opener.openAsync(chan, mode, signal)));
+    for (const l of leases) l.release();
   }
 
   /** The image as an AlignableImageData reading through this table's opener (made once). */

@@ -8,12 +8,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { debuglog } from 'node:util';
-import { writeFileAtomic } from '../atomic';
+import { publishFileAsync } from '../atomic';
 import { hashFileAsync } from '../cache/config';
 import { readSidecar } from '../cache/entry';
-import type { BackendType, ChannelInfo, ImageId, Pathinfo } from '../cache/config';
+import type { BackendConfig, BackendType, ChannelInfo, ImageId, Pathinfo } from '../cache/config';
 import { FramesError, NdsamplerError } from '../errors';
-import { fragmentKey, MANIFEST_NAME, newManifest, readManifestAt, writeManifestAt } from '../remote/manifest';
+import { cogHeaderLengthAsync } from '../gdal';
+import { abortError, checkSignal, raceAbort } from '../readers-async';
+import { fragmentKey, MANIFEST_NAME, newManifest, readManifestAtAsync, writeManifestAtAsync } from '../remote/manifest';
 import type { ManifestEntry } from '../remote/manifest';
 import { entryKey, publishEntry } from '../remote/publish';
 import { checkShard, shardFromEnv, shardOf } from '../remote/shard';
@@ -41,8 +43,10 @@ export interface PrepareOptions {
    * JOB_COMPLETION_INDEX/JOB_COMPLETIONS or SLURM_ARRAY_TASK_ID/SLURM_ARRAY_TASK_COUNT (docs/distributed.md).
    */
   shard?: [number, number] | 'env';
-  /** Upload each entry (cog backend) to this prefix (`s3://bucket/prefix`, ...) and then its manifest. */
+  /** Upload each entry (cog backend) to this prefix (`s3://bucket/prefix`, a local folder, ...) and then its manifest. */
   publish?: string;
+  /** Stops the run: no entry is started after it fires, and prepare rejects with ERR_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface PrepareFailure {
@@ -79,6 +83,8 @@ export interface PrepareHost {
   readonly cacheDpath: string | null;
   /** The backend's type (null without a backend). */
   readonly backendType: BackendType | null;
+  /** The backend (its config: a published entry that needs a tagged copy is written with it). */
+  readonly backend: BackendConfig;
   /** The memoised pathinfo, built with PIXELS hashes read asynchronously. */
   pathinfoAsync(imageId: ImageId): Promise<Pathinfo>;
   /** Ensures one entry; resolves true when it had to be built. */
@@ -87,7 +93,7 @@ export interface PrepareHost {
   stampKey(): string;
 }
 
-const PREPARE_KEYS = ['gids', 'workers', 'useStamp', 'onProgress', 'throwOnError', 'shard', 'publish'] as const;
+const PREPARE_KEYS = ['gids', 'workers', 'useStamp', 'onProgress', 'throwOnError', 'shard', 'publish', 'signal'] as const;
 /** Stamps are `<cacheDpath>/_prepare_stamp.<key>.json`: one per image set, so several sets sharing a cache do not evict each other's. */
 const STAMP_PREFIX = '_prepare_stamp.';
 
@@ -129,12 +135,13 @@ async function plan(host: PrepareHost, ids: ImageId[], report: PrepareReport, sh
  * goes on; an onProgress that throws stops it, and its error is rethrown.
  */
 async function runJobs(host: PrepareHost, todo: Job[], workers: number, report: PrepareReport,
-  onProgress: ((done: number, total: number) => void) | undefined, after: ((chan: ChannelInfo) => Promise<void>) | null): Promise<void> {
+  onProgress: ((done: number, total: number) => void) | undefined, after: ((chan: ChannelInfo) => Promise<void>) | null,
+  signal: AbortSignal | undefined): Promise<void> {
   let done = report.reused + report.failed.length;
   let next = 0;
   let callbackError: unknown = null;
   const worker = async (): Promise<void> => {
-    while (next < todo.length && callbackError === null) {
+    while (next < todo.length && callbackError === null && signal?.aborted !== true) {
       const job = todo[next++];
       try {
         const built = await host.ensureAsync(job.chan);
@@ -153,7 +160,9 @@ async function runJobs(host: PrepareHost, todo: Job[], workers: number, report: 
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(workers, todo.length)) }, worker));
+  // An abort rejects at once; the entries in flight finish by themselves (each is published
+  // atomically, so nothing is left half done) and nothing starts after them.
+  await raceAbort(Promise.all(Array.from({ length: Math.max(1, Math.min(workers, todo.length)) }, worker)), signal, 'prepare');
   if (callbackError !== null) throw callbackError;
 }
 
@@ -166,9 +175,10 @@ function readStamp(file: string, key: string): number | null {
   }
 }
 
-function writeStamp(file: string, key: string, total: number): void {
+async function writeStamp(file: string, key: string, total: number): Promise<void> {
+  const text = JSON.stringify({ version: 1, key, total, time: new Date().toISOString() });
   try {
-    writeFileAtomic(file, JSON.stringify({ version: 1, key, total, time: new Date().toISOString() }));
+    await publishFileAsync(file, (tmp) => fs.promises.writeFile(tmp, text, { flag: 'wx' }));
   } catch (err) {
     debug('prepare: could not write stamp %s: %s', file, (err as Error).message);
   }
@@ -179,7 +189,9 @@ async function localLine(chan: ChannelInfo, framesRoot: string): Promise<Manifes
   const entry = chan.cache as string;
   const side = readSidecarOrFail(entry);
   const key = entryKey(framesRoot, entry);
-  return { object: key, size: side.entry.size, xxh3: await hashFileAsync(entry), source: side.source, src: side.src };
+  const found = await cogHeaderLengthAsync(entry);
+  const head = found >= 8 && found <= side.entry.size ? found : Math.min(side.entry.size, 1 << 16);
+  return { object: key, size: side.entry.size, xxh3: await hashFileAsync(entry), head, source: side.source, src: side.src };
 }
 
 function readSidecarOrFail(entry: string): NonNullable<ReturnType<typeof readSidecar>> {
@@ -193,18 +205,18 @@ function readSidecarOrFail(entry: string): NonNullable<ReturnType<typeof readSid
  * over the entries it already lists. Not written when an entry failed (a manifest lists only
  * complete, uploaded objects; the run can be repeated).
  */
-function writeManifest(report: PrepareReport, entries: Record<string, ManifestEntry>, shard: Shard | null, prefix: string): void {
+async function writeManifest(report: PrepareReport, entries: Record<string, ManifestEntry>, shard: Shard | null, prefix: string): Promise<void> {
   if (report.failed.length > 0) return;
   if (shard !== null) {
     const key = fragmentKey(shard[0], shard[1]);
-    writeManifestAt(prefix, key, newManifest(shard, entries));
+    await writeManifestAtAsync(prefix, key, newManifest(shard, entries));
     report.manifest = joinKey(prefix, key);
     return;
   }
-  const merged = readManifestAt(prefix) ?? newManifest(null);
+  const merged = await readManifestAtAsync(prefix) ?? newManifest(null);
   Object.assign(merged.entries, entries);
   merged.created = new Date().toISOString();
-  writeManifestAt(prefix, MANIFEST_NAME, merged);
+  await writeManifestAtAsync(prefix, MANIFEST_NAME, merged);
   report.manifest = joinKey(prefix, MANIFEST_NAME);
 }
 
@@ -229,6 +241,8 @@ export async function prepare(host: PrepareHost, opts?: PrepareOptions): Promise
   if (o.shard === 'env') shard = shardFromEnv();
   else if (o.shard !== undefined && o.shard !== null) shard = checkShard(o.shard, 'options.shard');
   const publish = o.publish === undefined || o.publish === null ? null : v.string(o.publish, 'options.publish');
+  const signal = checkSignal(o.signal, 'options.signal');
+  if (signal?.aborted) throw abortError('prepare');
   const cacheDpath = host.cacheDpath;
   if (publish !== null && host.backendType !== 'cog') {
     throw new NdsamplerError('ERR_UNSUPPORTED', `only cog caches can be published (this one is ${String(host.backendType)}): npy entries are read through mmap and stay local (docs/distributed.md)`);
@@ -265,13 +279,13 @@ export async function prepare(host: PrepareHost, opts?: PrepareOptions): Promise
       entries[entryKey(framesRoot, chan.cache as string)] = await localLine(chan, framesRoot);
       return;
     }
-    const [key, line] = await publishEntry(chan, framesRoot, publish);
+    const [key, line] = await publishEntry(chan, framesRoot, publish, host.backend);
     entries[key] = line;
     report.published++;
   };
-  await runJobs(host, todo, workers, report, onProgress, after);
-  if (shard !== null || publish !== null) writeManifest(report, entries, shard, publish ?? framesRoot);
-  if (stampable && report.failed.length === 0) writeStamp(stampFile, stampKey, report.total);
+  await runJobs(host, todo, workers, report, onProgress, after, signal);
+  if (shard !== null || publish !== null) await writeManifest(report, entries, shard, publish ?? framesRoot);
+  if (stampable && report.failed.length === 0) await writeStamp(stampFile, stampKey, report.total);
   finish();
   if (throwOnError && report.failed.length > 0) {
     const first = report.failed[0];

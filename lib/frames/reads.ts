@@ -9,12 +9,13 @@ import type { ImageId } from '../cache/config';
 import type { NDArray } from '../ndarray';
 import { coversImage, parseRegion, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
+import { checkSignal, withAbort } from '../readers-async';
 import * as v from '../validate';
 import { checkCrop, CROP_KEYS, cropOptions, PLAIN_CROP, readCrop, readCropAsync } from './crop';
 import type { ImageTable } from './images';
 import type { LoadImageOptions, LoadRegionOptions } from './types';
 
-export const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', 'antialias', ...CROP_KEYS] as const;
+export const REGION_KEYS = ['channels', 'width', 'height', 'out', 'interpolation', 'antialias', 'signal', ...CROP_KEYS] as const;
 const IMAGE_KEYS = ['channels', 'cache', 'noreturn', ...CROP_KEYS] as const;
 const EMPTY = Object.freeze({}) as Record<string, never>;
 
@@ -36,6 +37,7 @@ function request(images: ImageTable, imageId: ImageId, opts: LoadRegionOptions |
 /** Frames.loadRegion. */
 export function readRegion(images: ImageTable, imageId: ImageId, region: Region | null | undefined, opts: LoadRegionOptions | undefined): NDArray {
   const { o, state, chan, covers, crop, fused } = request(images, imageId, opts);
+  if (o.signal !== undefined) throw v.typeError('no signal (a synchronous read cannot be aborted)', 'options.signal', o.signal);
   if (chan === null) return images.alignable(state).loadRegion(region, fused) as NDArray;
   // Parsed once: whether it covers the image decides the open mode, then it is resolved against
   // the reader's shape and read as a window.
@@ -46,13 +48,30 @@ export function readRegion(images: ImageTable, imageId: ImageId, region: Region 
   return readCrop(reader, win, crop, o.out);
 }
 
-/** Frames.loadRegionAsync. */
-export async function readRegionAsync(images: ImageTable, imageId: ImageId, region: Region | null | undefined,
+/**
+ * Frames.loadRegionAsync: every open, remote question, build and read on the libuv pool (and the
+ * addon's pool); `signal` rejects it with ERR_ABORTED at once.
+ */
+export function readRegionAsync(images: ImageTable, imageId: ImageId, region: Region | null | undefined,
   opts: LoadRegionOptions | undefined): Promise<NDArray> {
+  try {
+    const signal = checkSignal(opts?.signal, 'options.signal');
+    if (signal === undefined) return readAsync(images, imageId, region, opts, undefined);
+    return withAbort(signal, 'loadRegionAsync', undefined, () => readAsync(images, imageId, region, opts, signal), () => undefined);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+async function readAsync(images: ImageTable, imageId: ImageId, region: Region | null | undefined,
+  opts: LoadRegionOptions | undefined, signal: AbortSignal | undefined): Promise<NDArray> {
   const { o, state, chan, covers, crop, fused } = request(images, imageId, opts);
-  if (chan === null) return await images.alignable(state).loadRegionAsync(region, fused) as NDArray;
+  if (chan === null) {
+    await images.warm(state, 'build', signal);  // remote files: opened on the pool before the plan
+    return await images.alignable(state).loadRegionAsync(region, fused) as NDArray;
+  }
   const parsed = parseRegion(region);
-  const lease = await images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build');
+  const lease = await images.opener.openAsync(chan, covers(parsed) ? 'ifExists' : 'build', signal);
   try {
     const win = resolveRegion(parsed, lease.reader.shape, crop.boundless);
     if (crop === PLAIN_CROP) return await lease.reader.readWindowAsync(win, o.out === undefined ? undefined : { out: o.out });

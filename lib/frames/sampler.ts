@@ -234,6 +234,11 @@ export function epochItems(ids: ImageId[], shapes: Shape3[], p: CheckedPlan, epo
 
 /** What the sampler needs from its owner (Frames, CocoSampler). */
 export interface SamplerHost<B, I> {
+  /**
+   * Work before the first plan, awaited (Frames: every image's shape, its header opened on the
+   * libuv pool: remote headers are awaited, never waited for). Optional.
+   */
+  prepare?(): Promise<void>;
   /** This rank's items of an epoch, in order (the same for the same epoch, every time). */
   epochItems(epoch: number): I[];
   /** Loads a batch of items with the caller's batch options; `out` a batch from this sampler's ring or undefined. */
@@ -255,11 +260,23 @@ export interface IterPlan {
 export type Sampler<B> = AsyncIterable<B> & { state(): SamplerState };
 
 /** frames.sampler's host items: the epoch's crops from `shape` (image headers, read once). */
-export function frameItems(ids: ImageId[], shape: (id: ImageId) => Shape3, p: CheckedPlan): (epoch: number) => SampleItem[] {
-  const shapes: Shape3[] = [];
-  return (epoch) => {
-    for (let i = shapes.length; i < ids.length; i++) shapes.push(shape(ids[i]));
-    return epochItems(ids, shapes, p, epoch);
+export function frameItems(ids: ImageId[], shape: (id: ImageId) => Shape3 | Promise<Shape3>, p: CheckedPlan): { prepare(): Promise<void>; epochItems(epoch: number): SampleItem[] } {
+  let shapes: Shape3[] | null = null;
+  return {
+    /** Every image's shape, asked once (16 at a time: remote headers are awaited, never waited for). */
+    async prepare(): Promise<void> {
+      if (shapes !== null) return;
+      const got = new Array<Shape3>(ids.length);
+      let next = 0;
+      await Promise.all(Array.from({ length: Math.min(16, ids.length) }, async () => {
+        while (next < ids.length) {
+          const i = next++;
+          got[i] = await shape(ids[i]);
+        }
+      }));
+      shapes = got;
+    },
+    epochItems: (epoch) => epochItems(ids, shapes as Shape3[], p, epoch),
   };
 }
 
@@ -311,6 +328,7 @@ export function createSampler<B extends { dims: number[] }, I>(host: SamplerHost
       return true;
     };
     try {
+      if (host.prepare !== undefined) await host.prepare();
       while (inflight.length < prefetch + 1 && issue()) { /* fill the pipeline */ }
       while (inflight.length > 0) {
         const head = inflight.shift() as { plan: { epoch: number; after: number }; batch: Promise<B> };

@@ -37,6 +37,8 @@ export interface LoadRegionOptions extends CropOptions {
   interpolation?: Interpolation;
   /** With 'linear': blur a file read at a reduced resolution first (default true, as kwcoco's delayed_image). */
   antialias?: boolean;
+  /** loadRegionAsync / loadRegions: rejects with ERR_ABORTED when it fires (remote work it started is cancelled). */
+  signal?: AbortSignal;
 }
 
 export interface LoadImageOptions extends CropOptions {

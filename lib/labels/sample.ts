@@ -61,7 +61,7 @@ export function checkOptions(opts: unknown): Checked {
 
 function assemble(store: LabelStore, r: Resolved, im: NDArray, c: Checked): Sample {
   const { anns, vis } = visibleAnnotations(store, r, c.thresh);
-  return { im, target: r.target, annotations: [sampleLabels(r, anns, vis)], transform: [...r.toImage, 0, 0, 1] };
+  return { im, target: r.target, annotations: sampleLabels([{ r, anns, vis }]), transform: [...r.toImage, 0, 0, 1] };
 }
 
 export function loadSample(store: LabelStore, frames: CocoFrames, target: unknown, opts: unknown): Sample {

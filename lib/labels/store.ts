@@ -25,9 +25,22 @@ export class LabelStore {
   readonly skipped: SkippedAnnotation[] = [];
   readonly #frames: CocoFrames;
   readonly #cats = new Set<number>();
-  /** By id as given (a number and a string are different ids). */
+  /**
+   * By id as given (a number and a string are different ids): the usual ids, integers 0 ..
+   * #numLimit, in an array (a Map of 10^6 ids cost half a second to fill), the others in a Map.
+   */
+  readonly #byNum: Array<Annotation | undefined>;
+  readonly #numLimit: number;
   readonly #byId = new Map<AnnotationId, Annotation>();
+  #count = 0;
   readonly #byImage = new Map<string, Annotation[]>();
+  /**
+   * Every kept annotation's box as x0, y0, x1, y1, in the order kept (written in the parsing
+   * pass, while each annotation is at hand), and per image the positions of its annotations in
+   * it: an index is built from these, without visiting 10^6 annotation objects again.
+   */
+  readonly #flat: Float64Array;
+  readonly #seq = new Map<string, number[]>();
   readonly #index = new Map<string, BoxIndex>();
   readonly #sizes = new Map<string, [number, number]>();
 
@@ -36,18 +49,24 @@ export class LabelStore {
     const where = frames.datasetPath ?? 'the dataset';
     this.categories = parseCategories(dataset.categories, where);
     for (const c of this.categories) this.#cats.add(c.id);
-    for (const id of frames.imageIds) this.#byImage.set(idKey(id), []);
+    for (const id of frames.imageIds) {
+      this.#byImage.set(idKey(id), []);
+      this.#seq.set(idKey(id), []);
+    }
     const list = dataset.annotations;
     if (list !== undefined && list !== null && !Array.isArray(list)) {
       throw new FramesError('ERR_ANNOTATION', `${where}: 'annotations' must be a list`, { annotationId: null });
     }
-    // Annotations usually come image by image: the last image's list is kept at hand.
+    // Annotations usually come image by image: the last image's lists are kept at hand.
     let lastImage: unknown;
     let lastList: Annotation[] | undefined;
+    let lastSeq: number[] | undefined;
     const listOf = (id: ImageId): Annotation[] | undefined => {
       if (id !== lastImage) {
         lastImage = id;
-        lastList = typeof id === 'number' || typeof id === 'string' ? this.#byImage.get(idKey(id)) : undefined;
+        const key = typeof id === 'number' || typeof id === 'string' ? idKey(id) : undefined;
+        lastList = key === undefined ? undefined : this.#byImage.get(key);
+        lastSeq = key === undefined ? undefined : this.#seq.get(key);
       }
       return lastList;
     };
@@ -57,21 +76,35 @@ export class LabelStore {
       imageSize: (id: ImageId) => this.#declaredSize(id),
     };
     const anns = (list ?? []) as unknown[];
+    this.#numLimit = 2 * anns.length + 1024;
+    this.#byNum = new Array(this.#numLimit);
+    const flat = new Float64Array(4 * anns.length);
+    let kept = 0;
     for (let i = 0; i < anns.length; i++) {
       try {
         const a = parseAnnotation(anns[i], i, ctx);
-        if (this.#byId.has(a.id)) throw annotationError(a.id, 'its id is given twice');
-        this.#byId.set(a.id, a);
+        if (this.get(a.id) !== undefined) throw annotationError(a.id, 'its id is given twice');
+        if (this.#isNum(a.id)) this.#byNum[a.id as number] = a;
+        else this.#byId.set(a.id, a);
+        this.#count++;
         (listOf(a.imageId) as Annotation[]).push(a);
+        (lastSeq as number[]).push(kept);
+        const b = a.box;
+        flat[4 * kept] = b[0];
+        flat[4 * kept + 1] = b[1];
+        flat[4 * kept + 2] = b[0] + b[2];
+        flat[4 * kept + 3] = b[1] + b[3];
+        kept++;
       } catch (err) {
         if (!skip || !(err instanceof FramesError)) throw err;
         this.skipped.push({ annotationId: (err as FramesError & { annotationId: AnnotationId | null }).annotationId, error: err });
       }
     }
+    this.#flat = flat;
   }
 
   get size(): number {
-    return this.#byId.size;
+    return this.#count;
   }
 
   /** Every kept annotation, in dataset order (image by image). */
@@ -80,7 +113,11 @@ export class LabelStore {
   }
 
   get(id: AnnotationId): Annotation | undefined {
-    return this.#byId.get(id);
+    return this.#isNum(id) ? this.#byNum[id as number] : this.#byId.get(id);
+  }
+
+  #isNum(id: AnnotationId): boolean {
+    return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < this.#numLimit;
   }
 
   hasCategory(id: number): boolean {
@@ -102,14 +139,16 @@ export class LabelStore {
     const key = idKey(imageId);
     let ix = this.#index.get(key);
     if (ix === undefined) {
-      const list = this.ofImage(imageId);
-      const boxes = new Float64Array(list.length * 4);
-      for (let i = 0; i < list.length; i++) {
-        const b = list[i].box;
-        boxes[4 * i] = b[0];
-        boxes[4 * i + 1] = b[1];
-        boxes[4 * i + 2] = b[0] + b[2];
-        boxes[4 * i + 3] = b[1] + b[3];
+      this.ofImage(imageId);  // ERR_UNKNOWN_IMAGE
+      const seq = this.#seq.get(key) as number[];
+      const n = seq.length;
+      // A dataset listed image by image keeps each image's boxes together: a view, no copy.
+      let boxes: Float64Array;
+      if (n > 0 && seq[n - 1] - seq[0] === n - 1) {
+        boxes = this.#flat.subarray(4 * seq[0], 4 * (seq[0] + n));
+      } else {
+        boxes = new Float64Array(4 * n);
+        for (let i = 0; i < n; i++) boxes.set(this.#flat.subarray(4 * seq[i], 4 * seq[i] + 4), 4 * i);
       }
       ix = new BoxIndex(boxes);
       this.#index.set(key, ix);
@@ -121,6 +160,11 @@ export class LabelStore {
   overlapping(imageId: ImageId, x0: number, y0: number, x1: number, y1: number, thresh: number, vis?: number[]): Annotation[] {
     const list = this.ofImage(imageId);
     return this.index(imageId).query(x0, y0, x1, y1, thresh, vis).map((k) => list[k]);
+  }
+
+  /** The summed area of the image's annotation boxes inside window (x0, y0, x1, y1). */
+  overlapArea(imageId: ImageId, x0: number, y0: number, x1: number, y1: number): number {
+    return this.index(imageId).overlapArea(x0, y0, x1, y1);
   }
 
   #declaredSize(imageId: ImageId): [number, number] | null {

@@ -18,7 +18,7 @@ import { createSampler, Rng, shuffled } from '../frames/sampler';
 import type { Sampler, SamplerState } from '../frames/sampler';
 import type { DType } from '../ndarray';
 import * as v from '../validate';
-import { checkLabeledOptions, LABELED_KEYS, readLabeled, withOut } from './labeled-batch';
+import { checkLabeledOptions, LABELED_KEYS, nextTurn, readLabeled, withOut } from './labeled-batch';
 import type { LabeledBatch, LabeledBatchOptions } from './labeled-batch';
 import type { Annotation } from './annotations';
 import type { LabelStore } from './store';
@@ -84,11 +84,7 @@ export function createStream(store: LabelStore, frames: CocoFrames, opts: unknow
       const [H, W] = store.imageSize(imageId);
       const y0 = H > dims[0] ? rng.below(H - dims[0] + 1) : 0;
       const x0 = W > dims[1] ? rng.below(W - dims[1] + 1) : 0;
-      let overlap = 0;
-      for (const a of store.overlapping(imageId, x0, y0, x0 + dims[1], y0 + dims[0], 0)) {
-        const [bx, by, bw, bh] = a.box;
-        overlap += (Math.min(bx + bw, x0 + dims[1]) - Math.max(bx, x0)) * (Math.min(by + bh, y0 + dims[0]) - Math.max(by, y0));
-      }
+      const overlap = store.overlapArea(imageId, x0, y0, x0 + dims[1], y0 + dims[0]);
       if (overlap < bestOverlap) {
         bestOverlap = overlap;
         best = { imageId, cx: x0 + dims[1] / 2, cy: y0 + dims[0] / 2 };
@@ -119,7 +115,8 @@ export function createStream(store: LabelStore, frames: CocoFrames, opts: unknow
 
   return createSampler<LabeledBatch, Item & { e: number }>({
     epochItems: (epoch) => epochItems(epoch).map((it) => ({ ...it, e: epoch })),
-    load: (items, out) => {
+    load: async (items, out) => {
+      await nextTurn();  // a batch's JS work starts in a turn of its own (the sampler may ask for two at once)
       const rs = items.map((it, k) => resolveTarget(store, target(it.e, it), `stream item ${k}`, checked.scale));
       return readLabeled(store, frames, rs, withOut(checked, out));
     },

@@ -22,7 +22,7 @@
 import type { ImageId } from '../cache/config';
 import { FramesError, RegionError } from '../errors';
 import { parseRegion, resolveRegion } from '../region';
-import type { Region } from '../region';
+import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
 import type { AnnotationId } from './annotations';
 import { compose, invert } from '../frames/affine';
@@ -222,8 +222,15 @@ export function resolveTarget(store: Pick<LabelStore, 'get' | 'imageSize'>, t: u
  * written; the rest of `crop` (fill, interpolation, channels) is the caller's.
  */
 export function cropRequest(r: Resolved, crop: CropOptions): CropRequest {
-  const region: Region = [[r.y0, r.y0 + r.nh], [r.x0, r.x0 + r.nw]];
-  if (r.chans !== undefined) region.push(r.chans);
-  const request: BatchRequest = r.channels === undefined ? { imageId: r.imageId, region } : { imageId: r.imageId, region, channels: r.channels };
-  return { request, parsed: parseRegion(region), crop: { ...crop, boundless: true, size: [r.sh, r.sw], orient: r.orient } };
+  // The region as parsed: absolute rows and columns (boundless), and the channel slice if any.
+  let parsed: ParsedRegion = { ys: r.y0, ye: r.y0 + r.nh, xs: r.x0, xe: r.x0 + r.nw, cs: null, ce: null };
+  if (r.chans !== undefined) parsed = parseRegion([[r.y0, r.y0 + r.nh], [r.x0, r.x0 + r.nw], r.chans]) as ParsedRegion;
+  const request: BatchRequest = r.channels === undefined ? { imageId: r.imageId } : { imageId: r.imageId, channels: r.channels };
+  return {
+    request, parsed,
+    crop: {
+      boundless: true, fill: crop.fill, scale: 1, channels: crop.channels, interpolation: crop.interpolation,
+      antialias: crop.antialias, size: [r.sh, r.sw], orient: r.orient,
+    },
+  };
 }

@@ -16,7 +16,7 @@ import type { DType, TypedArrayOf } from '../ndarray';
 import type { NdsamplerError } from '../errors';
 import * as v from '../validate';
 import { emptyAnnotations, sampleLabels, visibleAnnotations } from './geometry';
-import type { SampleAnnotations } from './geometry';
+import type { CropLabels, SampleAnnotations } from './geometry';
 import { checkLabeledOptions, LABELED_KEYS } from './labeled-batch';
 import type { CheckedLabeled, LabeledBatchOptions } from './labeled-batch';
 import { maskDtype, maskOptions, rasterizeMasks } from './masks';
@@ -110,10 +110,15 @@ export async function readVideoLabeled(store: LabelStore, frames: CocoFrames, rv
       masksP = rasterizeMasks(maskOptions(store, flat, c.masks, H, W, dtype), c.outMasks);
       masksP.catch(() => { /* awaited below */ });
     }
-    annotations = rvs.map((rv, i) => rv.frames.map((fr, t) => {
+    // One sampleLabels call for the N x T frames (the batch's labels are views of one array).
+    const crops: CropLabels[] = [];
+    rvs.forEach((rv, i) => rv.frames.forEach((fr, t) => {
       const f = found[i][t];
-      return fr === null || f === null ? emptyAnnotations() : sampleLabels(fr, f.anns, f.vis);
+      if (fr !== null && f !== null) crops.push({ r: fr, anns: f.anns, vis: f.vis });
     }));
+    const mapped = sampleLabels(crops);
+    let k = 0;
+    annotations = rvs.map((rv, i) => rv.frames.map((fr, t) => (fr === null || found[i][t] === null ? emptyAnnotations() : mapped[k++])));
   } catch (err) {
     await batchP.catch(() => undefined);  // the pool no longer writes the caller's buffer
     throw err;

@@ -22,7 +22,7 @@ import { allocate } from '../ndarray';
 import type { DType, TypedArray } from '../ndarray';
 import * as v from '../validate';
 import { emptyAnnotations, sampleLabels, visibleAnnotations } from './geometry';
-import type { SampleAnnotations } from './geometry';
+import type { CropLabels, SampleAnnotations } from './geometry';
 import { checkOptions } from './sample';
 import type { Checked } from './sample';
 import type { LabelStore } from './store';
@@ -55,11 +55,12 @@ export interface VideoSample {
 
 /** Each frame's labels in sample coordinates (a padded frame: none). */
 export function frameLabels(store: LabelStore, rv: ResolvedVideo, thresh: number): SampleAnnotations[] {
-  return rv.frames.map((fr) => {
-    if (fr === null) return emptyAnnotations();
-    const { anns, vis } = visibleAnnotations(store, fr, thresh);
-    return sampleLabels(fr, anns, vis);
-  });
+  // One sampleLabels call for the whole window (its labels are views of one array).
+  const crops: CropLabels[] = [];
+  for (const fr of rv.frames) if (fr !== null) crops.push({ r: fr, ...visibleAnnotations(store, fr, thresh) });
+  const mapped = sampleLabels(crops);
+  let k = 0;
+  return rv.frames.map((fr) => (fr === null ? emptyAnnotations() : mapped[k++]));
 }
 
 function assemble(store: LabelStore, rv: ResolvedVideo, im: VideoArray, c: Checked): VideoSample {

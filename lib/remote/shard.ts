@@ -31,15 +31,15 @@ export function checkShard(s: unknown, what: string): Shard {
  * (`JOB_COMPLETION_INDEX`, with the count in `JOB_COMPLETIONS`, which the Job spec must set: Kubernetes
  * does not), or a Slurm array (`SLURM_ARRAY_TASK_ID` - `SLURM_ARRAY_TASK_MIN`, of
  * `SLURM_ARRAY_TASK_COUNT`). `count`, when given, overrides
- * the environment's count. Null when neither is set.
+ * the environment's count. Null when neither is set. Each variable must be a plain decimal integer
+ * (digits only: `0x1`, `1e0`, `" 1 "`, `+1` and `01.0` are refused with a RangeError naming it).
  */
 export function shardFromEnv(env: NodeJS.ProcessEnv = process.env, count?: number): Shard | null {
   const num = (name: string): number | undefined => {
     const s = env[name];
     if (s === undefined || s === '') return undefined;
-    const n = Number(s);
-    if (!Number.isInteger(n) || n < 0) throw v.rangeError('a non-negative integer', name, s);
-    return n;
+    if (!/^\d{1,15}$/.test(s)) throw v.rangeError('a plain decimal integer (digits only)', name, s);
+    return Number(s);
   };
   let index: number | undefined;
   let n: number | undefined;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <utility>
 
 #include "batch/batch_env.h"
@@ -23,7 +24,9 @@ std::shared_ptr<BatchBuffer> BufferPool::Take(size_t bytes) {
     return b;
   }
   auto b = std::make_shared<BatchBuffer>();
-  b->bytes.reset(new uint8_t[std::max<size_t>(bytes, 1)]);
+  const size_t rounded = (std::max<size_t>(bytes, 1) + kBufferAlign - 1) / kBufferAlign * kBufferAlign;
+  b->bytes.reset(static_cast<uint8_t*>(std::aligned_alloc(kBufferAlign, rounded)));
+  if (!b->bytes) throw std::bad_alloc();
   b->size = bytes;
   ++allocated;
   return b;

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <vector>
 
@@ -25,8 +26,18 @@ namespace nds {
 struct BatchJob;
 struct BatchEnv;
 
+// Frees memory of std::aligned_alloc.
+struct FreeBytes {
+  void operator()(uint8_t* p) const { std::free(p); }
+};
+
+// Batch memory starts on a cache line (kBufferAlign): a slot whose rows are whole lines (224
+// float32) then has every row on a line, which the turned (transposing) writes rely on to fill
+// each line in one go (transpose_block.h).
+constexpr size_t kBufferAlign = 64;
+
 struct BatchBuffer {
-  std::unique_ptr<uint8_t[]> bytes;
+  std::unique_ptr<uint8_t, FreeBytes> bytes;
   size_t size = 0;
   bool busy = false;  // JS thread: a job in flight writes into it
 };

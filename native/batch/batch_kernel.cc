@@ -286,10 +286,21 @@ void ConvertBlock(const SrcBlock& src, const int64_t* rows, const int64_t* xoff,
                   int64_t k0) {
   if (h <= 0 || w <= 0 || c <= 0) return;
   const int64_t isz = ItemSize(src.dtype);
-  // A turned crop's destination (orient.h): written strip by strip (transpose_block.h).
+  // A turned crop's destination (orient.h): the block is turned first (transpose_block.h).
   const bool transposing = TransposingDst(dsy, dsx, h);
+  if (!transposing && h > 1 && (dsy < 0) != (dsx < 0)) {
+    // A flipped crop (rows one way, each row the other): written bottom row first, so the whole
+    // block is one monotonic sweep of the output, which the memory system streams (rows in one
+    // direction and their elements in the other measured twice as slow).
+    thread_local std::vector<int64_t> reversed;
+    reversed.assign(rows, rows + h);
+    std::reverse(reversed.begin(), reversed.end());
+    return ConvertBlock(src, reversed.data(), xoff, h, w, c, dst + (h - 1) * dsy * ItemSize(cv.out), -dsy, dsx, dsc, cv,
+                        lut, k0);
+  }
+  if (transposing) return TransposeBlock(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
   if (xoff == nullptr) {
-    if (!transposing && !src.swap && src.sc == isz && src.sx == c * isz) {
+    if (!src.swap && src.sc == isz && src.sx == c * isz) {
       const FastFn fast = PickFast(src.dtype, cv.out, c);
       if (fast != nullptr) return fast(src, rows, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
     }
@@ -298,7 +309,6 @@ void ConvertBlock(const SrcBlock& src, const int64_t* rows, const int64_t* xoff,
     for (int64_t i = 0; i < w; ++i) ident[i] = i * src.sx;
     xoff = ident.data();
   }
-  if (transposing) return TransposeBlock(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
   PickConvert(src.dtype, cv.out)(src, rows, xoff, h, w, c, dst, dsy, dsx, dsc, cv, lut, k0);
 }
 

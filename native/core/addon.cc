@@ -21,8 +21,10 @@
 #include "raster/gdal_setup.h"
 #include "raster/npy_conversion.h"
 #include "raster/raster_env.h"
+#include "raster/raster_open.h"
 #include "raster/raster_reader.h"
 #include "raster/raster_writer.h"
+#include "raster/remote_cancel.h"
 #include "raster/remote_io.h"
 
 namespace {
@@ -98,7 +100,15 @@ void DefineExports(Napi::Env env, Napi::Object exports) {
   Export<nds::VsimemUnlinkJs>(env, exports, "vsimemUnlink");
   // remote files (GDAL's VSI layer)
   Export<nds::StatRemoteJs>(env, exports, "statRemote");
+  Export<nds::StatRemoteAsyncJs>(env, exports, "statRemoteAsync");
   Export<nds::ReadVsiFileJs>(env, exports, "readVsiFile");
+  Export<nds::ReadVsiFileAsyncJs>(env, exports, "readVsiFileAsync");
+  Export<nds::OpenRasterAsyncJs>(env, exports, "openRasterAsync");
+  Export<nds::OpenPublishedAsyncJs>(env, exports, "openPublishedAsync");
+  Export<nds::OpenPublishedJs>(env, exports, "openPublished");
+  Export<nds::CogHeaderLengthAsyncJs>(env, exports, "cogHeaderLengthAsync");
+  Export<nds::NewCancelTokenJs>(env, exports, "newCancelToken");
+  Export<nds::CancelTokenJs>(env, exports, "cancelToken");
   Export<nds::UploadFileJs>(env, exports, "uploadFile");
   Export<nds::UploadFileAsyncJs>(env, exports, "uploadFileAsync");
   Export<nds::SetConfigOptionsJs>(env, exports, "setConfigOptions");

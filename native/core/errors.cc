@@ -24,6 +24,8 @@ Napi::Value MakeJsError(Napi::Env env, const ErrorInfo& info) {
   if (!info.path.empty()) props.Set("path", info.path);
   if (info.errnum != 0) props.Set("errno", static_cast<double>(info.errnum));
   if (!info.syscall.empty()) props.Set("syscall", info.syscall);
+  if (info.status != 0) props.Set("status", static_cast<double>(info.status));
+  if (!info.reason.empty()) props.Set("reason", info.reason);
   if (data != nullptr && !data->errorFactory.IsEmpty()) {
     return data->errorFactory.Call({Napi::String::New(env, info.code), Napi::String::New(env, info.message), props});
   }
@@ -32,6 +34,8 @@ Napi::Value MakeJsError(Napi::Env env, const ErrorInfo& info) {
   err.Set("code", info.code);
   if (!info.path.empty()) err.Set("path", info.path);
   if (info.errnum != 0) err.Set("errno", static_cast<double>(info.errnum));
+  if (info.status != 0) err.Set("status", static_cast<double>(info.status));
+  if (!info.reason.empty()) err.Set("reason", info.reason);
   return err.Value();
 }
 

@@ -12,11 +12,16 @@
 namespace nds {
 
 struct ErrorInfo {
+  ErrorInfo() = default;
+  ErrorInfo(std::string c, std::string m, std::string p = "", int e = 0, std::string sc = "")
+      : code(std::move(c)), message(std::move(m)), path(std::move(p)), errnum(e), syscall(std::move(sc)) {}
   std::string code;  // stable string code, e.g. "ERR_NPY_HEADER"
   std::string message;
   std::string path;     // file errors: the path involved
   int errnum = 0;       // file errors: errno
   std::string syscall;  // file errors: the failing call
+  int status = 0;       // remote errors: the HTTP status the server answered with (0: none)
+  std::string reason;   // remote errors: 'http', 'timeout' or 'connection' (raster/remote_error.h)
 };
 
 class CodedError : public std::runtime_error {

@@ -123,6 +123,7 @@ std::vector<std::string> CogArgs(GDALDatasetH ds, const SourceFacts& f, const Co
   a.insert(a.end(),
            {"-co", "NUM_THREADS=" + (o.numThreads <= 0 ? std::string("ALL_CPUS") : std::to_string(o.numThreads))});
   if (f.palette) a.insert(a.end(), {"-expand", f.C == 1 ? "gray" : (f.C == 4 ? "rgba" : "rgb")});
+  for (const auto& [key, value] : o.metadata) a.insert(a.end(), {"-mo", key + "=" + value});
   return a;
 }
 
@@ -189,6 +190,18 @@ CogOptions ParseCogOptions(const Napi::CallbackInfo& info, size_t i) {
   c.numThreads = IntField(env, o, "numThreads", 0, 1024);
   if (!IsName(c.compress) || !IsName(c.resampling) || !IsName(c.predictor)) {
     ThrowArg(env, "options.compress, resampling and predictor must be plain names");
+  }
+  const Napi::Value md = o.Get("metadata");
+  if (!md.IsUndefined() && !md.IsNull()) {
+    Napi::Object m = ObjectValue(env, md, "options.metadata");
+    Napi::Array keys = m.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+      const std::string value = StringValue(env, m.Get(key), "options.metadata." + key);
+      if (!IsName(key) || value.find('\0') != std::string::npos)
+        ThrowArg(env, "options.metadata keys must be plain names");
+      c.metadata.emplace_back(key, value);
+    }
   }
   return c;
 }

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace nds {
@@ -20,6 +21,9 @@ struct CogOptions {
   int quality = -1;                 // -1: codec default
   std::string predictor = "AUTO";   // AUTO, NO, STANDARD, FLOATING_POINT, YES
   int numThreads = 0;               // 0: ALL_CPUS
+  // Dataset metadata items written into the COG's header (GDAL_METADATA tag), e.g. the identity
+  // a cache entry carries (lib/cache/entry.ts): NDSAMPLER_ENTRY, NDSAMPLER_SRC.
+  std::vector<std::pair<std::string, std::string>> metadata;
 };
 
 // Writes `src` as a COG at `dst`: GDAL's COG driver into a temporary file in dst's directory,

@@ -5,10 +5,15 @@
 #include <cpl_error.h>
 
 #include "core/errors.h"
+#include "raster/remote_error.h"
 
 namespace nds {
 
 namespace {
+
+// Scopes alive on this thread: only the outermost one clears the pending remote error (an inner
+// one, e.g. closing a handle after a failed read, must not drop the error the outer one throws).
+thread_local int tDepth = 0;
 
 void CPL_STDCALL ScopeHandler(CPLErr eclass, CPLErrorNum errnum, const char* msg) {
   auto* scope = static_cast<GdalErrorScope*>(CPLGetErrorHandlerUserData());
@@ -23,10 +28,12 @@ GdalErrorScope::GdalErrorScope() {
   if (hadJpegOption_) prevJpegOption_ = prev;
   CPLSetThreadLocalConfigOption(kJpegWarningOption, "TRUE");
   CPLErrorReset();
+  if (tDepth++ == 0) ClearPendingRemoteError();
   CPLPushErrorHandlerEx(ScopeHandler, this);
 }
 
 GdalErrorScope::~GdalErrorScope() {
+  --tDepth;
   CPLPopErrorHandler();
   CPLErrorReset();
   CPLSetThreadLocalConfigOption(kJpegWarningOption, hadJpegOption_ ? prevJpegOption_.c_str() : nullptr);
@@ -37,6 +44,12 @@ void GdalErrorScope::Record(int eclass, int errnum, const char* msg) {
     failed_ = true;
     errnum_ = errnum;
     message_ = msg != nullptr ? msg : "";
+    const RemoteFailure f = ClassifyRemoteMessage(msg, errnum);
+    if (f.any() && remoteReason_.empty()) {  // the first one: later messages only say what gave up
+      remoteStatus_ = f.status;
+      remoteReason_ = f.reason;
+      remoteMessage_ = message_;
+    }
   }
 }
 
@@ -47,6 +60,14 @@ void GdalErrorScope::Fail(int errnum, std::string message) {
 }
 
 void GdalErrorScope::Throw(const char* fallbackCode, const std::string& what, const std::string& path) const {
+  ErrorInfo pending;
+  if (TakePendingRemoteError(&pending)) throw CodedError(std::move(pending));
+  if (!remoteReason_.empty()) {
+    RemoteFailure f;
+    f.status = remoteStatus_;
+    f.reason = remoteReason_;
+    throw CodedError(RemoteErrorInfo(what, path, f, remoteMessage_));
+  }
   std::string code = fallbackCode;
   if (errnum_ == CPLE_NotSupported) code = "ERR_GDAL_UNSUPPORTED";
   if (errnum_ == CPLE_OutOfMemory) code = "ERR_NO_MEMORY";

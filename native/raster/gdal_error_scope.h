@@ -22,11 +22,17 @@ class GdalErrorScope {
   GdalErrorScope& operator=(const GdalErrorScope&) = delete;
 
   bool failed() const { return failed_; }
+  // True when a failure message came from a server (an HTTP status, a curl timeout or connection error).
+  bool remote() const { return !remoteReason_.empty(); }
   const std::string& message() const { return message_; }
 
   // Throws CodedError for the captured failure: `fallbackCode` unless the CPLE number maps to
   // a more precise code (CPLE_NotSupported → ERR_GDAL_UNSUPPORTED, CPLE_OutOfMemory →
   // ERR_NO_MEMORY). The message is "<what> '<path>': <GDAL message>"; CPLE numbers never show.
+  // A failure that came from a server (an HTTP status, a curl timeout or connection error in any
+  // failure message of the scope: raster/remote_error.h) is ERR_REMOTE / ERR_SOURCE_MISSING with
+  // `status` and `reason` instead, and an error the /vsindspub/ handler left pending on this
+  // thread is thrown as it is.
   [[noreturn]] void Throw(const char* fallbackCode, const std::string& what, const std::string& path) const;
 
   // Records a failure found by our own checks (not raised through GDAL).
@@ -41,6 +47,9 @@ class GdalErrorScope {
   bool failed_ = false;
   int errnum_ = 0;  // a CPLE_* number
   std::string message_;
+  int remoteStatus_ = 0;  // from the failure messages (raster/remote_error.h)
+  std::string remoteReason_;
+  std::string remoteMessage_;
 };
 
 }  // namespace nds

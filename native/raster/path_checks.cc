@@ -2,6 +2,7 @@
 #include "raster/path_checks.h"
 
 #include <cpl_conv.h>
+#include <cpl_vsi.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,16 +38,28 @@ bool IsRemotePath(const std::string& path) {
 
 namespace {
 constexpr const char* kReadDirOption = "GDAL_DISABLE_READDIR_ON_OPEN";
+constexpr const char* kHttpOptions[] = {"GDAL_HTTP_CONNECTTIMEOUT",  "GDAL_HTTP_TIMEOUT",   "GDAL_HTTP_LOW_SPEED_TIME",
+                                        "GDAL_HTTP_LOW_SPEED_LIMIT", "GDAL_HTTP_MAX_RETRY", "GDAL_HTTP_RETRY_DELAY"};
 }  // namespace
 
 RemoteOpenScope::RemoteOpenScope(const std::string& path) {
-  if (!IsRemotePath(path) || CPLGetConfigOption(kReadDirOption, nullptr) != nullptr) return;
-  CPLSetThreadLocalConfigOption(kReadDirOption, "EMPTY_DIR");
-  set_ = true;
+  if (!IsRemotePath(path)) return;
+  auto set = [&](const char* key, const char* value) {
+    const char* prev = CPLGetThreadLocalConfigOption(key, nullptr);
+    saved_.push_back({key, prev != nullptr, prev != nullptr ? prev : ""});
+    CPLSetThreadLocalConfigOption(key, value);
+  };
+  if (CPLGetConfigOption(kReadDirOption, nullptr) == nullptr) set(kReadDirOption, "EMPTY_DIR");
+  for (const char* key : kHttpOptions) {
+    const char* v = VSIGetPathSpecificOption(path.c_str(), key, nullptr);
+    if (v != nullptr) set(key, std::string(v).c_str());
+  }
 }
 
 RemoteOpenScope::~RemoteOpenScope() {
-  if (set_) CPLSetThreadLocalConfigOption(kReadDirOption, nullptr);
+  for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+    CPLSetThreadLocalConfigOption(it->key, it->had ? it->value.c_str() : nullptr);
+  }
 }
 
 const char* FileKind(unsigned mode) {

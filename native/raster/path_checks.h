@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace nds {
 
@@ -13,9 +14,14 @@ bool IsVirtualPath(const std::string& path);
 // /vsiaz/, /vsiadls/, /vsioss/, /vsiswift/, /vsiwebhdfs/ and their _streaming twins).
 bool IsRemotePath(const std::string& path);
 
-// While alive on this thread, and only for a remote `path`: GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR
-// as a thread-local config option (GDAL then never lists the remote "directory" to look for
-// side files: one request less per open), unless the user set that option (config or env).
+// While alive on this thread, and only for a remote `path`, as thread-local config options:
+// - GDAL_DISABLE_READDIR_ON_OPEN=EMPTY_DIR (GDAL then never lists the remote "directory" to look
+//   for side files: one request less per open), unless the user set that option (config or env);
+// - the timeouts and retries that apply to `path` (GDAL_HTTP_CONNECTTIMEOUT, GDAL_HTTP_TIMEOUT,
+//   GDAL_HTTP_LOW_SPEED_TIME/LIMIT, GDAL_HTTP_MAX_RETRY, GDAL_HTTP_RETRY_DELAY: path-specific
+//   options first, as setRemoteOptions({...}, {prefix}) sets them, then the process-wide ones).
+//   GDAL 3.6's network handles read these options (not path-specific ones) when they are created,
+//   so a handle opened in the scope keeps them for its reads.
 // Local paths are untouched (their .ovr / .aux.xml side files keep being found).
 class RemoteOpenScope {
  public:
@@ -25,7 +31,12 @@ class RemoteOpenScope {
   RemoteOpenScope& operator=(const RemoteOpenScope&) = delete;
 
  private:
-  bool set_ = false;
+  struct Saved {
+    const char* key;
+    bool had;
+    std::string value;
+  };
+  std::vector<Saved> saved_;
 };
 
 // Source paths: throws ERR_SOURCE_MISSING when `path` does not exist, ERR_NOT_A_FILE when it

@@ -2,10 +2,16 @@
 // an AsyncJob runs on the pool.
 #include "raster/raster_reader.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "core/args.h"
+#include "core/async_job.h"
 #include "core/errors.h"
 #include "core/staged_read.h"
 #include "raster/raster_env.h"
+#include "raster/raster_open.h"
+#include "raster/remote_cancel.h"
 
 namespace nds {
 
@@ -25,11 +31,20 @@ Napi::Function RasterReader::Define(Napi::Env env) {
                                        {JsClass<RasterReader>::Def<&RasterReader::Info>("info"),
                                         JsClass<RasterReader>::Def<&RasterReader::ReadInto>("readInto"),
                                         JsClass<RasterReader>::Def<&RasterReader::ReadIntoAsync>("readIntoAsync"),
+                                        JsClass<RasterReader>::Def<&RasterReader::PrefetchAsync>("prefetchAsync"),
                                         JsClass<RasterReader>::Def<&RasterReader::Close>("close")});
 }
 
 RasterReader::RasterReader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  if (OpenedRaster* opened = info.Length() > 0 ? OpenedRasterFrom(env, info[0]) : nullptr) {
+    // made by openRasterAsync / openPublishedAsync: the source is already open
+    if (!opened->source) ThrowArg(env, "this opened reader was already used");
+    source_ = std::move(opened->source);
+    published_ = std::move(opened->published);
+    path_ = opened->path;
+    return;
+  }
   path_ = StringArg(info, 0, "path");
   int maxHandles = 4;
   if (info.Length() > 1 && !info[1].IsUndefined()) {
@@ -74,6 +89,14 @@ Napi::Value RasterReader::Info(const Napi::CallbackInfo& info) {
   o.Set("tileDecoder", !m.tiled ? env.Null() : Napi::String::New(env, m.libtiff ? "libtiff" : "gdal"));
   o.Set("compression", m.compression.empty() ? env.Null() : Napi::String::New(env, m.compression));
   o.Set("predictor", static_cast<double>(m.predictor));
+  if (m.identEntry.empty() && m.identSrc.empty()) {
+    o.Set("identity", env.Null());
+  } else {
+    Napi::Object id = Napi::Object::New(env);
+    id.Set("entry", m.identEntry);
+    id.Set("src", m.identSrc);
+    o.Set("identity", id);
+  }
   return o;
 }
 
@@ -109,11 +132,41 @@ Napi::Value RasterReader::ReadIntoAsync(const Napi::CallbackInfo& info) {
                        [keep, win](const Destination& d) { keep->Read(win, d); });
 }
 
+Napi::Value RasterReader::PrefetchAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RasterSource& src = Source(env);
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    ThrowArg(env, "prefetchAsync(windows: Float64Array, token?)");
+  }
+  Napi::Float64Array w = info[0].As<Napi::Float64Array>();
+  const CancelFlag cancel = CancelFlagFrom(env, info[1]);
+  const RasterMeta& m = src.meta();
+  std::vector<Window> windows;
+  for (size_t i = 0; i + 3 < w.ElementLength(); i += 4) {
+    Window win{static_cast<int64_t>(w[i]),
+               static_cast<int64_t>(w[i + 1]),
+               static_cast<int64_t>(w[i + 2]),
+               static_cast<int64_t>(w[i + 3]),
+               0,
+               m.C};
+    win.y0 = std::max<int64_t>(0, win.y0);
+    win.x0 = std::max<int64_t>(0, win.x0);
+    win.y1 = std::min(m.H, win.y1);
+    win.x1 = std::min(m.W, win.x1);
+    if (win.y1 > win.y0 && win.x1 > win.x0) windows.push_back(win);
+  }
+  std::shared_ptr<RasterSource> keep = source_;
+  std::shared_ptr<PublishedFile> file = published_;
+  return AsyncJob::Run(env, "ndsampler.RasterReader.prefetchAsync",
+                       [keep, file, windows, cancel] { PrefetchWindows(keep, file, windows, cancel); });
+}
+
 Napi::Value RasterReader::Close(const Napi::CallbackInfo& info) {
   if (source_) {
     source_->Close();
     source_.reset();
   }
+  published_.reset();
   return info.Env().Undefined();
 }
 

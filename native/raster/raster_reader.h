@@ -9,6 +9,7 @@
 
 #include "core/errors.h"
 #include "core/js_class.h"
+#include "raster/published_vsi.h"
 #include "raster/raster_source.h"
 
 namespace nds {
@@ -26,6 +27,10 @@ class RasterReader {
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value ReadInto(const Napi::CallbackInfo& info);
   Napi::Value ReadIntoAsync(const Napi::CallbackInfo& info);
+  // prefetchAsync(windows: Float64Array [y0, y1, x0, x1] per window, token?): fetches the remote
+  // bytes those windows need at once (published objects: raster/raster_open.h); a no-op for
+  // other sources.
+  Napi::Value PrefetchAsync(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
   // Main thread: the open source, or a thrown ERR_CLOSED.
   RasterSource& Source(Napi::Env env);
@@ -34,7 +39,8 @@ class RasterReader {
   RasterSource& ParseRead(const Napi::CallbackInfo& info, const char* usage, Window* win, Destination* dst,
                           bool allowNew = false);
 
-  std::shared_ptr<RasterSource> source_;  // null after close()
+  std::shared_ptr<RasterSource> source_;      // null after close()
+  std::shared_ptr<PublishedFile> published_;  // set when opened by openPublishedAsync
   std::string path_;
 };
 

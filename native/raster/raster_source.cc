@@ -70,6 +70,10 @@ RasterHandle* RasterSource::OpenHandle() {
     static_cast<SourceFacts&>(meta_) = ReadSourceFacts(h->ds, path_);
     CheckDecodeCost(h->ds, path_, meta_, fileBytes, pixelLimit_);
     meta_.isCog = IsCogDataset(h->ds, path_);
+    const char* entry = GDALGetMetadataItem(h->ds, "NDSAMPLER_ENTRY", nullptr);
+    const char* src = GDALGetMetadataItem(h->ds, "NDSAMPLER_SRC", nullptr);
+    meta_.identEntry = entry != nullptr ? entry : "";
+    meta_.identSrc = src != nullptr ? src : "";
     if (meta_.tiled && !meta_.palette) {
       h->tiff = TiffTileReader::Open(
           path_, TiffExpect{meta_.W, meta_.H, meta_.blockW, meta_.blockH, meta_.bands, meta_.dtype});
@@ -118,6 +122,19 @@ void RasterSource::Read(const Window& win, const Destination& dst) {
   }
 }
 
+std::vector<std::pair<int, int>> RasterSource::MissingTiles(const Window& win) {
+  std::vector<std::pair<int, int>> out;
+  if (!meta_.tiled || win.h() <= 0 || win.w() <= 0) return out;
+  for (int64_t ty = win.y0 / meta_.blockH; ty <= (win.y1 - 1) / meta_.blockH; ++ty) {
+    for (int64_t tx = win.x0 / meta_.blockW; tx <= (win.x1 - 1) / meta_.blockW; ++tx) {
+      if (!tiles_->Has(TileKey{fileId_, 0, static_cast<int32_t>(tx), static_cast<int32_t>(ty)})) {
+        out.emplace_back(static_cast<int>(tx), static_cast<int>(ty));
+      }
+    }
+  }
+  return out;
+}
+
 void RasterSource::ReadDirect(const Window& win, const Destination& dst) {
   if (win.h() == 0 || win.w() == 0 || win.c() == 0 || dst.outH == 0 || dst.outW == 0) return;
   const int is = ItemSize(meta_.dtype);
@@ -133,6 +150,10 @@ void RasterSource::ReadTiled(const Window& win, const Destination& dst) {
   const int64_t ty0 = win.y0 / bh, ty1 = (win.y1 - 1) / bh;
   uint8_t* base = dst.data + dst.offset * is;
   const int64_t dsy = dst.sy * is, dsx = dst.sx * is, dsc = dst.sc * is;
+  if (prefetch_) {
+    const std::vector<std::pair<int, int>> missing = MissingTiles(win);
+    if (missing.size() > 1) prefetch_(missing);
+  }
   HandlePool::Lease lease;  // leased on the first miss only
   // With the tile cache off nothing decoded is kept, so a miss decodes only what this crop needs
   // when the libtiff reader can (ZSTD, 8-bit): down to the crop's last row, and the predictor

@@ -7,8 +7,11 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/request.h"
 #include "raster/dataset_pool.h"
@@ -23,6 +26,9 @@ namespace nds {
 struct RasterMeta : SourceFacts {
   bool isCog = false;
   bool libtiff = false;  // tiles are decoded by libtiff directly (TiffTileReader)
+  // The identity a cache entry carries (dataset metadata NDSAMPLER_ENTRY / NDSAMPLER_SRC, written
+  // by writeCog for cache entries: lib/cache/entry.ts); empty for other files.
+  std::string identEntry, identSrc;
 };
 
 class RasterSource {
@@ -49,6 +55,18 @@ class RasterSource {
   // Any thread. At least `n` handles may be open at once (HandlePool::Reserve).
   void ReserveHandles(int n) { pool_.Reserve(n); }
 
+  // Any thread. The full-resolution tiles (tx, ty) window `win` needs that the decoded-tile cache
+  // does not hold (empty for untiled sources): what a prefetch of remote bytes must fetch.
+  std::vector<std::pair<int, int>> MissingTiles(const Window& win);
+  // JS thread, before any read: keeps `p` alive as long as this source (the remote file its
+  // handles read through: raster/published_vsi.h).
+  void KeepAlive(std::shared_ptr<void> p) { keep_ = std::move(p); }
+  // JS thread, before any read: a tiled read first hands the tiles it is missing (two or more)
+  // to `fetch`, which fetches their bytes at once (raster/published_vsi.h), instead of one
+  // request per tile as GDAL reads them.
+  using TilePrefetch = std::function<void(const std::vector<std::pair<int, int>>&)>;
+  void SetPrefetch(TilePrefetch fetch) { prefetch_ = std::move(fetch); }
+
   // Any thread. Later reads throw ERR_CLOSED; handles in use close when their read ends.
   void Close();
 
@@ -74,6 +92,8 @@ class RasterSource {
   uint64_t fileId_ = 0;
   bool metaReady_ = false;
   std::atomic<bool> closed_{false};
+  std::shared_ptr<void> keep_;  // outlives pool_'s handles
+  TilePrefetch prefetch_;
   HandlePool pool_;  // last: its handles are closed before the rest goes
 };
 

@@ -4,8 +4,11 @@
 #include <cpl_conv.h>
 #include <cpl_error.h>
 #include <cpl_string.h>
+#include <cpl_time.h>
 #include <cpl_vsi.h>
+#include <cpl_vsi_error.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -16,31 +19,12 @@
 #include "core/errors.h"
 #include "raster/gdal_setup.h"
 #include "raster/path_checks.h"
+#include "raster/range_fetch.h"
+#include "raster/remote_error.h"
 
 namespace nds {
 
 namespace {
-
-// The HTTP status in one GDAL message, or 0. GDAL 3.6 says "HTTP response code on <url>: 403",
-// "HTTP error code: 404" or "HTTP status code: 500" depending on the handler.
-int StatusIn(const char* msg) {
-  static const char* const kMarks[] = {"HTTP response code on ",
-                                       "HTTP error code: ", "HTTP status code: ", "HTTP response code: "};
-  for (const char* mark : kMarks) {
-    const char* at = std::strstr(msg, mark);
-    if (at == nullptr) continue;
-    const char* p = at + std::strlen(mark);
-    if (std::strcmp(mark, "HTTP response code on ") == 0) {
-      const char* colon = std::strrchr(p, ':');
-      if (colon == nullptr) continue;
-      p = colon + 1;
-    }
-    while (*p == ' ') ++p;
-    const int code = std::atoi(p);
-    if (code >= 100 && code < 600) return code;
-  }
-  return 0;
-}
 
 // Captures every message GDAL raises on this thread while alive (warnings too: GDAL reports the
 // HTTP status of a failed request as a warning), and keeps GDAL from printing them.
@@ -57,18 +41,8 @@ class VsiCapture {
   VsiCapture(const VsiCapture&) = delete;
   VsiCapture& operator=(const VsiCapture&) = delete;
 
-  // The diagnosis so far; a credentials error without a status counts as 403, a missing
-  // object or bucket as 404.
-  VsiDiagnosis Result() const {
-    VsiDiagnosis d = d_;
-    if (d.status == 0) {
-      if (d.errnum == CPLE_AWSAccessDenied || d.errnum == CPLE_AWSInvalidCredentials ||
-          d.errnum == CPLE_AWSSignatureDoesNotMatch)
-        d.status = 403;
-      if (d.errnum == CPLE_AWSObjectNotFound || d.errnum == CPLE_AWSBucketNotFound) d.status = 404;
-    }
-    return d;
-  }
+  // The diagnosis so far (raster/remote_error.h classifies each message).
+  VsiDiagnosis Result() const { return d_; }
 
  private:
   static void CPL_STDCALL Handler(CPLErr eclass, CPLErrorNum errnum, const char* msg) {
@@ -78,21 +52,18 @@ class VsiCapture {
     if (!self->d_.messages.empty()) self->d_.messages += "; ";
     self->d_.messages += msg;
     if (eclass != CE_Warning || self->d_.errnum == 0) self->d_.errnum = static_cast<int>(errnum);
-    const int status = StatusIn(msg);
-    if (status != 0) self->d_.status = status;
+    const RemoteFailure f = ClassifyRemoteMessage(msg, static_cast<int>(errnum));
+    if (f.status != 0) self->d_.status = f.status;
+    if (f.any() && (self->d_.reason.empty() || f.status != 0)) self->d_.reason = f.reason;
   }
   VsiDiagnosis d_;
 };
 
 [[noreturn]] void ThrowRemote(const std::string& what, const std::string& path, const VsiDiagnosis& d) {
-  std::string msg = what + " '" + path + "'";
-  if (d.status != 0) msg += " (HTTP " + std::to_string(d.status) + ")";
-  msg += ": " + (d.messages.empty() ? std::string("GDAL reported no details") : d.messages);
-  ErrorInfo info;
-  info.code = d.status == 404 ? "ERR_SOURCE_MISSING" : "ERR_REMOTE";
-  info.message = std::move(msg);
-  info.path = path;
-  throw CodedError(std::move(info));
+  RemoteFailure f;
+  f.status = d.status;
+  f.reason = d.reason;
+  throw CodedError(RemoteErrorInfo(what, path, f, d.messages));
 }
 
 struct VsiFile {
@@ -101,6 +72,47 @@ struct VsiFile {
     if (f != nullptr) VSIFCloseL(f);
   }
 };
+
+// A failed VSIFOpenExL(..., TRUE) reports through VSI's error state, not CPLError.
+void AddVsiError(VsiDiagnosis* d) {
+  const char* msg = VSIGetLastErrorMsg();
+  if (msg == nullptr || *msg == '\0') return;
+  if (!d->messages.empty()) d->messages += "; ";
+  d->messages += msg;
+  const RemoteFailure f = ClassifyRemoteMessage(msg, 0);
+  if (f.status != 0) d->status = f.status;
+  if (f.any() && (d->reason.empty() || f.status != 0)) d->reason = f.reason;
+  if (d->errnum == 0) d->errnum = CPLE_FileIO;
+}
+
+// Opens `path` (a VSI path) for reading, or throws its precise error: GDAL says nothing (or only
+// CPLE_FileIO) for a plain "no such file", which is then 404.
+VSILFILE* OpenRemoteOrThrow(const std::string& path, const VsiCapture& capture, const char* what) {
+  VSIErrorReset();
+  VSILFILE* f = VSIFOpenExL(path.c_str(), "rb", TRUE);
+  if (f != nullptr) return f;
+  VsiDiagnosis d = capture.Result();
+  AddVsiError(&d);
+  if (d.status == 0 && d.reason.empty() && (d.errnum == 0 || d.errnum == CPLE_FileIO)) {
+    d.status = 404;
+    d.reason = "http";
+  }
+  ThrowRemote(what, path, d);
+}
+
+// Seconds since the epoch of an HTTP date (Last-Modified), or 0.
+double HttpDate(const std::string& s) {
+  int y, mo, d, h, mi, sec, tz, dow;
+  if (s.empty() || !CPLParseRFC822DateTime(s.c_str(), &y, &mo, &d, &h, &mi, &sec, &tz, &dow)) return 0;
+  struct tm t = {};
+  t.tm_year = y - 1900;
+  t.tm_mon = mo - 1;
+  t.tm_mday = d;
+  t.tm_hour = h;
+  t.tm_min = mi;
+  t.tm_sec = sec < 0 ? 0 : sec;
+  return static_cast<double>(CPLYMDHMSToUnixTime(&t));
+}
 
 std::string HeaderValue(CSLConstList headers, const char* key) {
   const char* v = CSLFetchNameValue(headers, key);
@@ -118,15 +130,21 @@ void ForgetCached(const std::string& path) {
 
 void UploadFile(const std::string& src, const std::string& dst) {
   EnsureGdal();
+  RemoteOpenScope remoteIn(src);
+  RemoteOpenScope remoteOut(dst);
   VsiCapture capture;
   VsiFile in;
-  in.f = VSIFOpenL(src.c_str(), "rb");
-  if (in.f == nullptr) {
+  if (IsRemotePath(src)) {
+    in.f = OpenRemoteOrThrow(src, capture, "cannot download");
+  } else if ((in.f = VSIFOpenL(src.c_str(), "rb")) == nullptr) {
     ErrorInfo info{"ERR_SOURCE_MISSING", "cannot open '" + src + "' to upload it", src, 0, "open"};
     throw CodedError(std::move(info));
   }
   VSILFILE* out = VSIFOpenL(dst.c_str(), "wb");
-  if (out == nullptr) ThrowRemote("cannot start the upload to", dst, capture.Result());
+  if (out == nullptr) {
+    if (!IsVirtualPath(dst)) ThrowErrno("open", dst, errno);  // a local destination (a download)
+    ThrowRemote("cannot start the upload to", dst, capture.Result());
+  }
   std::vector<char> buf(4 << 20);
   bool ok = true;
   for (;;) {
@@ -140,70 +158,154 @@ void UploadFile(const std::string& src, const std::string& dst) {
   // Closing sends the object (single PUT) or completes the multipart upload; a failed write
   // makes GDAL abort a multipart upload instead of completing it.
   if (VSIFCloseL(out) != 0) ok = false;
-  if (!ok) ThrowRemote("upload failed to", dst, capture.Result());
+  if (!ok) {
+    const VsiDiagnosis d = capture.Result();
+    if (!IsVirtualPath(dst) && d.reason.empty()) ThrowErrno("write", dst, errno != 0 ? errno : EIO);
+    ThrowRemote(IsVirtualPath(dst) ? "upload failed to" : "download failed from", IsVirtualPath(dst) ? dst : src, d);
+  }
 }
+
+RemoteStat StatRemote(const std::string& path, bool fresh) {
+  EnsureGdal();
+  if (fresh && IsRemotePath(path)) ForgetCached(path);
+  if (IsRemotePath(path)) {
+    // Asked directly (one GET of the first byte): exact status codes and timeouts, the ETag and
+    // Last-Modified of the answer. GDAL's VSI stat below is the fallback.
+    RemoteObject object(path, path, -1);
+    if (object.Direct()) {
+      RemoteStat r;
+      try {
+        const RemoteObject::Facts f = object.Probe(nullptr);
+        r.exists = true;
+        r.isFile = true;
+        r.size = static_cast<double>(f.size);
+        r.etag = f.etag;
+        r.lastModified = f.lastModified;
+        r.mtime = HttpDate(f.lastModified);
+        return r;
+      } catch (const CodedError& e) {
+        if (e.info().code != "ERR_REMOTE" || e.info().status != 200) {
+          r.diagnosis.status = e.info().status;
+          r.diagnosis.reason = e.info().reason;
+          r.diagnosis.errnum = CPLE_HttpResponse;
+          r.diagnosis.messages = e.info().message;
+          return r;
+        }
+        // a server without byte ranges: ask GDAL (HEAD)
+      }
+    }
+  }
+  RemoteOpenScope remote(path);  // no listing of the parent "directory" to answer a stat
+  VsiCapture capture;
+  VSIStatBufL st;
+  RemoteStat r;
+  r.exists =
+      VSIStatExL(path.c_str(), &st,
+                 VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) == 0;
+  if (r.exists) {
+    r.isFile = VSI_ISREG(st.st_mode) != 0;
+    r.size = static_cast<double>(st.st_size);
+    r.mtime = static_cast<double>(st.st_mtime);
+    char** headers = VSIGetFileMetadata(path.c_str(), "HEADERS", nullptr);
+    r.etag = HeaderValue(headers, "ETag");
+    r.lastModified = HeaderValue(headers, "Last-Modified");
+    CSLDestroy(headers);
+  }
+  r.diagnosis = capture.Result();
+  return r;
+}
+
+std::vector<char> ReadVsiFile(const std::string& path, int64_t maxBytes) {
+  EnsureGdal();
+  if (IsRemotePath(path)) {
+    RemoteObject object(path, path, -1);
+    if (object.Direct()) {  // one GET, never GDAL's cache
+      std::vector<uint8_t> data = object.GetAll(maxBytes, nullptr);
+      return std::vector<char>(data.begin(), data.end());
+    }
+    ForgetCached(path);  // small files read whole: always from the server
+  }
+  RemoteOpenScope remote(path);
+  VsiCapture capture;
+  VsiFile f;
+  f.f = OpenRemoteOrThrow(path, capture, "cannot read");
+  std::vector<char> data;
+  std::vector<char> buf(1 << 20);
+  for (;;) {
+    const size_t n = VSIFReadL(buf.data(), 1, buf.size(), f.f);
+    data.insert(data.end(), buf.data(), buf.data() + n);
+    if (static_cast<int64_t>(data.size()) > maxBytes) {
+      throw CodedError("ERR_TOO_LARGE", "'" + path + "' is larger than " + std::to_string(maxBytes) + " bytes", path);
+    }
+    if (n < buf.size()) break;
+  }
+  const VsiDiagnosis d = capture.Result();
+  if (d.errnum != 0 && (d.status >= 400 || d.reason == "timeout" || d.reason == "connection")) {
+    ThrowRemote("cannot read", path, d);
+  }
+  return data;
+}
+
+namespace {
+
+napi_value StatObject(napi_env env, const RemoteStat& r) {
+  Napi::Env e(env);
+  Napi::Object o = Napi::Object::New(e);
+  o.Set("exists", r.exists);
+  if (r.exists) {
+    o.Set("isFile", r.isFile);
+    o.Set("size", r.size);
+    o.Set("mtime", r.mtime);
+    o.Set("etag", r.etag);
+    o.Set("lastModified", r.lastModified);
+  }
+  o.Set("status", r.diagnosis.status);
+  o.Set("errnum", r.diagnosis.errnum);
+  o.Set("reason", r.diagnosis.reason);
+  o.Set("message", r.diagnosis.messages);
+  return o;
+}
+
+napi_value BufferOf(napi_env env, const std::vector<char>& data) {
+  return Napi::Buffer<char>::Copy(Napi::Env(env), data.data(), data.size());
+}
+
+}  // namespace
 
 Napi::Value StatRemoteJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string path = StringArg(info, 0, "path");
   const bool fresh = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
+  return Guard(env, [&]() -> Napi::Value { return Napi::Value(env, StatObject(env, StatRemote(path, fresh))); });
+}
+
+Napi::Value StatRemoteAsyncJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = StringArg(info, 0, "path");
+  const bool fresh = info.Length() > 1 && info[1].IsBoolean() && info[1].As<Napi::Boolean>().Value();
   EnsureGdal();
-  return Guard(env, [&]() -> Napi::Value {
-    if (fresh && IsRemotePath(path)) ForgetCached(path);
-    VsiCapture capture;
-    VSIStatBufL st;
-    const bool exists =
-        VSIStatExL(path.c_str(), &st,
-                   VSI_STAT_EXISTS_FLAG | VSI_STAT_NATURE_FLAG | VSI_STAT_SIZE_FLAG | VSI_STAT_SET_ERROR_FLAG) == 0;
-    Napi::Object r = Napi::Object::New(env);
-    r.Set("exists", exists);
-    if (exists) {
-      r.Set("isFile", VSI_ISREG(st.st_mode) != 0);
-      r.Set("size", static_cast<double>(st.st_size));
-      r.Set("mtime", static_cast<double>(st.st_mtime));
-      char** headers = VSIGetFileMetadata(path.c_str(), "HEADERS", nullptr);
-      r.Set("etag", HeaderValue(headers, "ETag"));
-      r.Set("lastModified", HeaderValue(headers, "Last-Modified"));
-      CSLDestroy(headers);
-    }
-    const VsiDiagnosis d = capture.Result();
-    r.Set("status", d.status);
-    r.Set("errnum", d.errnum);
-    r.Set("message", d.messages);
-    return r;
-  });
+  auto result = std::make_shared<RemoteStat>();
+  return AsyncJob::Run(
+      env, "ndsampler.statRemoteAsync", [path, fresh, result] { *result = StatRemote(path, fresh); },
+      [result](napi_env e, const std::vector<napi_value>&) { return StatObject(e, *result); });
 }
 
 Napi::Value ReadVsiFileJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const std::string path = StringArg(info, 0, "path");
   const int64_t maxBytes = IntValue(env, info[1], 0, int64_t{1} << 40, "maxBytes");
+  return Guard(env, [&]() -> Napi::Value { return Napi::Value(env, BufferOf(env, ReadVsiFile(path, maxBytes))); });
+}
+
+Napi::Value ReadVsiFileAsyncJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string path = StringArg(info, 0, "path");
+  const int64_t maxBytes = IntValue(env, info[1], 0, int64_t{1} << 40, "maxBytes");
   EnsureGdal();
-  return Guard(env, [&]() -> Napi::Value {
-    if (IsRemotePath(path)) ForgetCached(path);  // small files read whole: always from the server
-    VsiCapture capture;
-    VsiFile f;
-    f.f = VSIFOpenExL(path.c_str(), "rb", TRUE);
-    if (f.f == nullptr) {
-      VsiDiagnosis d = capture.Result();
-      if (d.status == 0 && d.errnum == 0) d.status = 404;  // GDAL says nothing for a plain "no such file"
-      if (d.status == 0 && d.errnum == CPLE_FileIO) d.status = 404;
-      ThrowRemote("cannot read", path, d);
-    }
-    std::vector<char> data;
-    std::vector<char> buf(1 << 20);
-    for (;;) {
-      const size_t n = VSIFReadL(buf.data(), 1, buf.size(), f.f);
-      data.insert(data.end(), buf.data(), buf.data() + n);
-      if (static_cast<int64_t>(data.size()) > maxBytes) {
-        throw CodedError("ERR_TOO_LARGE", "'" + path + "' is larger than " + std::to_string(maxBytes) + " bytes", path);
-      }
-      if (n < buf.size()) break;
-    }
-    const VsiDiagnosis d = capture.Result();
-    if (d.errnum != 0 && d.status >= 400) ThrowRemote("cannot read", path, d);
-    return Napi::Buffer<char>::Copy(env, data.data(), data.size());
-  });
+  auto data = std::make_shared<std::vector<char>>();
+  return AsyncJob::Run(
+      env, "ndsampler.readVsiFileAsync", [path, maxBytes, data] { *data = ReadVsiFile(path, maxBytes); },
+      [data](napi_env e, const std::vector<napi_value>&) { return BufferOf(e, *data); });
 }
 
 Napi::Value UploadFileJs(const Napi::CallbackInfo& info) {

@@ -29,6 +29,11 @@ std::shared_ptr<const Tile> TileCache::Get(const TileKey& key) {
   return it->second.tile;
 }
 
+bool TileCache::Has(const TileKey& key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return map_.find(key) != map_.end();
+}
+
 void TileCache::Put(const TileKey& key, std::shared_ptr<const Tile> tile) {
   std::lock_guard<std::mutex> lock(mu_);
   if (tile->bytes > budget_) return;

@@ -74,6 +74,8 @@ class TileCache {
 
   // The tile, or null (a miss). Counts a hit or a miss.
   std::shared_ptr<const Tile> Get(const TileKey& key);
+  // Whether the tile is cached, without counting or touching it (prefetch planning).
+  bool Has(const TileKey& key);
   // Inserts (or replaces) a tile, then evicts least-recently-used tiles beyond the budget.
   // A tile larger than the whole budget is not kept.
   void Put(const TileKey& key, std::shared_ptr<const Tile> tile);
