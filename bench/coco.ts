@@ -12,8 +12,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { medianUs, randomCrops } from './timing';
+import { loopDelay, medianUs, randomCrops } from './timing';
 import type { Row } from './timing';
 import type { Batch, BatchOptions, NDArray, Region } from '../dist';
 
@@ -25,19 +24,6 @@ export interface CocoBenchHost {
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
-
-/** The event loop's delay (p99, max in ms) while `fn` runs, with a 1 ms interval timer ticking. */
-async function loopDelay(fn: () => Promise<unknown>): Promise<{ p99: number; max: number; ms: number }> {
-  const h = monitorEventLoopDelay({ resolution: 1 });
-  const tick = setInterval(() => undefined, 1);
-  h.enable();
-  const t0 = process.hrtime.bigint();
-  await fn();
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  h.disable();
-  clearInterval(tick);
-  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, ms };
-}
 
 export async function benchCoco(host: CocoBenchHost): Promise<void> {
   const { dataDir, log, record } = host;

@@ -14,6 +14,7 @@ import type { Row } from './timing';
 import { benchSoak } from './soak';
 import { benchLabels } from './labels';
 import { benchCoco } from './coco';
+import { benchVideo } from './video';
 import { benchRemote } from './remote';
 import { allocate, openImage, writeNpy } from '../dist';
 import type { Batch, NDArray, Region } from '../dist';
@@ -652,6 +653,8 @@ async function main(): Promise<void> {
   if (want('coco')) await benchCoco({ dataDir, log, record, ensureNpy });
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build
   if (want('labels')) await benchLabels({ nds: require('../dist'), npy: ensureNpy('img8192.npy', 8192, 8192, 3), log, record });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the compiled build
+  if (want('video')) await benchVideo({ nds: require('../dist'), dataDir, log, record, ensureNpy });
   if (wantNamed('remote')) await benchRemote(dataDir, syntheticImage, log, record);  // only when named: servers, ~400 MiB over loopback
   if (wantNamed('soak')) await benchSoak(dataDir, syntheticImage, log, record);
   writeResults();

@@ -1,4 +1,5 @@
-/** Timing helpers for the benchmark: medians of calibrated batches, deterministic crops; a result row. */
+/** Timing helpers for the benchmark: medians of calibrated batches, deterministic crops, the event loop's delay; a result row. */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 
 /** One result of the benchmark (bench/run.ts writes them to results.json and RESULTS.md). */
 export interface Row {
@@ -75,3 +76,16 @@ export function randomCrops(H: number, W: number, h: number, w: number, n: numbe
 
 export const fmt = (us: number | undefined): string =>
   us === undefined || Number.isNaN(us) ? 'n/a' : us < 10 ? us.toFixed(2) : us < 1000 ? us.toFixed(1) : us.toFixed(0);
+
+/** The event loop's delay (p99, max in ms) while `fn` runs, with a 1 ms interval timer ticking. */
+export async function loopDelay(fn: () => Promise<unknown>): Promise<{ p99: number; max: number; ms: number }> {
+  const h = monitorEventLoopDelay({ resolution: 1 });
+  const tick = setInterval(() => undefined, 1);
+  h.enable();
+  const t0 = process.hrtime.bigint();
+  await fn();
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  h.disable();
+  clearInterval(tick);
+  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, ms };
+}

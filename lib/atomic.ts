@@ -105,6 +105,17 @@ export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   });
 }
 
+/** writeFileAtomic, unless `file` already holds `text` (demo datasets written once, read by many). */
+export function writeTextIfChanged(file: string, text: string): void {
+  let current: string | null;
+  try {
+    current = fs.readFileSync(file, 'utf8');
+  } catch {
+    current = null;
+  }
+  if (current !== text) writeFileAtomic(file, text);
+}
+
 /** Publishes a symlink at `file` pointing to the absolute path of `target`, by the rule above. */
 export function symlinkAtomic(target: string, file: string): void {
   publishFile(file, (tmp) => {

@@ -55,7 +55,9 @@ export class AbortError extends NdsamplerError {}
 /**
  * Image ids, pathinfo, hashid, prepare and serialisation problems in Frames (ERR_UNKNOWN_IMAGE,
  * ERR_HASHID, ...), and malformed annotations of a dataset (ERR_ANNOTATION, with `annotationId`), and annotation
- * ids a dataset does not have (ERR_UNKNOWN_ANNOTATION).
+ * ids a dataset does not have (ERR_UNKNOWN_ANNOTATION), and malformed videos (a `videos` record or a
+ * frame's video_id / frame_index / warp_img_to_vid, frames of several videos in one target:
+ * ERR_VIDEO) and video ids a dataset does not have (ERR_UNKNOWN_VIDEO).
  */
 export class FramesError extends NdsamplerError {}
 
@@ -91,6 +93,8 @@ export const ERROR_CODES: Readonly<Record<string, ErrorClass>> = Object.freeze({
   ERR_SAMPLER_STATE: FramesError,
   ERR_ANNOTATION: FramesError,
   ERR_UNKNOWN_ANNOTATION: FramesError,
+  ERR_VIDEO: FramesError,
+  ERR_UNKNOWN_VIDEO: FramesError,
   ERR_UNSUPPORTED: NdsamplerError,
   ERR_TOO_LARGE: NdsamplerError,
   ERR_NO_MEMORY: NdsamplerError,

@@ -46,7 +46,10 @@ export { setThreadPoolNice, setThreadPoolSize, threadPoolNice, threadPoolSize } 
 export type { Batch, BatchOptions, BatchRequest, BatchNormalize, BatchLayout } from './frames/batch';
 export type { Sampler, SamplerBatch, SamplerOptions, SamplerState, RegionsOption } from './frames/sampler';
 export { CocoSampler } from './labels/coco-sampler';
-export type { CocoSamplerOptions } from './labels/coco-sampler';
+export type { CocoSamplerOptions, VideoTarget, VideoStreamOptions } from './labels/coco-sampler';
+export type { Video, VideoId } from './labels/videos';
+export type { VideoArray, VideoSample } from './labels/video-sample';
+export type { VideoBatchOptions, VideoLabeledBatch, VideoLayout } from './labels/video-batch';
 export type { Box } from './labels/checks';
 export type { Target, Augment, WindowDims } from './labels/targets';
 export type { Sample, SampleOptions } from './labels/sample';

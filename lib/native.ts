@@ -166,7 +166,9 @@ export const PART = {
 export interface NativeBatchOptions {
   n: number; h: number; w: number; c: number;
   dtype: DType;
-  layout: 'NHWC' | 'NCHW';
+  /** 'NCTHW': n = N windows x `frames` frames, crop i frame i % frames of window i / frames. */
+  layout: 'NHWC' | 'NCHW' | 'NCTHW';
+  frames?: number;
   normalize: boolean;
   scale: number;
   mean: Float64Array;

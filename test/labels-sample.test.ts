@@ -7,7 +7,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
-import { CocoSampler, FramesError, NdsamplerError } from '../lib';
+import { CocoSampler, FramesError, RegionError } from '../lib';
 import type { NDArray, Sample, Target } from '../lib';
 import { readImage } from './_frames-util';
 import { extent, makePainted, numpy, objectPixels } from './_labels-fixture';
@@ -193,8 +193,8 @@ test('bad targets and options', async () => {
   expectCode(() => S.loadSample({ imageId: 1, augment: { scale: 0 } }), RangeError, 'ERR_OUT_OF_RANGE');
   expectCode(() => S.loadSample({ imageId: 1, augment: { flip: true } as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
   expectCode(() => S.loadSample({ imageId: 1, bogus: 1 } as never), TypeError, 'ERR_INVALID_ARG_TYPE');
-  expectCode(() => S.loadSample({ videoId: 1 }), NdsamplerError, 'ERR_UNSUPPORTED');
-  expectCode(() => S.loadSample({ imageId: 1, region: [[5, 5], [0, 4]] }), FramesError, 'ERR_REGION');
+  expectCode(() => S.loadSample({ videoId: 1 }), FramesError, 'ERR_UNKNOWN_VIDEO');  // no videos here (test/video.test.ts)
+  expectCode(() => S.loadSample({ imageId: 1, region: [[5, 5], [0, 4]] }), RegionError, 'ERR_REGION');
   expectCode(() => S.loadSample({ imageId: 1 }, { visibleThresh: -1 }), RangeError, 'ERR_OUT_OF_RANGE');
   expectCode(() => S.loadSample({ imageId: 1 }, { interpolation: 'cubic' as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
   await expectCodeAsync(() => S.loadSampleAsync({ annotationId: 999 }), FramesError, 'ERR_UNKNOWN_ANNOTATION');

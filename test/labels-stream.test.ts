@@ -9,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CocoSampler, FramesError, NdsamplerError, setThreadPoolSize, SimpleFrames, threadPoolSize } from '../lib';
+import { CocoSampler, FramesError, setThreadPoolSize, SimpleFrames, threadPoolSize } from '../lib';
 import type { LabeledBatch, SamplerState, StreamOptions } from '../lib';
 import { makePainted, objectPixels } from './_labels-fixture';
 import type { Painted } from './_labels-fixture';
@@ -176,7 +176,8 @@ test("frames.sampler's batches carry their targets; cropsPerImage takes several 
 test('bad stream options', () => {
   expectCode(() => S.stream(undefined as never), TypeError, 'ERR_INVALID_ARG_TYPE');
   expectCode(() => S.stream({ ...BASE, windowDims: [4] as never }), TypeError, 'ERR_INVALID_ARG_TYPE');
-  expectCode(() => S.stream({ ...BASE, windowDims: [2, 4, 4] }), NdsamplerError, 'ERR_UNSUPPORTED');
+  // [t, h, w] is a video stream (test/video.test.ts), whose layouts are NTHWC, NTCHW, NCTHW.
+  expectCode(() => S.stream({ ...BASE, windowDims: [2, 4, 4], layout: 'NCHW' } as never), TypeError, 'ERR_INVALID_ARG_TYPE');
   expectCode(() => S.stream({ ...BASE, positiveFraction: 1.5 }), RangeError, 'ERR_OUT_OF_RANGE');
   expectCode(() => S.stream({ ...BASE, augment: { hflip: 2 } }), RangeError, 'ERR_OUT_OF_RANGE');
   expectCode(() => S.stream({ ...BASE, augment: { scale: [2, 1] } }), RangeError, 'ERR_OUT_OF_RANGE');

@@ -41,6 +41,9 @@ Commands:
                                     prepare takes one too and prepares every asset)
   show <dataset|demo> --out FILE    a contact sheet of samples with their boxes, polygons and
       [--image ID | --sampler]      keypoints drawn (--count N, --size PX, --seed S, --workdir DIR)
+  show <dataset|demo-video>         space-time samples as strips, one row of frames per window:
+      --out FILE [--video ID]       that whole video, or the first --count track windows of
+      [--frames T]                  --frames x --size x --size (default 5 x 128 x 128)
   bench [args...]                   run the benchmark (bench/run.ts of a source checkout)
 
 Options:

@@ -1,9 +1,10 @@
 /**
- * `ndsampler show DATASET --out sheet.png [--image ID | --sampler]`: a contact sheet of samples
+ * `ndsampler show DATASET --out sheet.png [--image ID | --sampler | --video ID | --frames T]`: a contact sheet of samples
  * with their boxes, polygon outlines and keypoints drawn (lib/labels/draw.ts), written through
  * GDAL (writeRaster: the format from the extension). DATASET is a COCO / kwcoco .json, or `demo`
  * (CocoSampler.demo). Default: the first --count positives, --size pixels square; --sampler: the
- * first batch of an augmented stream; --image ID: that whole image with every annotation.
+ * first batch of an augmented stream; --image ID: that whole image with every annotation. Videos
+ * (DATASET `demo-video`, --video ID or --frames T): space-time samples as strips (show-video.ts).
  */
 import * as path from 'node:path';
 import { writeRaster } from '../gdal';
@@ -12,21 +13,34 @@ import { contactSheet, drawLabels, toRgb8 } from '../labels/draw';
 import type { SampleAnnotations } from '../labels/geometry';
 import type { ImageId } from '../frames/frames';
 import { help, intArg, out, parse, UsageError } from './args';
+import { videoStrips } from './show-video';
 
 export async function cmdShow(args: string[]): Promise<number> {
   const { values, positionals } = parse(args, {
     out: { type: 'string' }, image: { type: 'string' }, sampler: { type: 'boolean' },
     workdir: { type: 'string' }, count: { type: 'string' }, size: { type: 'string' }, seed: { type: 'string' },
+    video: { type: 'string' }, frames: { type: 'string' },
   }, [1, 1]);
   if (values.help) return help();
   if (typeof values.out !== 'string') throw new UsageError('show needs --out FILE (e.g. sheet.png)');
   if (values.image !== undefined && values.sampler) throw new UsageError('--image and --sampler go alone');
-  const count = intArg(values.count, '--count', 16, 1);
+  const dataset = positionals[0];
+  const videoMode = dataset === 'demo-video' || values.video !== undefined || values.frames !== undefined;
+  if (videoMode && (values.image !== undefined || values.sampler)) throw new UsageError('--image and --sampler draw images, not videos');
+  const count = intArg(values.count, '--count', videoMode ? 4 : 16, 1);
   const size = intArg(values.size, '--size', 128, 8);
   const seed = intArg(values.seed, '--seed', 0, 0);
   const workdir = typeof values.workdir === 'string' ? path.resolve(values.workdir) : undefined;
-  const dataset = positionals[0];
-  const sampler = dataset === 'demo' ? CocoSampler.demo({ workdir }) : new CocoSampler(dataset, workdir === undefined ? {} : { workdir });
+  const sampler = dataset === 'demo' || dataset === 'demo-video' ? CocoSampler.demo({ workdir, kind: dataset === 'demo' ? 'shapes' : 'video' })
+    : new CocoSampler(dataset, workdir === undefined ? {} : { workdir });
+  if (videoMode) {
+    const frames = values.frames === undefined ? undefined : intArg(values.frames, '--frames', 5, 1);
+    const r = await videoStrips(sampler, { video: typeof values.video === 'string' ? values.video : undefined, frames, count, size });
+    const file = path.resolve(values.out);
+    writeRaster(file, r.sheet);
+    out(`wrote ${file}: ${r.windows} window${r.windows === 1 ? '' : 's'} of ${r.frames / r.windows} frames (one strip each), ${r.labels} annotation${r.labels === 1 ? '' : 's'} drawn`);
+    return 0;
+  }
   const tiles: Array<{ im: Parameters<typeof toRgb8>[0]; labels: SampleAnnotations }> = [];
   if (typeof values.image === 'string') {
     const key = values.image;

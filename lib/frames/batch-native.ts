@@ -76,7 +76,9 @@ export type CropPlan = WindowCrop | FusedCrop;
 export interface RunOptions {
   /** Output dtype and layout of the batch. */
   dtype: DType;
-  layout: 'NHWC' | 'NCHW';
+  /** 'NCTHW': the crops are windows of `frames` frames each (video batches). */
+  layout: 'NHWC' | 'NCHW' | 'NCTHW';
+  frames?: number;
   /** (x * scale - mean[k]) / std[k], or null. */
   normalize: { scale: number; mean: Float64Array; std: Float64Array } | null;
   fillOnError: boolean;
@@ -220,6 +222,7 @@ export function encode(crops: ReadonlyArray<CropPlan | null>, [h, w, c]: Shape3,
     n: N, h, w, c, dtype: o.dtype, layout: o.layout, normalize: n !== null, scale: n?.scale ?? 1, mean, std,
     fillOnError: o.fillOnError, sources, items, out: o.out,
   };
+  if (o.layout === 'NCTHW') opts.frames = o.frames ?? 1;
   if (nparts > 0) {
     opts.parts = parts;
     opts.bands = bands;

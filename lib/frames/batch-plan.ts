@@ -8,6 +8,7 @@
  * Internal. Runs on the calling JS thread.
  */
 import { ReaderPins } from '../cache/entry-reader';
+import { NdsamplerError } from '../errors';
 import type { ReaderLease } from '../cache/opener';
 import type { ImageId } from '../cache/config';
 import { orientedDims, placement, placementSized, scaledShape } from '../geometry';
@@ -19,6 +20,7 @@ import { rawValue, runOneAsync, runOneSync } from './batch-native';
 import type { BaseReader, CropPlan, WindowCrop } from './batch-native';
 import type { NDArray } from '../ndarray';
 import type { Group, Interpolation } from './fused';
+import type { M3 } from './affine';
 import type { ImageState, ImageTable } from './images';
 
 /** One crop of a batch. `channels` overrides the batch's. */
@@ -43,6 +45,17 @@ export interface CropOptions {
   size?: [number, number];
   /** Flips and quarter turns applied as the crop is written (lib/geometry.ts orientCode; default 0). */
   orient?: number;
+  /**
+   * The region is in a space the image maps into by this affine (image pixel coordinates -> that
+   * space's: a kwcoco frame's `warp_img_to_vid`): every file of the image is sampled through it
+   * (composed with its own warp) by the multi-file sampler, single-file images too.
+   */
+  warp?: M3;
+  /**
+   * Plan the crop as usual (its dtype and channels come from the image) but read nothing: every
+   * pixel is `fill` (a padded frame of a video window).
+   */
+  blank?: boolean;
 }
 
 /** Where a batch keeps what it holds until it settles: reader leases (pool) and pins (entries). */
@@ -72,8 +85,13 @@ function windowCrop(reader: BaseReader, parsed: ParsedRegion | null, c: CropOpti
 function resolved(channels: unknown, c: CropOptions): Resolved {
   return {
     channels: channels as string | string[] | undefined, fused: true, mode: 'build', interpolation: c.interpolation,
-    antialias: c.antialias, scale: c.scale, boundless: c.boundless, fill: c.fill, out: undefined, size: c.size, orient: c.orient,
+    antialias: c.antialias, scale: c.scale, boundless: c.boundless, fill: c.fill, out: undefined, size: c.size, orient: c.orient, warp: c.warp,
   };
+}
+
+/** `p` as a crop that reads nothing (c.blank): its shape, dtype and fill, no file. */
+function blankOr(p: CropPlan, c: CropOptions): CropPlan {
+  return c.blank === true ? { kind: 'fused', dtype: p.dtype, shape: p.shape, fill: p.fill, parts: [] } : p;
 }
 
 function fusedFrom(al: AlignableImageData, groups: Group[], leases: ReaderLease[], parsed: ParsedRegion | null,
@@ -85,6 +103,8 @@ function fusedFrom(al: AlignableImageData, groups: Group[], leases: ReaderLease[
 
 const openMode = (parsed: ParsedRegion | null, c: CropOptions) => (!c.boundless && coversImage(parsed) ? 'ifExists' : 'build');
 const channelsOf = (r: BatchRequest, c: CropOptions): unknown => (r.channels !== undefined ? r.channels : c.channels);
+/** The fast-path channel of a crop: none when the crop is warped (a video frame). */
+const fastOf = (images: ImageTable, state: ImageState, channels: unknown, c: CropOptions) => (c.warp === undefined ? images.fast(state, channels) : null);
 
 /**
  * planItem without a promise, when everything it needs is at hand: the image's state memoised and
@@ -94,10 +114,10 @@ export function planItemSync(images: ImageTable, r: BatchRequest, parsed: Parsed
   const state = images.peek(r.imageId);
   if (state === undefined) return null;
   const channels = channelsOf(r, c);
-  const chan = images.fast(state, channels);
+  const chan = fastOf(images, state, channels, c);
   if (chan !== null) {
     const lease = images.opener.leaseIfOpen(chan, openMode(parsed, c));
-    return lease === null ? null : windowFrom(lease, parsed, c, holds);
+    return lease === null ? null : blankOr(windowFrom(lease, parsed, c, holds), c);
   }
   const al = images.alignable(state);
   const groups = al.groupsFor(channels as string | string[] | undefined);
@@ -111,15 +131,15 @@ export function planItemSync(images: ImageTable, r: BatchRequest, parsed: Parsed
     leases.push(lease);
   }
   holds.leases.push(...leases);
-  return fusedFrom(al, groups, leases, parsed, channels, c, holds);
+  return blankOr(fusedFrom(al, groups, leases, parsed, channels, c, holds), c);
 }
 
 /** The plan of a crop, opening files and building cache entries (on the libuv pool) as needed. */
 export async function planItem(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: CropOptions, holds: Holds): Promise<CropPlan> {
   const state: ImageState = await images.getAsync(r.imageId);
   const channels = channelsOf(r, c);
-  const chan = images.fast(state, channels);
-  if (chan !== null) return windowFrom(await images.opener.openAsync(chan, openMode(parsed, c)), parsed, c, holds);
+  const chan = fastOf(images, state, channels, c);
+  if (chan !== null) return blankOr(windowFrom(await images.opener.openAsync(chan, openMode(parsed, c)), parsed, c, holds), c);
   const al = images.alignable(state);
   const groups = al.groupsFor(channels as string | string[] | undefined);
   const leases = await Promise.all(groups.map(async (g) => {
@@ -127,7 +147,32 @@ export async function planItem(images: ImageTable, r: BatchRequest, parsed: Pars
     holds.leases.push(lease);
     return lease;
   }));
-  return fusedFrom(al, groups, leases, parsed, channels, c, holds);
+  return blankOr(fusedFrom(al, groups, leases, parsed, channels, c, holds), c);
+}
+
+/**
+ * planItem on the calling thread, opening files (and building cache entries) there as needed, for
+ * a crop read boundless (every file opened in 'build' mode, leased while it is planned; a crop that
+ * is not boundless is ERR_INTERNAL: its files may open in another mode).
+ */
+export function planItemBlocking(images: ImageTable, r: BatchRequest, parsed: ParsedRegion | null, c: CropOptions, holds: Holds): CropPlan {
+  const state = images.get(r.imageId);
+  const channels = channelsOf(r, c);
+  const chan = fastOf(images, state, channels, c);
+  const chans = chan !== null ? [chan] : images.alignable(state).groupsFor(channels as string | string[] | undefined).map((g) => g.chan);
+  const opened: ReaderLease[] = [];
+  try {
+    for (const ch of chans) {
+      images.opener.open(ch, 'build');
+      const lease = images.opener.leaseIfOpen(ch, 'build');
+      if (lease !== null) opened.push(lease);
+    }
+    const p = c.boundless ? planItemSync(images, r, parsed, c, holds) : null;
+    if (p === null) throw new NdsamplerError('ERR_INTERNAL', `image ${String(r.imageId)}: a file opened for a crop was not in the reader pool`);
+    return p;
+  } finally {
+    for (const l of opened) l.release();
+  }
 }
 
 /**

@@ -209,7 +209,9 @@ export interface CropRequest {
 
 /** What a whole batch is run with (checked). */
 export interface RunBatchOptions {
-  layout: BatchLayout;
+  /** 'NCTHW' (video batches, lib/labels/video-batch.ts): the crops are windows of `frames` frames. */
+  layout: BatchLayout | 'NCTHW';
+  frames?: number;
   dtype: DType | undefined;
   normalize: { scale: number; mean: number[] | undefined; std: number[] | undefined } | null;
   fill: number;
@@ -319,13 +321,15 @@ export async function loadCrops(images: ImageTable, crops: CropRequest[], c: Run
     if (closed) throw new ClosedError('ERR_CLOSED', 'the Frames object was closed with the batch in flight');
     const res = await withCallSite(() => {
       const started = start(planned, [H, W, C], rawValue(srcDtype, c.fill), {
-        dtype: dtype as DType, layout: c.layout, normalize, fillOnError: c.fillOnError, out: c.out,
+        dtype: dtype as DType, layout: c.layout, frames: c.frames, normalize, fillOnError: c.fillOnError, out: c.out,
       });
       id = started.id;
       return started.promise;
     });
     const all = errors.concat(res.errors).sort((a, b) => a.index - b.index);
-    return { data: res.data, dims: c.layout === 'NHWC' ? [N, H, W, C] : [N, C, H, W], dtype, layout: c.layout, errors: all };
+    const dims = c.layout === 'NHWC' ? [N, H, W, C] : c.layout === 'NCHW' ? [N, C, H, W] : [N / (c.frames ?? 1), C, c.frames ?? 1, H, W];
+    // (An NCTHW batch is video-batch.ts's, which gives it its own layout and dims.)
+    return { data: res.data, dims, dtype, layout: c.layout as BatchLayout, errors: all };
   } finally {
     opener.onClose.delete(onClose);
     c.signal?.removeEventListener('abort', onAbort);

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic';
+import { writeTextIfChanged } from '../atomic';
 import { fsError } from '../errors';
 import { writeRaster } from '../gdal';
 import { allocate } from '../ndarray';
@@ -90,12 +90,6 @@ export function ensureCocoDemo(dpath: string): string {
   };
   const file = path.join(dpath, COCO_DEMO_FILE);
   const text = JSON.stringify(dataset, null, 1) + '\n';
-  let current: string | null;
-  try {
-    current = fs.readFileSync(file, 'utf8');
-  } catch {
-    current = null;
-  }
-  if (current !== text) writeFileAtomic(file, text);
+  writeTextIfChanged(file, text);
   return file;
 }

@@ -54,6 +54,11 @@ export interface FusedOptions {
   size?: [number, number];
   /** Flips and quarter turns of the output (lib/geometry.ts), folded into each part's affine by fusedCrop. */
   orient?: number;
+  /**
+   * The region is in a space the image maps into by this affine (image -> that space: a video's,
+   * kwcoco's warp_img_to_vid); the output samples the image through its inverse.
+   */
+  warp?: M3;
 }
 
 /** One file's window, clipped, and the read size and transform of its crop. */
@@ -156,7 +161,8 @@ export function fileRead(sel: Selection, reader: ImageReader, outToImg: M3, h: n
   let ry0: number; let ry1: number; let rx0: number; let rx1: number;
   if (h === 0 || w === 0) {
     [ry0, ry1, rx0, rx1] = [0, 0, 0, 0];
-  } else if (g.identity && outToImg[0] === 1 && outToImg[4] === 1) {
+  } else if (g.identity && outToImg[0] === 1 && outToImg[4] === 1 && outToImg[1] === 0 && outToImg[3] === 0
+    && Number.isInteger(outToImg[2]) && Number.isInteger(outToImg[5])) {
     [ry0, ry1, rx0, rx1] = [outToImg[5], outToImg[5] + h, outToImg[2], outToImg[2] + w];
   } else {
     const us: number[] = [];
@@ -208,7 +214,8 @@ export function planFused(sels: Selection[], grid: [number, number], parsed: Par
   const rh = win.y1 - win.y0;
   const rw = win.x1 - win.x0;
   const [h, w] = o.size ?? [scaled(rh, o.scale), scaled(rw, o.scale)];
-  const outToImg: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
+  const outToRegion: M3 = [w > 0 ? rw / w : 1, 0, win.x0, 0, h > 0 ? rh / h : 1, win.y0];
+  const outToImg = o.warp === undefined ? outToRegion : compose(invert(o.warp), outToRegion);
   const reads = kept.map((sel) => fileRead(sel, readerOf(sel.group), outToImg, h, w, o));
   const dtype = fusedDtype(reads.map((r) => (quantizationOf(r.sel.group.chan) !== null ? 'float32' : r.reader.dtype)));
   return { win, shape: [h, w, win.c1 - win.c0], dtype, outToImg, reads, fill: rawValue(dtype, o.fill) };

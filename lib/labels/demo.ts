@@ -9,7 +9,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../atomic';
+import { writeTextIfChanged } from '../atomic';
 import { fsError } from '../errors';
 import { Rng } from '../frames/sampler';
 import { writeRaster } from '../gdal';
@@ -30,7 +30,8 @@ export const SHAPES_DEMO_CATEGORIES = [
 
 const U32 = 2 ** 32;
 
-function background(id: number, H: number, W: number): NDArray {
+/** A textured RGB background (smooth colour fields with noise), deterministic in `id`. */
+export function background(id: number, H: number, W: number): NDArray {
   const a = allocate([H, W, 3], 'uint8');
   const d = a.data as Uint8Array;
   let s = (0x2545f491 ^ (id * 0x9e3779b9)) >>> 0;
@@ -49,7 +50,7 @@ function background(id: number, H: number, W: number): NDArray {
 }
 
 /** Even-odd point-in-polygon of the point (x, y). */
-function inside(ring: number[], x: number, y: number): boolean {
+export function inside(ring: number[], x: number, y: number): boolean {
   let c = false;
   for (let i = 0, j = ring.length - 2; i < ring.length; j = i, i += 2) {
     const [xi, yi, xj, yj] = [ring[i], ring[i + 1], ring[j], ring[j + 1]];
@@ -59,7 +60,7 @@ function inside(ring: number[], x: number, y: number): boolean {
 }
 
 /** Paints `ring` (pixel centres inside) and returns its column-major mask runs. */
-function paint(img: NDArray, ring: number[], color: readonly number[]): number[] {
+export function paint(img: NDArray, ring: number[], color: readonly number[]): number[] {
   const [H, W] = img.shape;
   const d = img.data as Uint8Array;
   const mask = new Uint8Array(H * W);
@@ -100,7 +101,8 @@ export function encodeCounts(counts: number[]): string {
   return s;
 }
 
-function shape(kind: number, cx: number, cy: number, r: number, rng: Rng): number[] {
+/** The ring of a demo shape: kind 0 box, 1 disc (24-gon), 2 triangle, 3 star; turned by a draw of `rng`. */
+export function shape(kind: number, cx: number, cy: number, r: number, rng: Rng): number[] {
   const round = (v: number) => Math.round(v * 100) / 100;
   const pts: number[] = [];
   const n = kind === 0 ? 4 : kind === 1 ? 24 : kind === 2 ? 3 : 10;
@@ -157,12 +159,6 @@ export function ensureShapesDemo(dpath: string): string {
   };
   const file = path.join(dpath, SHAPES_DEMO_FILE);
   const text = JSON.stringify(dataset) + '\n';
-  let current: string | null;
-  try {
-    current = fs.readFileSync(file, 'utf8');
-  } catch {
-    current = null;
-  }
-  if (current !== text) writeFileAtomic(file, text);
+  writeTextIfChanged(file, text);
   return file;
 }

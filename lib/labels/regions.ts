@@ -7,7 +7,6 @@
  * every machine. Runs on the calling thread.
  */
 import type { ImageId } from '../cache/config';
-import { NdsamplerError } from '../errors';
 import { Rng } from '../frames/sampler';
 import * as v from '../validate';
 import type { LabelStore } from './store';
@@ -91,13 +90,13 @@ export function negatives(store: LabelStore, ids: ImageId[], opts: unknown): Tar
 }
 
 /** Python's round (half to even), as kwarray computes strides. */
-function pyRound(x: number): number {
+export function pyRound(x: number): number {
   const r = Math.round(x);
   return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /** kwarray's _slices1d with keepbound: starts of windows of `d` over `n` with step `s`. */
-function starts1d(n: number, d: number, s: number): number[] {
+export function starts1d(n: number, d: number, s: number): number[] {
   const out: number[] = [];
   let pos = 0;
   for (;;) {
@@ -112,7 +111,7 @@ function starts1d(n: number, d: number, s: number): number[] {
   return out;
 }
 
-const NEGATIVE_CLASSES = new Set(['ignore', 'background']);
+export const NEGATIVE_CLASSES = new Set(['ignore', 'background']);
 
 /**
  * Sliding windows over every image (ndsampler's new_sample_grid, 'image' task): stride
@@ -124,9 +123,7 @@ export function sampleGrid(store: LabelStore, ids: ImageId[], opts: unknown): { 
   if (!v.isPlainObject(opts)) throw v.typeError('an object {windowDims, overlap}', 'options', opts);
   const o = v.options(opts, 'options', ['windowDims', 'overlap', 'task'] as const);
   const task = o.task === undefined ? 'image' : v.oneOf(o.task, 'options.task', ['image', 'video'] as const);
-  if (task === 'video' || (Array.isArray(o.windowDims) && o.windowDims.length === 3)) {
-    throw new NdsamplerError('ERR_UNSUPPORTED', 'video sample grids (task video, windowDims [t, h, w]) are not supported yet');
-  }
+  if (task === 'video') throw v.typeError("task 'image' here (video grids: video-regions.ts)", 'options.task', o.task);
   const [h, w] = checkDims(o.windowDims, 'options.windowDims');
   const overlap = o.overlap === undefined ? 0 : v.number(o.overlap, 'options.overlap');
   if (!(overlap >= 0 && overlap < 1)) throw v.rangeError('a number in [0, 1)', 'options.overlap', o.overlap);

@@ -42,12 +42,13 @@ export interface Sample {
 
 const SAMPLE_KEYS = ['visibleThresh', 'fill', 'interpolation', 'antialias'] as const;
 
-interface Checked {
+export interface Checked {
   thresh: number;
   crop: CropOptions;
 }
 
-function checkOptions(opts: unknown): Checked {
+/** loadSample's options, checked (video-sample.ts checks its own here too). */
+export function checkOptions(opts: unknown): Checked {
   const o = v.options(opts, 'options', SAMPLE_KEYS);
   const fill = o.fill === undefined ? 0 : v.number(o.fill, 'options.fill');
   const interpolation = o.interpolation === undefined ? 'nearest' : v.oneOf(o.interpolation, 'options.interpolation', ['nearest', 'linear'] as const);

@@ -13,9 +13,8 @@
  * Runs on the calling thread; pixels and masks on the addon's pool.
  */
 import type { ImageId } from '../cache/config';
-import { NdsamplerError } from '../errors';
 import type { CocoFrames } from '../frames/coco-frames';
-import { checkResume, createSampler, Rng, shuffled } from '../frames/sampler';
+import { createSampler, Rng, shuffled } from '../frames/sampler';
 import type { Sampler, SamplerState } from '../frames/sampler';
 import type { DType } from '../ndarray';
 import * as v from '../validate';
@@ -23,6 +22,7 @@ import { checkLabeledOptions, LABELED_KEYS, nextTurn, readLabeled, withOut } fro
 import type { LabeledBatch, LabeledBatchOptions } from './labeled-batch';
 import type { Annotation } from './annotations';
 import type { LabelStore } from './store';
+import { checkStreamPlan, drawAugment, STREAM_KEYS } from './stream-options';
 import { resolveTarget } from './targets';
 import type { Target } from './targets';
 
@@ -46,19 +46,10 @@ export interface StreamOptions<D extends DType = DType> extends Omit<LabeledBatc
   out?: never;
 }
 
-const STREAM_KEYS = ['windowDims', 'batchSize', 'seed', 'positiveFraction', 'jitter', 'augment', 'epochs', 'dropLast', 'shuffle',
-  'rank', 'worldSize', 'prefetch', 'resume'] as const;
 const U32 = 2 ** 32;
 
 /** One item of an epoch: annotation `a` (a positive) or negative number `n`. */
 interface Item { a: number; n: number; i: number }
-
-function prob(x: unknown, name: string): number {
-  if (x === undefined) return 0;
-  const p = v.number(x, name);
-  if (!(p >= 0 && p <= 1)) throw v.rangeError('a probability in [0, 1]', name, x);
-  return p;
-}
 
 export function createStream(store: LabelStore, frames: CocoFrames, opts: unknown): Sampler<LabeledBatch> {
   if (!v.isPlainObject(opts)) throw v.typeError('an object {windowDims, batchSize, ...}', 'options', opts);
@@ -67,34 +58,10 @@ export function createStream(store: LabelStore, frames: CocoFrames, opts: unknow
   const batchOpts: Record<string, unknown> = {};
   for (const k of LABELED_KEYS) if (o[k] !== undefined) batchOpts[k] = o[k];
   const checked = checkLabeledOptions(batchOpts);
-  if (Array.isArray(o.windowDims) && o.windowDims.length === 3) throw new NdsamplerError('ERR_UNSUPPORTED', 'video streams (windowDims [t, h, w]) are not supported yet');
   if (!Array.isArray(o.windowDims) || o.windowDims.length !== 2) throw v.typeError('[h, w]', 'options.windowDims', o.windowDims);
   const dims: [number, number] = [v.integer(o.windowDims[0], 'options.windowDims[0]', 1, 1 << 20), v.integer(o.windowDims[1], 'options.windowDims[1]', 1, 1 << 20)];
-  const batchSize = v.integer(o.batchSize, 'options.batchSize', 1, 1 << 16);
-  const seed = o.seed === undefined ? 0 : v.integer(o.seed, 'options.seed', 0, U32 - 1);
-  const frac = o.positiveFraction === undefined ? 0.5 : prob(o.positiveFraction, 'options.positiveFraction');
-  const jitter = prob(o.jitter, 'options.jitter');
-  const epochs = o.epochs === undefined || o.epochs === Infinity ? Infinity : v.integer(o.epochs, 'options.epochs', 1, Number.MAX_SAFE_INTEGER);
-  const dropLast = o.dropLast === undefined ? false : v.boolean(o.dropLast, 'options.dropLast');
-  const shuffle = o.shuffle === undefined ? true : v.boolean(o.shuffle, 'options.shuffle');
-  const worldSize = o.worldSize === undefined ? 1 : v.integer(o.worldSize, 'options.worldSize', 1, 1 << 16);
-  const rank = o.rank === undefined ? 0 : v.integer(o.rank, 'options.rank', 0, worldSize - 1);
-  const prefetch = o.prefetch === undefined ? 2 : v.integer(o.prefetch, 'options.prefetch', 0, 64);
-  const aug = o.augment === undefined ? {} : v.options(o.augment, 'options.augment', ['hflip', 'vflip', 'rot90', 'scale'] as const);
-  if (o.augment !== undefined && !v.isPlainObject(o.augment)) throw v.typeError('an object {hflip, vflip, rot90, scale}', 'options.augment', o.augment);
-  const pH = prob(aug.hflip, 'options.augment.hflip');
-  const pV = prob(aug.vflip, 'options.augment.vflip');
-  const rot = aug.rot90 === undefined ? false : v.boolean(aug.rot90, 'options.augment.rot90');
-  let scale: [number, number] | null = null;
-  if (aug.scale !== undefined) {
-    const sc = aug.scale;
-    if (!Array.isArray(sc) || sc.length !== 2) throw v.typeError('[min, max]', 'options.augment.scale', sc);
-    const lo = v.number(sc[0], 'options.augment.scale[0]');
-    const hi = v.number(sc[1], 'options.augment.scale[1]');
-    if (!(lo >= 1 / 64 && hi <= 64 && lo <= hi)) throw v.rangeError('[min, max] with 1/64 <= min <= max <= 64', 'options.augment.scale', sc);
-    scale = [lo, hi];
-  }
-  const start = checkResume(o.resume, seed, rank, worldSize);
+  const plan = checkStreamPlan(o);
+  const { batchSize, seed, frac, jitter, epochs, dropLast, shuffle, worldSize, rank, prefetch, start } = plan;
   const anns: Annotation[] = [...store.all()];
   const ids: ImageId[] = frames.imageIds.slice();
   const nNeg = anns.length === 0 || frac === 0 ? ids.length : Math.round((anns.length * (1 - frac)) / frac);
@@ -141,10 +108,8 @@ export function createStream(store: LabelStore, frames: CocoFrames, opts: unknow
       t = negative(epoch, it.n);
     }
     t.windowDims = dims;
-    const a = { hflip: rng.next() / U32 < pH, vflip: rng.next() / U32 < pV, rot90: (rot ? rng.below(4) : 0) as 0 | 1 | 2 | 3, scale: 1 };
-    const u = rng.next() / U32;
-    if (scale !== null) a.scale = scale[0] + u * (scale[1] - scale[0]);
-    if (a.hflip || a.vflip || a.rot90 !== 0 || scale !== null) t.augment = scale === null ? { hflip: a.hflip, vflip: a.vflip, rot90: a.rot90 } : a;
+    const augment = drawAugment(rng, plan);
+    if (augment !== undefined) t.augment = augment;
     return t;
   };
 

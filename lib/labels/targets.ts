@@ -20,7 +20,7 @@
  * Runs on the calling thread.
  */
 import type { ImageId } from '../cache/config';
-import { FramesError, NdsamplerError } from '../errors';
+import { FramesError, RegionError } from '../errors';
 import { parseRegion, resolveRegion } from '../region';
 import type { ParsedRegion, Region } from '../region';
 import * as v from '../validate';
@@ -127,12 +127,15 @@ function checkWindowDims(x: unknown, name: string): WindowDims | undefined {
   return [v.integer(x[0], `${name}[0]`, 1, MAX_DIM), v.integer(x[1], `${name}[1]`, 1, MAX_DIM)];
 }
 
-/** Resolves one target. `defaultScale`: the augment scale of targets that give none. */
-export function resolveTarget(store: LabelStore, t: unknown, name: string, defaultScale = 1): Resolved {
+/**
+ * Resolves one target. `defaultScale`: the augment scale of targets that give none. `store` sizes
+ * the grid the window is on (a video's too: video-targets.ts resolves a video target's window here).
+ */
+export function resolveTarget(store: Pick<LabelStore, 'get' | 'imageSize'>, t: unknown, name: string, defaultScale = 1): Resolved {
   if (!v.isPlainObject(t)) throw v.typeError('a target object', name, t);
   const o = v.options(t, name, TARGET_KEYS);
   if (o.videoId !== undefined || o.timeSlice !== undefined || o.imageIds !== undefined) {
-    throw new NdsamplerError('ERR_UNSUPPORTED', `${name}: video targets (videoId, timeSlice, imageIds) are not supported yet`);
+    throw v.typeError('an image target here (a video target goes to loadSample / loadBatch on its own)', name, t);
   }
   let imageId = o.imageId as ImageId | undefined;
   let { cx, cy, width, height } = o as { cx?: unknown; cy?: unknown; width?: unknown; height?: unknown };
@@ -192,7 +195,7 @@ export function resolveTarget(store: LabelStore, t: unknown, name: string, defau
     x0 = win.x0 - pw;
     nh = win.y1 - win.y0 + 2 * ph;
     nw = win.x1 - win.x0 + 2 * pw;
-    if (nh <= 0 || nw <= 0) throw new FramesError('ERR_REGION', `${name}: the region is empty`);
+    if (nh <= 0 || nw <= 0) throw new RegionError('ERR_REGION', `${name}: the region is empty`);
     sh = Math.max(1, Math.round(nh * aug.scale));
     sw = Math.max(1, Math.round(nw * aug.scale));
   }

@@ -53,8 +53,16 @@ void ParseWork(Napi::Env env, const Napi::Object& o, BatchJob& j) {
     ThrowArg(env, "loadBatch: options.dtype must be a dtype name");
   }
   const std::string layout = StringValue(env, o.Get("layout"), "loadBatch: options.layout");
-  if (layout != "NHWC" && layout != "NCHW") ThrowArg(env, "loadBatch: options.layout must be 'NHWC' or 'NCHW'");
+  if (layout != "NHWC" && layout != "NCHW" && layout != "NCTHW") {
+    ThrowArg(env, "loadBatch: options.layout must be 'NHWC', 'NCHW' or 'NCTHW'");
+  }
   j.nchw = layout == "NCHW";
+  j.ncthw = layout == "NCTHW";
+  if (j.ncthw) {
+    const double nf = Num(env, o, "frames");
+    if (!IntIn(nf, 1, n) || std::fmod(n, nf) != 0) ThrowArg(env, "loadBatch: options.frames must divide n (NCTHW)");
+    j.frames = static_cast<int64_t>(nf);
+  }
   j.fillOnError = o.Get("fillOnError").ToBoolean().Value();
   j.cv.normalize = o.Get("normalize").ToBoolean().Value();
   if (j.cv.normalize) {
@@ -84,6 +92,8 @@ void ParseWork(Napi::Env env, const Napi::Object& o, BatchJob& j) {
         view.As<Napi::TypedArray>().ElementLength() != 4) {
       ThrowArg(env, "loadBatch: options.view must be a Float64Array [offset, sy, sx, sc] of a one-crop batch");
     }
+    // The view is filled from (or is) an HWC crop: the other layouts have no view.
+    if (j.nchw || j.ncthw) ThrowArg(env, "loadBatch: options.view goes with layout 'NHWC'");
     const double* v = view.As<Napi::Float64Array>().Data();
     if (!IntIn(v[0], 0, big) || !IntIn(v[1], 0, big) || !IntIn(v[2], 0, big) || !IntIn(v[3], 0, big)) {
       ThrowArg(env, "loadBatch: options.view holds non-negative integers");

@@ -55,6 +55,10 @@ struct BatchJob {
   uint64_t id = 0;
   int64_t n = 0, H = 0, W = 0, C = 0;
   bool nchw = false;
+  // 'NCTHW' (video batches): the n crops are N windows of `frames` frames each (crop i is frame
+  // i % frames of window i / frames), laid out [N, C, T, H, W] (batch_slot.h).
+  bool ncthw = false;
+  int64_t frames = 1;
   bool fillOnError = false;
   BatchConvert cv;
   std::vector<uint8_t> lut[2];  // 1-byte sources: [0] uint8, [1] int8 (empty when unused)

@@ -27,8 +27,8 @@ struct SlotView {
   uint8_t* At(int64_t y, int64_t x, int isz) const { return base + (y * sy + x * sx) * isz; }
 };
 
-// Slot i of `job` as laid out: slot i of the contiguous NHWC / NCHW batch, or the caller's view
-// (one crop).
+// Slot i of `job` as laid out: slot i of the contiguous NHWC / NCHW batch, frame i % T of window
+// i / T of an NCTHW one, or the caller's view (one crop).
 inline SlotView PlainSlotOf(const BatchJob& job, int64_t i) {
   const int isz = ItemSize(job.cv.out);
   SlotView v;
@@ -36,6 +36,15 @@ inline SlotView PlainSlotOf(const BatchJob& job, int64_t i) {
   if (job.directView) {
     v.base = job.base + job.viewOffset * isz;
     v.sy = job.viewS[0], v.sx = job.viewS[1], v.sc = job.viewS[2];
+    return v;
+  }
+  if (job.ncthw) {
+    // Frame t of window n: channel k's plane is ((n * C + k) * T + t) * H * W. Not the slot's own
+    // contiguous layout, so writers address it by strides only (plain = false).
+    const int64_t T = job.frames, n = i / T, t = i % T;
+    v.base = job.base + (n * job.C * T + t) * job.H * job.W * isz;
+    v.sy = job.W, v.sx = 1, v.sc = T * job.H * job.W;
+    v.plain = false;
     return v;
   }
   v.base = job.base + i * job.SlotElems() * isz;

@@ -23,6 +23,7 @@ import { main as cliMain } from '../../lib/cli';
 import { NPY_LIE_NAMES, TW63, tw63Expected, rpsValue, type HostilePaths } from './files';
 import { startServer } from '../_remote-util';
 import { LABEL_CASES } from './labels-cases';
+import { VIDEO_CASES } from './video-cases';
 
 /** Set by scripts/asan-check.sh: the addon is instrumented (slower, and RSS is the sanitizer's). */
 export const UNDER_ASAN = process.env.NDS_UNDER_ASAN === '1';
@@ -543,4 +544,5 @@ export const CASES: HostileCase[] = [
     },
   },
   ...LABEL_CASES,
+  ...VIDEO_CASES,
 ];
