@@ -8,8 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { fmt, medianUs, medianUsAsync, randomCrops } from './timing';
+import { fmt, loopDelay, medianUs, medianUsAsync, randomCrops } from './timing';
 import type { Row } from './timing';
 import { benchSoak } from './soak';
 import { benchLabels } from './labels';
@@ -563,17 +562,7 @@ async function benchStreaming(nds: typeof import('../dist'), npyFile: string, no
     }
   };
   await stream(300);
-  const measure = async (fn: () => Promise<unknown>) => {
-    const h = monitorEventLoopDelay({ resolution: 1 });
-    const tick = setInterval(() => undefined, 1);
-    h.enable();
-    const t0 = process.hrtime.bigint();
-    await fn();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    h.disable();
-    clearInterval(tick);
-    return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, ms };
-  };
+  const measure = loopDelay;
   const m0 = await mem();
   const runs: Array<{ p99: number; max: number; ms: number }> = [];
   for (let k = 0; k < 3; k++) runs.push(await measure(() => stream(1000)));

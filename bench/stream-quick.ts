@@ -5,7 +5,7 @@
 // before the first measurement (default 20).
 // node -r tsx/cjs bench/stream-quick.ts [batches] [threads...]
 import * as path from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { loopDelay } from './timing';
 
 async function main(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -24,17 +24,7 @@ async function main(): Promise<void> {
       if (++i === k) break;
     }
   };
-  const measure = async (fn: () => Promise<unknown>) => {
-    const h = monitorEventLoopDelay({ resolution: 1 });
-    const tick = setInterval(() => undefined, 1);
-    h.enable();
-    const t0 = process.hrtime.bigint();
-    await fn();
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-    h.disable();
-    clearInterval(tick);
-    return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, ms };
-  };
+  const measure = loopDelay;
   for (const t of pools.length ? pools : [nds.threadPoolSize()]) {
     nds.setThreadPoolSize(t);
     await stream(Number(process.env.WARM ?? 20));

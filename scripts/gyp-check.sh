@@ -32,7 +32,10 @@ tar -C "$root" --exclude=./build --exclude=./dist --exclude=./node_modules --exc
     --exclude=./bench/data --exclude=./test/.fixtures -cf - . | tar -C "$scratch" -xf -
 ln -s "$root/node_modules" "$scratch/node_modules"
 
-echo "gyp-check: node $gyp $* --nodedir=$nodedir (in $scratch)"
+# -O0 unless CXXFLAGS says otherwise: the check is that binding.gyp compiles, links and loads every
+# source; gyp's Makefile puts $CXXFLAGS after its own -O3, and -O0 halves the build (57 s vs 103 s).
+export CXXFLAGS="${CXXFLAGS--O0}"
+echo "gyp-check: node $gyp $* --nodedir=$nodedir CXXFLAGS=$CXXFLAGS (in $scratch)"
 (cd "$scratch" && node "$gyp" "$@" --nodedir="$nodedir" --loglevel=warn) > "$scratch.log" 2>&1 || {
   tail -40 "$scratch.log" >&2; rm -f "$scratch.log"; echo "gyp-check: node-gyp failed" >&2; exit 1; }
 rm -f "$scratch.log"
