@@ -15,6 +15,7 @@ import { SimpleFrames } from '../lib/frames/simple-frames';
 import { REMOTE_DEFAULTS, setRemoteOptions, statRemote, statRemoteAsync } from '../lib/gdal';
 import { openImage } from '../lib/readers';
 import { openImageAsync } from '../lib/readers-async';
+import { mergeManifests } from '../lib/remote/manifest';
 import { shardFromEnv } from '../lib/remote/shard';
 import { makeArray, nodeArgs, writeImage } from './_frames-util';
 import { expectCode, expectCodeAsync } from './_helpers/errors';
@@ -156,6 +157,23 @@ test('shard variables must be plain decimal integers', () => {
     expectCode(() => shardFromEnv({ SLURM_ARRAY_TASK_ID: bad, SLURM_ARRAY_TASK_COUNT: '4' }), RangeError, 'ERR_OUT_OF_RANGE', `slurm ${JSON.stringify(bad)}`);
   }
   expectCode(() => shardFromEnv({ JOB_COMPLETION_INDEX: '4', JOB_COMPLETIONS: '4' }), RangeError, 'ERR_OUT_OF_RANGE');
+});
+
+test('mergeManifests checks its arguments, and a run of 10^6 shards with one fragment is refused at once', () => {
+  expectCode(() => mergeManifests('' as string), TypeError, 'ERR_INVALID_ARG_TYPE');
+  expectCode(() => mergeManifests(42 as unknown as string), TypeError, 'ERR_INVALID_ARG_TYPE');
+  for (const bad of [0, 1.5, -1, 1e8, Number.NaN]) {
+    const e = expectCode(() => mergeManifests(path.join(root, 'none'), bad), Number.isNaN(bad) ? TypeError : RangeError, Number.isNaN(bad) ? 'ERR_INVALID_ARG_TYPE' : 'ERR_OUT_OF_RANGE', String(bad));
+    assert.ok(/count/.test(e.message), e.message);
+  }
+  const prefix = path.join(root, 'merge-big');
+  fs.mkdirSync(path.join(prefix, 'manifests'), { recursive: true });
+  fs.writeFileSync(path.join(prefix, 'manifests', 'shard-5-of-1000000.json'), '{}');
+  fs.writeFileSync(path.join(prefix, 'manifests', 'shard-0-of-99999999.json'), '{}');  // beyond any run: ignored
+  const t0 = Date.now();
+  const e = expectCode(() => mergeManifests(prefix), NdsamplerError, 'ERR_PREPARE');
+  assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+  assert.match(e.message, /shards 0, 1, 2, 3, 4, 6, 7, 8, 9, 10 and 999989 more of 1000000 are missing/);
 });
 
 test.run();

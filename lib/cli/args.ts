@@ -10,7 +10,8 @@ import { defaultWorkdir } from '../frames/pathinfo';
 import { isVirtual } from '../remote/url';
 
 /** The most shards a run may have (as prepare's `shard` option: lib/remote/shard.ts). */
-export const MAX_SHARDS = 1_000_000;
+export { MAX_SHARDS } from '../remote/shard';
+import { MAX_SHARDS } from '../remote/shard';
 
 export const USAGE = `Usage: ndsampler <command> [options]
 

@@ -21,7 +21,9 @@ import { FramesError, NdsamplerError, fsError } from '../errors';
 import { listRemoteDir, readRemoteFile, readRemoteFileAsync, uploadFile, uploadFileAsync } from '../remote-io';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, parseManifest } from './manifest-schema';
 import type { Manifest, ManifestEntry } from './manifest-schema';
+import { MAX_SHARDS } from './shard';
 import { isVirtual, joinKey } from './url';
+import * as v from '../validate';
 
 export { parseManifest, checkEntry, isPlainKey } from './manifest-schema';
 export type { Manifest, ManifestEntry } from './manifest-schema';
@@ -154,13 +156,19 @@ export interface MergeReport {
  * any fragment that breaks the schema. Blocks the calling thread (a CLI command).
  */
 export function mergeManifests(prefix: string, count?: number): MergeReport {
-  const found = listFragments(prefix);
+  v.string(prefix, 'prefix');
+  if (count !== undefined) v.integer(count, 'count', 1, MAX_SHARDS);
+  // (Fragments claiming more than MAX_SHARDS shards are not of any run prepare can make.)
+  const found = listFragments(prefix).filter((f) => f[1] <= MAX_SHARDS);
   const n = count ?? found.reduce((m, f) => Math.max(m, f[1]), 0);
   if (n === 0) throw new FramesError('ERR_PREPARE', `no manifest fragments under '${joinKey(prefix, FRAGMENT_DIR)}'`, { path: prefix });
   const mine = found.filter((f) => f[1] === n);
-  const absent = Array.from({ length: n }, (_, i) => i).filter((i) => !mine.some((f) => f[0] === i));
-  if (absent.length > 0) {
-    throw new FramesError('ERR_PREPARE', `manifest fragments of shards ${absent.join(', ')} of ${n} are missing under '${prefix}'`, { path: prefix });
+  const present = new Set(mine.map((f) => f[0]));
+  if (present.size < n) {
+    const first: number[] = [];  // the first few missing (n may be 10^6: never a list of all of them)
+    for (let i = 0; i < n && first.length < 10; i++) if (!present.has(i)) first.push(i);
+    const more = n - present.size - first.length;
+    throw new FramesError('ERR_PREPARE', `manifest fragments of shards ${first.join(', ')}${more > 0 ? ` and ${more} more` : ''} of ${n} are missing under '${prefix}'`, { path: prefix });
   }
   const merged = readManifestAt(prefix) ?? newManifest(null);
   const fromShard = new Map<string, number>();

@@ -19,9 +19,12 @@ export function shardOf(entryKey: string, count: number): number {
 }
 
 /** Checks [index, count]: integers with 0 <= index < count. */
+/** The most shards a run may have (`--shard I/N`, `options.shard`, `mergeManifests`'s count). */
+export const MAX_SHARDS = 1_000_000;
+
 export function checkShard(s: unknown, what: string): Shard {
   if (!Array.isArray(s) || s.length !== 2) throw v.typeError('[index, count]', what, s);
-  const count = v.integer(s[1], `${what}[1]`, 1, 1_000_000);
+  const count = v.integer(s[1], `${what}[1]`, 1, MAX_SHARDS);
   const index = v.integer(s[0], `${what}[0]`, 0, count - 1);
   return [index, count];
 }
