@@ -170,10 +170,16 @@ test('mergeManifests checks its arguments, and a run of 10^6 shards with one fra
   fs.mkdirSync(path.join(prefix, 'manifests'), { recursive: true });
   fs.writeFileSync(path.join(prefix, 'manifests', 'shard-5-of-1000000.json'), '{}');
   fs.writeFileSync(path.join(prefix, 'manifests', 'shard-0-of-99999999.json'), '{}');  // beyond any run: ignored
+  fs.writeFileSync(path.join(prefix, 'manifests', 'shard-1000001-of-1000000.json'), '{}');  // index past its count: ignored
   const t0 = Date.now();
   const e = expectCode(() => mergeManifests(prefix), NdsamplerError, 'ERR_PREPARE');
   assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
   assert.match(e.message, /shards 0, 1, 2, 3, 4, 6, 7, 8, 9, 10 and 999989 more of 1000000 are missing/);
+  // shards 0..2 of 3 with an extra 'shard-3-of-3': still shard 2 missing
+  const p3 = path.join(root, 'merge-3');
+  fs.mkdirSync(path.join(p3, 'manifests'), { recursive: true });
+  for (const i of [0, 1, 3]) fs.writeFileSync(path.join(p3, 'manifests', `shard-${i}-of-3.json`), '{}');
+  assert.match(expectCode(() => mergeManifests(p3), NdsamplerError, 'ERR_PREPARE').message, /shards 2 of 3 are missing/);
 });
 
 test.run();

@@ -158,8 +158,9 @@ export interface MergeReport {
 export function mergeManifests(prefix: string, count?: number): MergeReport {
   v.string(prefix, 'prefix');
   if (count !== undefined) v.integer(count, 'count', 1, MAX_SHARDS);
-  // (Fragments claiming more than MAX_SHARDS shards are not of any run prepare can make.)
-  const found = listFragments(prefix).filter((f) => f[1] <= MAX_SHARDS);
+  // (Fragments claiming more than MAX_SHARDS shards, or an index past their count, are not of any
+  // run prepare can make: ignored, so that n and the missing ones are counted right.)
+  const found = listFragments(prefix).filter((f) => f[1] <= MAX_SHARDS && f[0] < f[1]);
   const n = count ?? found.reduce((m, f) => Math.max(m, f[1]), 0);
   if (n === 0) throw new FramesError('ERR_PREPARE', `no manifest fragments under '${joinKey(prefix, FRAGMENT_DIR)}'`, { path: prefix });
   const mine = found.filter((f) => f[1] === n);
