@@ -195,49 +195,11 @@ FastFn PickFast(DType s, DType d, int64_t c) {
 using ConvertFn = void (*)(const SrcBlock&, const int64_t*, const int64_t*, int64_t, int64_t, int64_t, uint8_t*,
                            int64_t, int64_t, int64_t, const BatchConvert&, const uint8_t*, int64_t);
 
-template <typename S>
-ConvertFn PickDst(DType d) {
-  switch (d) {
-    case DType::U8:
-      return &ConvertT<S, uint8_t>;
-    case DType::I8:
-      return &ConvertT<S, int8_t>;
-    case DType::U16:
-      return &ConvertT<S, uint16_t>;
-    case DType::I16:
-      return &ConvertT<S, int16_t>;
-    case DType::U32:
-      return &ConvertT<S, uint32_t>;
-    case DType::I32:
-      return &ConvertT<S, int32_t>;
-    case DType::F32:
-      return &ConvertT<S, float>;
-    case DType::F64:
-      return &ConvertT<S, double>;
-  }
-  return nullptr;
-}
-
 ConvertFn PickConvert(DType s, DType d) {
-  switch (s) {
-    case DType::U8:
-      return PickDst<uint8_t>(d);
-    case DType::I8:
-      return PickDst<int8_t>(d);
-    case DType::U16:
-      return PickDst<uint16_t>(d);
-    case DType::I16:
-      return PickDst<int16_t>(d);
-    case DType::U32:
-      return PickDst<uint32_t>(d);
-    case DType::I32:
-      return PickDst<int32_t>(d);
-    case DType::F32:
-      return PickDst<float>(d);
-    case DType::F64:
-      return PickDst<double>(d);
-  }
-  return nullptr;
+  return VisitDType(s, [d](auto sv) {
+    using S = decltype(sv);
+    return VisitDType(d, [](auto dv) -> ConvertFn { return &ConvertT<S, decltype(dv)>; });
+  });
 }
 
 template <typename D>

@@ -193,49 +193,11 @@ void SampleT(const Ctx& x) {
 
 using SampleFn = void (*)(const Ctx&);
 
-template <typename S>
-SampleFn PickD(DType d) {
-  switch (d) {
-    case DType::U8:
-      return &SampleT<S, uint8_t>;
-    case DType::I8:
-      return &SampleT<S, int8_t>;
-    case DType::U16:
-      return &SampleT<S, uint16_t>;
-    case DType::I16:
-      return &SampleT<S, int16_t>;
-    case DType::U32:
-      return &SampleT<S, uint32_t>;
-    case DType::I32:
-      return &SampleT<S, int32_t>;
-    case DType::F32:
-      return &SampleT<S, float>;
-    case DType::F64:
-      return &SampleT<S, double>;
-  }
-  return nullptr;
-}
-
 SampleFn PickSample(DType s, DType d) {
-  switch (s) {
-    case DType::U8:
-      return PickD<uint8_t>(d);
-    case DType::I8:
-      return PickD<int8_t>(d);
-    case DType::U16:
-      return PickD<uint16_t>(d);
-    case DType::I16:
-      return PickD<int16_t>(d);
-    case DType::U32:
-      return PickD<uint32_t>(d);
-    case DType::I32:
-      return PickD<int32_t>(d);
-    case DType::F32:
-      return PickD<float>(d);
-    case DType::F64:
-      return PickD<double>(d);
-  }
-  return nullptr;
+  return VisitDType(s, [d](auto sv) {
+    using S = decltype(sv);
+    return VisitDType(d, [](auto dv) -> SampleFn { return &SampleT<S, decltype(dv)>; });
+  });
 }
 
 // The first and last + 1 index of `n` whose entry is valid (>= 0); the valid ones form one run
@@ -346,24 +308,7 @@ void ToDoublesT(const CropMem& c, const int64_t* boff, const FusedPart& pt, bool
 }
 
 void ToDoubles(const CropMem& c, const int64_t* boff, const FusedPart& pt, bool dq, double* out) {
-  switch (c.dtype) {
-    case DType::U8:
-      return ToDoublesT<uint8_t>(c, boff, pt, dq, out);
-    case DType::I8:
-      return ToDoublesT<int8_t>(c, boff, pt, dq, out);
-    case DType::U16:
-      return ToDoublesT<uint16_t>(c, boff, pt, dq, out);
-    case DType::I16:
-      return ToDoublesT<int16_t>(c, boff, pt, dq, out);
-    case DType::U32:
-      return ToDoublesT<uint32_t>(c, boff, pt, dq, out);
-    case DType::I32:
-      return ToDoublesT<int32_t>(c, boff, pt, dq, out);
-    case DType::F32:
-      return ToDoublesT<float>(c, boff, pt, dq, out);
-    case DType::F64:
-      return ToDoublesT<double>(c, boff, pt, dq, out);
-  }
+  VisitDType(c.dtype, [&](auto sv) { ToDoublesT<decltype(sv)>(c, boff, pt, dq, out); });
 }
 
 // Runs `fn` (reads of the source's memory) armed when that memory is an npy mapping.

@@ -38,6 +38,32 @@ inline bool ParseDTypeName(const std::string& name, DType* out) {
   return false;
 }
 
+// Calls f(T{}) with T the C++ element type of `t` and returns what f returns (the same type for
+// every T): the one switch over the eight dtypes that kernels are picked through, e.g.
+//   VisitDType(s, [&](auto sv) { using S = decltype(sv); ... return &Kernel<S, D>; })
+template <typename F>
+decltype(auto) VisitDType(DType t, F&& f) {
+  switch (t) {
+    case DType::I8:
+      return f(int8_t{});
+    case DType::U16:
+      return f(uint16_t{});
+    case DType::I16:
+      return f(int16_t{});
+    case DType::U32:
+      return f(uint32_t{});
+    case DType::I32:
+      return f(int32_t{});
+    case DType::F32:
+      return f(float{});
+    case DType::F64:
+      return f(double{});
+    case DType::U8:
+      break;
+  }
+  return f(uint8_t{});
+}
+
 inline bool HostIsBigEndian() {
   const uint16_t probe = 1;
   uint8_t first;
